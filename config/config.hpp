@@ -1,0 +1,95 @@
+#pragma once
+
+#include <bitset>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/duration.hpp"
+
+namespace ipm::config {
+
+enum class Mode : std::uint8_t { serve, parse };
+enum class Selection : std::uint8_t { random, round_robin, weighted, least_conn };
+enum class AllUnavailable : std::uint8_t { least_bad, refuse };
+
+/// The set of HTTP statuses that count as a failure of the egress IP.
+struct StatusSet {
+  std::bitset<600> bits;
+  std::vector<std::string> spec;  ///< as written: "403", "5xx", ...
+
+  bool contains(int status) const {
+    return status >= 0 && status < 600 && bits.test(static_cast<std::size_t>(status));
+  }
+};
+
+/// The nginx log format the Go tool's deployments use (see deploy/nginx/log_format.conf).
+inline constexpr const char* kDefaultLogFormat =
+    R"($remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent )"
+    R"("$http_referer" "$http_user_agent" $server_addr:$server_port )"
+    R"(egress=$server_name upstream_status=$upstream_status rt=$request_time )"
+    R"(Exgress_key: $http_x_egress_key -> Request Host: $http_x_egress_host <-)";
+
+/// The effective configuration. Every field has the default documented in README.md;
+/// the Go tool's keys keep its names, units and defaults (see config/schema.cpp).
+struct Config {
+  // --- the Go tool's keys ---
+  Mode mode = Mode::serve;
+  bool debug = false;
+  std::uint16_t fix_port = 0;  ///< 0: no fixed port (debugging aid: every connection to it)
+  std::uint16_t probe_port = 9095;
+  std::uint16_t proxy_port = 9096;
+  std::string next = "127.0.0.1";
+  Millis scan_interval{std::chrono::minutes(5)};     ///< key scan_interval_min
+  std::string access_log_path = "/var/log/nginx/host.access.log";
+  std::string upstream_conf_path;                    ///< required
+  std::uint32_t max_history_log_each_ip = 1000;
+  std::uint32_t max_cool_down_log_each_ip = 1000;
+  Millis cool_down{std::chrono::minutes(10)};        ///< key cool_down_min
+  Millis dial_timeout{std::chrono::seconds(15)};
+  Millis max_connection_timeout{0};                  ///< 0: no total lifetime limit
+  std::string strategy = "consecutive";
+  std::uint32_t consecutive_failure = 3;
+
+  // --- scanner ---
+  std::string log_format = kDefaultLogFormat;
+  std::uint32_t max_line_bytes = 64 * 1024;
+  Millis reconcile_interval{std::chrono::seconds(1)};
+
+  // --- strategy ---
+  Millis failure_window{std::chrono::minutes(5)};
+  StatusSet failure_statuses;  ///< default 403, 407, 429, 5xx (set by the schema)
+  Millis max_cool_down{std::chrono::hours(1)};
+  double cool_down_jitter = 0.1;        ///< +- fraction applied to each cooldown
+  Millis backoff_decay_after{std::chrono::minutes(30)};
+  std::uint32_t max_ejected_percent = 50;
+  AllUnavailable all_unavailable = AllUnavailable::least_bad;
+  double probation_share = 0.1;         ///< share of a healthy IP's traffic while on probation
+
+  // --- pool selection ---
+  Selection selection = Selection::least_conn;
+
+  // --- proxy ---
+  std::string proxy_host = "127.0.0.1";
+  std::uint32_t dial_retries = 3;       ///< other IPs tried after a failed dial
+  Millis idle_timeout{std::chrono::minutes(5)};
+  Millis close_timeout{std::chrono::seconds(10)};
+  std::uint32_t max_connections = 10000;
+  Millis drain_timeout{std::chrono::seconds(30)};
+  std::uint32_t proxy_threads = 0;      ///< 0: one per core
+
+  // --- probe ---
+  std::string probe_host = "127.0.0.1";
+  std::string api_token;                ///< secret: never echoed by /config
+  std::uint32_t probe_max_connections = 256;
+  std::uint32_t history_target_label_cap = 20;
+  std::uint32_t decisions_kept = 1000;
+
+  Config();
+};
+
+std::string_view to_string(Mode m);
+std::string_view to_string(Selection s);
+std::string_view to_string(AllUnavailable a);
+
+}  // namespace ipm::config

@@ -1,0 +1,412 @@
+#include "config/schema.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "config/errors.hpp"
+
+namespace ipm::config {
+namespace {
+
+namespace json = boost::json;
+using std::chrono::hours;
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+// --- reading one YAML scalar, with messages that name the key ---
+
+std::string describe(const YAML::Node& node) {
+  if (node.IsSequence()) return "a list";
+  if (node.IsMap()) return "a mapping";
+  if (node.IsNull()) return "nothing";
+  return "'" + node.Scalar() + "'";
+}
+
+const std::string& scalar(std::string_view key, const YAML::Node& node, std::string_view want) {
+  if (!node.IsScalar()) {
+    throw ConfigError(std::string(key), "expected " + std::string(want) + ", got " + describe(node));
+  }
+  return node.Scalar();
+}
+
+long long read_integer(std::string_view key, const YAML::Node& node, long long min, long long max,
+                       std::string_view want = "an integer") {
+  const std::string& text = scalar(key, node, want);
+  long long value = 0;
+  try {
+    value = node.as<long long>();
+  } catch (const YAML::Exception&) {
+    throw ConfigError(std::string(key), "expected " + std::string(want) + ", got '" + text + "'");
+  }
+  if (value < min || value > max) {
+    throw ConfigError(std::string(key), "must be between " + std::to_string(min) + " and " +
+                                            std::to_string(max) + ", got " + std::to_string(value));
+  }
+  return value;
+}
+
+double read_number(std::string_view key, const YAML::Node& node, double min, double max,
+                   bool min_inclusive = true) {
+  const std::string& text = scalar(key, node, "a number");
+  double value = 0;
+  try {
+    value = node.as<double>();
+  } catch (const YAML::Exception&) {
+    throw ConfigError(std::string(key), "expected a number, got '" + text + "'");
+  }
+  const bool low = min_inclusive ? value < min : value <= min;
+  if (!std::isfinite(value) || low || value > max) {
+    std::string range = (min_inclusive ? "between " : "above ") + std::to_string(min) +
+                        (min_inclusive ? " and " : " and at most ") + std::to_string(max);
+    throw ConfigError(std::string(key), "must be " + range + ", got " + text);
+  }
+  return value;
+}
+
+std::string read_string(std::string_view key, const YAML::Node& node, bool allow_empty) {
+  std::string value = scalar(key, node, "a string");
+  if (!allow_empty && value.empty()) throw ConfigError(std::string(key), "must not be empty");
+  return value;
+}
+
+bool read_bool(std::string_view key, const YAML::Node& node) {
+  const std::string& text = scalar(key, node, "true or false");
+  try {
+    return node.as<bool>();
+  } catch (const YAML::Exception&) {
+    throw ConfigError(std::string(key), "expected true or false, got '" + text + "'");
+  }
+}
+
+Millis read_duration(std::string_view key, const YAML::Node& node, Millis bare_unit) {
+  const std::string& text = scalar(key, node, "a duration");
+  std::string why;
+  auto d = parse_duration(text, bare_unit, why);
+  if (!d) throw ConfigError(std::string(key), why);
+  return *d;
+}
+
+template <class Enum, std::size_t N>
+Enum read_enum(std::string_view key, const YAML::Node& node,
+               const std::array<std::pair<std::string_view, Enum>, N>& names) {
+  const std::string& text = scalar(key, node, "a name");
+  for (const auto& [name, value] : names) {
+    if (text == name) return value;
+  }
+  std::string allowed;
+  for (const auto& [name, value] : names) {
+    allowed += (allowed.empty() ? "" : ", ") + std::string(name);
+  }
+  throw ConfigError(std::string(key), "'" + text + "' is not one of: " + allowed);
+}
+
+bool is_ip_address(const std::string& s) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+// --- builders: one line per key in the table below ---
+
+template <class T>
+using Member = T Config::*;
+
+KeySpec port_key(std::string_view name, std::string_view doc, Member<std::uint16_t> m,
+                 bool zero_allowed = false) {
+  return {name, doc,
+          [name, m, zero_allowed](const YAML::Node& n, Config& c) {
+            // The Go tool writes ports as strings ("9091"); an empty string means "none".
+            if (zero_allowed && n.IsScalar() && n.Scalar().empty()) {
+              c.*m = 0;
+              return;
+            }
+            c.*m = static_cast<std::uint16_t>(
+                read_integer(name, n, zero_allowed ? 0 : 1, 65535, "a port number (1-65535)"));
+          },
+          [m](const Config& c) -> json::value {
+            // Shown as the Go tool shows it: a string, "" for none.
+            return c.*m == 0 ? json::value("") : json::value(std::to_string(c.*m));
+          }};
+}
+
+KeySpec uint_key(std::string_view name, std::string_view doc, Member<std::uint32_t> m,
+                 long long min, long long max) {
+  return {name, doc,
+          [name, m, min, max](const YAML::Node& n, Config& c) {
+            c.*m = static_cast<std::uint32_t>(read_integer(name, n, min, max));
+          },
+          [m](const Config& c) -> json::value { return c.*m; }};
+}
+
+KeySpec number_key(std::string_view name, std::string_view doc, Member<double> m, double min,
+                   double max, bool min_inclusive = true) {
+  return {name, doc,
+          [=](const YAML::Node& n, Config& c) {
+            c.*m = read_number(name, n, min, max, min_inclusive);
+          },
+          [m](const Config& c) -> json::value { return c.*m; }};
+}
+
+KeySpec bool_key(std::string_view name, std::string_view doc, Member<bool> m) {
+  return {name, doc, [name, m](const YAML::Node& n, Config& c) { c.*m = read_bool(name, n); },
+          [m](const Config& c) -> json::value { return c.*m; }};
+}
+
+KeySpec string_key(std::string_view name, std::string_view doc, Member<std::string> m,
+                   bool allow_empty = false) {
+  return {name, doc,
+          [=](const YAML::Node& n, Config& c) { c.*m = read_string(name, n, allow_empty); },
+          [m](const Config& c) -> json::value { return json::value(c.*m); }};
+}
+
+KeySpec address_key(std::string_view name, std::string_view doc, Member<std::string> m) {
+  return {name, doc,
+          [name, m](const YAML::Node& n, Config& c) {
+            std::string v = read_string(name, n, false);
+            if (!is_ip_address(v)) {
+              throw ConfigError(std::string(name), "'" + v + "' is not an IP address");
+            }
+            c.*m = v;
+          },
+          [m](const Config& c) -> json::value { return json::value(c.*m); }};
+}
+
+// A duration key. The Go tool's keys are shown as integers in their own unit (what its
+// users' dashboards and scripts read); new keys are shown with a unit ("5m").
+KeySpec duration_key(std::string_view name, std::string_view doc, Member<Millis> m,
+                     Millis bare_unit, bool show_in_unit = false) {
+  return {name, doc,
+          [name, m, bare_unit](const YAML::Node& n, Config& c) {
+            c.*m = read_duration(name, n, bare_unit);
+          },
+          [m, bare_unit, show_in_unit](const Config& c) -> json::value {
+            if (show_in_unit && (c.*m).count() % bare_unit.count() == 0) {
+              return (c.*m).count() / bare_unit.count();
+            }
+            return json::value(format_duration(c.*m));
+          }};
+}
+
+constexpr std::array<std::pair<std::string_view, Mode>, 2> kModes{
+    {{"serve", Mode::serve}, {"parse", Mode::parse}}};
+constexpr std::array<std::pair<std::string_view, Selection>, 4> kSelections{
+    {{"random", Selection::random},
+     {"round_robin", Selection::round_robin},
+     {"weighted", Selection::weighted},
+     {"least_conn", Selection::least_conn}}};
+constexpr std::array<std::pair<std::string_view, AllUnavailable>, 2> kAllUnavailable{
+    {{"least_bad", AllUnavailable::least_bad}, {"refuse", AllUnavailable::refuse}}};
+
+template <class Enum, std::size_t N>
+KeySpec enum_key(std::string_view name, std::string_view doc, Member<Enum> m,
+                 const std::array<std::pair<std::string_view, Enum>, N>& names) {
+  return {name, doc,
+          [name, m, &names](const YAML::Node& n, Config& c) { c.*m = read_enum(name, n, names); },
+          [m, &names](const Config& c) -> json::value {
+            for (const auto& [text, value] : names) {
+              if (value == c.*m) return json::value(text);
+            }
+            return nullptr;
+          }};
+}
+
+void add_status(std::string_view key, const std::string& item, StatusSet& set) {
+  // "5xx" means every status of that class; "403" one status.
+  if (item.size() == 3 && item[0] >= '1' && item[0] <= '5' && (item[1] == 'x' || item[1] == 'X') &&
+      (item[2] == 'x' || item[2] == 'X')) {
+    const int base = (item[0] - '0') * 100;
+    for (int s = base; s < base + 100; ++s) set.bits.set(static_cast<std::size_t>(s));
+    set.spec.push_back(std::string(1, item[0]) + "xx");
+    return;
+  }
+  int status = 0;
+  const bool digits = !item.empty() && item.size() <= 3 &&
+                      std::all_of(item.begin(), item.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+  if (digits) status = std::stoi(item);
+  if (!digits || status < 100 || status > 599) {
+    throw ConfigError(std::string(key),
+                      "'" + item + "' is not an HTTP status (100-599) or a class such as 5xx");
+  }
+  set.bits.set(static_cast<std::size_t>(status));
+  set.spec.push_back(item);
+}
+
+KeySpec status_set_key(std::string_view name, std::string_view doc, Member<StatusSet> m) {
+  return {name, doc,
+          [name, m](const YAML::Node& n, Config& c) {
+            StatusSet set;
+            if (n.IsScalar()) {
+              add_status(name, n.Scalar(), set);  // a single status is a list of one
+            } else if (n.IsSequence()) {
+              for (const auto& item : n) {
+                add_status(name, scalar(name, item, "a status or class"), set);
+              }
+            } else {
+              throw ConfigError(std::string(name), "expected a list of statuses, got " + describe(n));
+            }
+            c.*m = std::move(set);
+          },
+          [m](const Config& c) -> json::value {
+            json::array a;
+            for (const auto& s : (c.*m).spec) a.emplace_back(s);
+            return a;
+          }};
+}
+
+std::vector<KeySpec> build_schema() {
+  std::vector<KeySpec> keys;
+  // The Go tool's keys: names, units and defaults kept.
+  keys.push_back(enum_key("mode", "serve: start at the end of the log; parse: replay rotated logs first",
+                          &Config::mode, kModes));
+  keys.push_back(bool_key("debug", "verbose logging", &Config::debug));
+  keys.push_back(port_key("fix_port", "send every proxied connection to this nginx port (debugging); \"\" for none",
+                          &Config::fix_port, true));
+  keys.push_back(port_key("probe_port", "port of the HTTP probe (/ping, /probe, /metrics, API)",
+                          &Config::probe_port));
+  keys.push_back(port_key("proxy_port", "port of the TCP load balancer", &Config::proxy_port));
+  keys.push_back(string_key("next", "the nginx host: connections go to next:PORT", &Config::next));
+  keys.push_back(duration_key("scan_interval_min",
+                              "period of housekeeping (releasing cooled-down IPs); minutes or a duration",
+                              &Config::scan_interval, minutes(1), true));
+  keys.push_back(string_key("access_log_path",
+                            "nginx access log to follow; a %s in it means one log per egress IP",
+                            &Config::access_log_path));
+  keys.push_back(string_key("upstream_conf_path",
+                            "nginx config with one server block per egress IP (required)",
+                            &Config::upstream_conf_path));
+  keys.push_back(uint_key("max_history_log_each_ip", "history entries kept per IP",
+                          &Config::max_history_log_each_ip, 1, 1'000'000));
+  keys.push_back(uint_key("max_cool_down_log_each_ip", "cooldown records kept per IP",
+                          &Config::max_cool_down_log_each_ip, 1, 1'000'000));
+  keys.push_back(duration_key("cool_down_min", "first cooldown of a failing IP; minutes or a duration",
+                              &Config::cool_down, minutes(1), true));
+  keys.push_back(duration_key("dial_timeout", "proxy connect timeout; seconds or a duration",
+                              &Config::dial_timeout, seconds(1), true));
+  keys.push_back(duration_key("max_connection_timeout",
+                              "total lifetime of a proxied connection, 0 for none; seconds or a duration",
+                              &Config::max_connection_timeout, seconds(1), true));
+  keys.push_back({"strategy", "health strategy; only 'consecutive'",
+                  [](const YAML::Node& n, Config& c) {
+                    std::string v = read_string("strategy", n, false);
+                    if (v != "consecutive") {
+                      throw ConfigError("strategy", "'" + v + "' is not supported (supported: consecutive)");
+                    }
+                    c.strategy = v;
+                  },
+                  [](const Config& c) -> json::value { return json::value(c.strategy); }});
+  keys.push_back(uint_key("consecutive_failure", "consecutive failures that make an IP unavailable",
+                          &Config::consecutive_failure, 1, 1'000'000));
+  keys.push_back({"config_path", "accepted for compatibility with the Go tool; ignored",
+                  [](const YAML::Node&, Config&) {}, [](const Config&) -> json::value { return nullptr; },
+                  false, true});
+
+  // Scanner.
+  keys.push_back(string_key("log_format", "nginx log_format string of the access log",
+                            &Config::log_format));
+  keys.push_back(uint_key("max_line_bytes", "longer log lines are skipped and counted",
+                          &Config::max_line_bytes, 256, 64 * 1024 * 1024));
+  keys.push_back(duration_key("reconcile_interval", "period of the stat check that backs up inotify",
+                              &Config::reconcile_interval, seconds(1)));
+
+  // Strategy.
+  keys.push_back(duration_key("failure_window", "consecutive failures count only within this window",
+                              &Config::failure_window, seconds(1)));
+  keys.push_back(status_set_key("failure_statuses", "statuses that count as an IP failure (e.g. [403, 429, 5xx])",
+                                &Config::failure_statuses));
+  keys.push_back(duration_key("max_cool_down", "cap of the doubled cooldown after failed probations",
+                              &Config::max_cool_down, seconds(1)));
+  keys.push_back(number_key("cool_down_jitter", "random +- fraction applied to each cooldown (0-1)",
+                            &Config::cool_down_jitter, 0.0, 1.0));
+  keys.push_back(duration_key("backoff_decay_after", "healthy time after which the cooldown multiplier halves",
+                              &Config::backoff_decay_after, seconds(1)));
+  keys.push_back(uint_key("max_ejected_percent", "most of the pool that may be out at once (0-100)",
+                          &Config::max_ejected_percent, 0, 100));
+  keys.push_back(enum_key("all_unavailable", "when every IP is out: least_bad (use the least bad) or refuse",
+                          &Config::all_unavailable, kAllUnavailable));
+  keys.push_back(number_key("probation_share", "traffic share of an IP on probation, relative to a healthy one",
+                            &Config::probation_share, 0.0, 1.0, false));
+  keys.push_back(enum_key("selection", "random, round_robin, weighted or least_conn", &Config::selection,
+                          kSelections));
+
+  // Proxy.
+  keys.push_back(address_key("proxy_host", "address the proxy listens on", &Config::proxy_host));
+  keys.push_back(uint_key("dial_retries", "other IPs tried after a failed dial", &Config::dial_retries, 0, 100));
+  keys.push_back(duration_key("idle_timeout", "a proxied connection idle this long is closed",
+                              &Config::idle_timeout, seconds(1)));
+  keys.push_back(duration_key("close_timeout", "time allowed for the other side to finish after a half-close",
+                              &Config::close_timeout, seconds(1)));
+  keys.push_back(uint_key("max_connections", "concurrent proxied connections; accepting pauses at the cap",
+                          &Config::max_connections, 1, 10'000'000));
+  keys.push_back(duration_key("drain_timeout", "on SIGTERM, time open connections get to finish",
+                              &Config::drain_timeout, seconds(1)));
+  keys.push_back(uint_key("proxy_threads", "proxy threads, 0 for one per core", &Config::proxy_threads, 0, 1024));
+
+  // Probe.
+  keys.push_back(address_key("probe_host", "address the probe listens on", &Config::probe_host));
+  keys.push_back({"api_token", "bearer token for mutating API routes; empty: loopback clients only",
+                  [](const YAML::Node& n, Config& c) { c.api_token = read_string("api_token", n, true); },
+                  [](const Config& c) -> json::value {
+                    return json::value(c.api_token.empty() ? "" : "<redacted>");
+                  },
+                  true});
+  keys.push_back(uint_key("probe_max_connections", "concurrent probe connections",
+                          &Config::probe_max_connections, 1, 1'000'000));
+  keys.push_back(uint_key("history_target_label_cap",
+                          "targets kept as labels of ipmanager_history_response; the rest are 'other'",
+                          &Config::history_target_label_cap, 0, 10'000));
+  keys.push_back(uint_key("decisions_kept", "proxy decisions kept for /api/decisions",
+                          &Config::decisions_kept, 1, 1'000'000));
+  return keys;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+std::span<const KeySpec> schema() {
+  static const std::vector<KeySpec> keys = build_schema();
+  return keys;
+}
+
+const KeySpec* find_key(std::string_view name) {
+  for (const auto& k : schema()) {
+    if (k.name == name) return &k;
+  }
+  return nullptr;
+}
+
+std::string_view closest_key(std::string_view name) {
+  std::string_view best;
+  std::size_t best_distance = std::numeric_limits<std::size_t>::max();
+  for (const auto& k : schema()) {
+    const std::size_t d = edit_distance(name, k.name);
+    if (d < best_distance) {
+      best_distance = d;
+      best = k.name;
+    }
+  }
+  // Close enough to be a typo: a few edits, and fewer than half the name.
+  return best_distance <= std::max<std::size_t>(2, name.size() / 3) ? best : std::string_view{};
+}
+
+}  // namespace ipm::config
