@@ -5,7 +5,9 @@
 namespace ipm::app {
 namespace {
 
-ParseResult fail(std::string message) { return {std::nullopt, std::move(message)}; }
+ParseResult fail(std::string message) {
+  return {std::nullopt, std::move(message)};
+}
 
 }  // namespace
 
@@ -13,7 +15,8 @@ ParseResult parse_command_line(std::span<const std::string_view> args) {
   CommandLine cl;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string_view arg = args[i];
-    if (!arg.starts_with("-")) return fail("unexpected argument '" + std::string(arg) + "'");
+    if (!arg.starts_with("-"))
+      return fail("unexpected argument '" + std::string(arg) + "'");
     // Go's flag package accepts -name and --name alike; so do we.
     arg.remove_prefix(arg.starts_with("--") ? 2 : 1);
     std::optional<std::string_view> inline_value;
@@ -22,24 +25,29 @@ ParseResult parse_command_line(std::span<const std::string_view> args) {
       arg = arg.substr(0, eq);
     }
     auto take_value = [&](std::string_view flag) -> std::optional<std::string_view> {
-      if (inline_value) return inline_value;
-      if (i + 1 >= args.size()) return std::nullopt;
+      if (inline_value)
+        return inline_value;
+      if (i + 1 >= args.size())
+        return std::nullopt;
       (void)flag;
       return args[++i];
     };
     auto no_value = [&](bool& target) -> bool {
-      if (inline_value && *inline_value != "true") return false;
+      if (inline_value && *inline_value != "true")
+        return false;
       target = true;
       return true;
     };
 
     if (arg == "config") {
       const auto v = take_value(arg);
-      if (!v || v->empty()) return fail("--config needs a file path");
+      if (!v || v->empty())
+        return fail("--config needs a file path");
       cl.config_path = std::string(*v);
     } else if (arg == "port") {
       const auto v = take_value(arg);
-      if (!v) return fail("--port needs a port number");
+      if (!v)
+        return fail("--port needs a port number");
       unsigned port = 0;
       const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), port);
       if (ec != std::errc() || end != v->data() + v->size() || port == 0 || port > 65535) {
@@ -47,13 +55,17 @@ ParseResult parse_command_line(std::span<const std::string_view> args) {
       }
       cl.probe_port = static_cast<std::uint16_t>(port);
     } else if (arg == "parse") {
-      if (!no_value(cl.parse_mode)) return fail("--parse takes no value");
+      if (!no_value(cl.parse_mode))
+        return fail("--parse takes no value");
     } else if (arg == "check") {
-      if (!no_value(cl.check)) return fail("--check takes no value");
+      if (!no_value(cl.check))
+        return fail("--check takes no value");
     } else if (arg == "demo") {
-      if (!no_value(cl.demo)) return fail("--demo takes no value");
+      if (!no_value(cl.demo))
+        return fail("--demo takes no value");
     } else if (arg == "version") {
-      if (!no_value(cl.version)) return fail("--version takes no value");
+      if (!no_value(cl.version))
+        return fail("--version takes no value");
     } else if (arg == "help" || arg == "h") {
       cl.help = true;
     } else {
@@ -86,7 +98,8 @@ std::string usage() {
          "Every config key can be overridden by the environment variable IPM_<KEY>\n"
          "(e.g. IPM_PROBE_PORT=9100, IPM_API_TOKEN=secret).\n"
          "Signals: SIGHUP reloads; SIGTERM and SIGINT drain and exit 0.\n"
-         "Exit codes: 0 ok, 1 bad config or failed check, 2 bad command line or unreadable config file.\n";
+         "Exit codes: 0 ok, 1 bad config or failed check, 2 bad command line or unreadable config "
+         "file.\n";
 }
 
 }  // namespace ipm::app

@@ -10,11 +10,11 @@ namespace ipm::app {
 /// What the command line asked for. Parsing is a pure function so every flag is tested
 /// without running the program.
 struct CommandLine {
-  std::optional<std::string> config_path;  ///< --config PATH
-  bool parse_mode = false;                 ///< --parse: mode parse, as the Go tool
-  std::optional<std::uint16_t> probe_port; ///< --port N: the probe port, as the Go tool
-  bool check = false;                      ///< --check: validate and exit
-  bool demo = false;                       ///< --demo: run on the embedded demo config
+  std::optional<std::string> config_path;   ///< --config PATH
+  bool parse_mode = false;                  ///< --parse: mode parse, as the Go tool
+  std::optional<std::uint16_t> probe_port;  ///< --port N: the probe port, as the Go tool
+  bool check = false;                       ///< --check: validate and exit
+  bool demo = false;                        ///< --demo: run on the embedded demo config
   bool version = false;
   bool help = false;
 };

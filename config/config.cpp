@@ -9,11 +9,14 @@ Config::Config() {
     failure_statuses.bits.set(static_cast<std::size_t>(s));
     failure_statuses.spec.push_back(std::to_string(s));
   }
-  for (std::size_t s = 500; s < 600; ++s) failure_statuses.bits.set(s);
+  for (std::size_t s = 500; s < 600; ++s)
+    failure_statuses.bits.set(s);
   failure_statuses.spec.emplace_back("5xx");
 }
 
-std::string_view to_string(Mode m) { return m == Mode::parse ? "parse" : "serve"; }
+std::string_view to_string(Mode m) {
+  return m == Mode::parse ? "parse" : "serve";
+}
 
 std::string_view to_string(Selection s) {
   switch (s) {

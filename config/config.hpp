@@ -40,14 +40,14 @@ struct Config {
   std::uint16_t probe_port = 9095;
   std::uint16_t proxy_port = 9096;
   std::string next = "127.0.0.1";
-  Millis scan_interval{std::chrono::minutes(5)};     ///< key scan_interval_min
+  Millis scan_interval{std::chrono::minutes(5)};  ///< key scan_interval_min
   std::string access_log_path = "/var/log/nginx/host.access.log";
-  std::string upstream_conf_path;                    ///< required
+  std::string upstream_conf_path;  ///< required
   std::uint32_t max_history_log_each_ip = 1000;
   std::uint32_t max_cool_down_log_each_ip = 1000;
-  Millis cool_down{std::chrono::minutes(10)};        ///< key cool_down_min
+  Millis cool_down{std::chrono::minutes(10)};  ///< key cool_down_min
   Millis dial_timeout{std::chrono::seconds(15)};
-  Millis max_connection_timeout{0};                  ///< 0: no total lifetime limit
+  Millis max_connection_timeout{0};  ///< 0: no total lifetime limit
   std::string strategy = "consecutive";
   std::uint32_t consecutive_failure = 3;
 
@@ -60,27 +60,27 @@ struct Config {
   Millis failure_window{std::chrono::minutes(5)};
   StatusSet failure_statuses;  ///< default 403, 407, 429, 5xx (set by the schema)
   Millis max_cool_down{std::chrono::hours(1)};
-  double cool_down_jitter = 0.1;        ///< +- fraction applied to each cooldown
+  double cool_down_jitter = 0.1;  ///< +- fraction applied to each cooldown
   Millis backoff_decay_after{std::chrono::minutes(30)};
   std::uint32_t max_ejected_percent = 50;
   AllUnavailable all_unavailable = AllUnavailable::least_bad;
-  double probation_share = 0.1;         ///< share of a healthy IP's traffic while on probation
+  double probation_share = 0.1;  ///< share of a healthy IP's traffic while on probation
 
   // --- pool selection ---
   Selection selection = Selection::least_conn;
 
   // --- proxy ---
   std::string proxy_host = "127.0.0.1";
-  std::uint32_t dial_retries = 3;       ///< other IPs tried after a failed dial
+  std::uint32_t dial_retries = 3;  ///< other IPs tried after a failed dial
   Millis idle_timeout{std::chrono::minutes(5)};
   Millis close_timeout{std::chrono::seconds(10)};
   std::uint32_t max_connections = 10000;
   Millis drain_timeout{std::chrono::seconds(30)};
-  std::uint32_t proxy_threads = 0;      ///< 0: one per core
+  std::uint32_t proxy_threads = 0;  ///< 0: one per core
 
   // --- probe ---
   std::string probe_host = "127.0.0.1";
-  std::string api_token;                ///< secret: never echoed by /config
+  std::string api_token;  ///< secret: never echoed by /config
   std::uint32_t probe_max_connections = 256;
   std::uint32_t history_target_label_cap = 20;
   std::uint32_t decisions_kept = 1000;

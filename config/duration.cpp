@@ -13,9 +13,12 @@ struct Unit {
 };
 
 // Longest suffix first so "ms" is not read as "m" followed by garbage.
-constexpr std::array<Unit, 4> kUnits{{{"ms", 1.0}, {"h", 3'600'000.0}, {"m", 60'000.0}, {"s", 1'000.0}}};
+constexpr std::array<Unit, 4> kUnits{
+    {{"ms", 1.0}, {"h", 3'600'000.0}, {"m", 60'000.0}, {"s", 1'000.0}}};
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Reads "12" or "1.5" at the front of `s`; advances `s` past it.
 std::optional<double> take_number(std::string_view& s) {
@@ -37,14 +40,17 @@ std::optional<double> take_number(std::string_view& s) {
       ++i;
     }
   }
-  if (!digits) return std::nullopt;
+  if (!digits)
+    return std::nullopt;
   s.remove_prefix(i);
   return value;
 }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -60,7 +66,8 @@ std::optional<Millis> parse_duration(std::string_view text, Millis bare_unit, st
     why = "negative duration '" + std::string(text) + "'";
     return std::nullopt;
   }
-  if (s.front() == '+') s.remove_prefix(1);
+  if (s.front() == '+')
+    s.remove_prefix(1);
 
   double total_ms = 0;
   bool first = true;
@@ -102,7 +109,8 @@ std::optional<Millis> parse_duration(std::string_view text, Millis bare_unit, st
 
 std::string format_duration(Millis d) {
   auto ms = d.count();
-  if (ms == 0) return "0s";
+  if (ms == 0)
+    return "0s";
   std::string out;
   if (ms < 0) {
     out = "-";

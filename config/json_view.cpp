@@ -9,7 +9,8 @@ namespace ipm::config {
 boost::json::object to_json(const Config& config) {
   boost::json::object out;
   for (const auto& spec : schema()) {
-    if (spec.deprecated) continue;
+    if (spec.deprecated)
+      continue;
     out[spec.name] = spec.show(config);
   }
   return out;

@@ -22,14 +22,16 @@ std::string where(std::string_view origin, const YAML::Mark& mark) {
 
 // Applies one key, re-throwing its error with the place it came from.
 void apply(const KeySpec& spec, const YAML::Node& value, Config& config, const std::string& place) {
-  if (value.IsNull()) throw ConfigError(std::string(spec.name), place + ": has no value");
+  if (value.IsNull())
+    throw ConfigError(std::string(spec.name), place + ": has no value");
   try {
     spec.read(value, config);
   } catch (const ConfigError& e) {
     // Keep the key as the first word of the message; say where it was set after it.
     const std::string message = e.what();
     const std::string prefix = e.key() + ": ";
-    const std::string detail = message.starts_with(prefix) ? message.substr(prefix.size()) : message;
+    const std::string detail =
+        message.starts_with(prefix) ? message.substr(prefix.size()) : message;
     throw ConfigError(e.key(), detail + " (" + place + ")");
   }
 }
@@ -37,7 +39,8 @@ void apply(const KeySpec& spec, const YAML::Node& value, Config& config, const s
 std::string unknown_key_message(const std::string& key) {
   std::string msg = "unknown key";
   const std::string_view suggestion = closest_key(key);
-  if (!suggestion.empty()) msg += "; did you mean '" + std::string(suggestion) + "'?";
+  if (!suggestion.empty())
+    msg += "; did you mean '" + std::string(suggestion) + "'?";
   return msg;
 }
 
@@ -46,7 +49,8 @@ std::string unknown_key_message(const std::string& key) {
 EnvLookup process_env() {
   return [](const std::string& name) -> std::optional<std::string> {
     const char* v = std::getenv(name.c_str());
-    if (v == nullptr) return std::nullopt;
+    if (v == nullptr)
+      return std::nullopt;
     return std::string(v);
   };
 }
@@ -57,7 +61,8 @@ EnvLookup no_env() {
 
 std::string env_name(std::string_view key) {
   std::string name = "IPM_";
-  for (char c : key) name += static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+  for (char c : key)
+    name += static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
   return name;
 }
 
@@ -72,15 +77,17 @@ Config load_text(std::string_view text, std::string_view origin, const EnvLookup
   Config config;
   if (!root.IsNull()) {
     if (!root.IsMap()) {
-      throw ConfigError("", std::string(origin) +
-                                ": the config must be a mapping of keys to values (YAML or JSON object)");
+      throw ConfigError(
+          "", std::string(origin) +
+                  ": the config must be a mapping of keys to values (YAML or JSON object)");
     }
     for (const auto& entry : root) {
       const YAML::Node& key_node = entry.first;
       const std::string key = key_node.IsScalar() ? key_node.Scalar() : "?";
       const KeySpec* spec = find_key(key);
       const std::string place = where(origin, key_node.Mark());
-      if (spec == nullptr) throw ConfigError(key, unknown_key_message(key) + " (" + place + ")");
+      if (spec == nullptr)
+        throw ConfigError(key, unknown_key_message(key) + " (" + place + ")");
       apply(*spec, entry.second, config, place);
     }
   }
@@ -88,7 +95,8 @@ Config load_text(std::string_view text, std::string_view origin, const EnvLookup
   for (const auto& spec : schema()) {
     const std::string name = env_name(spec.name);
     const auto value = env(name);
-    if (!value) continue;
+    if (!value)
+      continue;
     YAML::Node node;
     try {
       node = YAML::Load(*value);
@@ -96,7 +104,8 @@ Config load_text(std::string_view text, std::string_view origin, const EnvLookup
       throw ConfigError(std::string(spec.name), "environment " + name + ": syntax error: " + e.msg);
     }
     // An empty variable means the empty string (api_token=""), not "no value".
-    if (node.IsNull()) node = YAML::Node(*value);
+    if (node.IsNull())
+      node = YAML::Node(*value);
     apply(spec, node, config, "environment " + name);
   }
 
@@ -116,7 +125,8 @@ Config load_file(const std::filesystem::path& path, const EnvLookup& env) {
   }
   std::ostringstream text;
   text << in.rdbuf();
-  if (in.bad()) throw ConfigFileError("cannot read config file " + path.string());
+  if (in.bad())
+    throw ConfigFileError("cannot read config file " + path.string());
   return load_text(text.str(), path.string(), env);
 }
 
@@ -126,17 +136,20 @@ void validate(const Config& c) {
                       "is required: the nginx config with one server block per egress IP");
   }
   if (c.probe_port == c.proxy_port && c.probe_host == c.proxy_host) {
-    throw ConfigError("probe_port", "is the same port as proxy_port (" +
-                                        std::to_string(c.proxy_port) + ")");
+    throw ConfigError("probe_port",
+                      "is the same port as proxy_port (" + std::to_string(c.proxy_port) + ")");
   }
   if (c.max_cool_down < c.cool_down) {
     throw ConfigError("max_cool_down", format_duration(c.max_cool_down) +
                                            " is shorter than cool_down_min (" +
                                            format_duration(c.cool_down) + ")");
   }
-  if (c.failure_window.count() == 0) throw ConfigError("failure_window", "must be longer than 0s");
-  if (c.dial_timeout.count() == 0) throw ConfigError("dial_timeout", "must be longer than 0s");
-  if (c.scan_interval.count() == 0) throw ConfigError("scan_interval_min", "must be longer than 0s");
+  if (c.failure_window.count() == 0)
+    throw ConfigError("failure_window", "must be longer than 0s");
+  if (c.dial_timeout.count() == 0)
+    throw ConfigError("dial_timeout", "must be longer than 0s");
+  if (c.scan_interval.count() == 0)
+    throw ConfigError("scan_interval_min", "must be longer than 0s");
   if (c.reconcile_interval.count() == 0) {
     throw ConfigError("reconcile_interval", "must be longer than 0s");
   }

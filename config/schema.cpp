@@ -7,8 +7,8 @@
 #include <limits>
 #include <vector>
 
-#include <boost/json.hpp>
 #include <yaml-cpp/yaml.h>
+#include <boost/json.hpp>
 
 #include "config/errors.hpp"
 
@@ -24,15 +24,19 @@ using std::chrono::seconds;
 // --- reading one YAML scalar, with messages that name the key ---
 
 std::string describe(const YAML::Node& node) {
-  if (node.IsSequence()) return "a list";
-  if (node.IsMap()) return "a mapping";
-  if (node.IsNull()) return "nothing";
+  if (node.IsSequence())
+    return "a list";
+  if (node.IsMap())
+    return "a mapping";
+  if (node.IsNull())
+    return "nothing";
   return "'" + node.Scalar() + "'";
 }
 
 const std::string& scalar(std::string_view key, const YAML::Node& node, std::string_view want) {
   if (!node.IsScalar()) {
-    throw ConfigError(std::string(key), "expected " + std::string(want) + ", got " + describe(node));
+    throw ConfigError(std::string(key),
+                      "expected " + std::string(want) + ", got " + describe(node));
   }
   return node.Scalar();
 }
@@ -73,7 +77,8 @@ double read_number(std::string_view key, const YAML::Node& node, double min, dou
 
 std::string read_string(std::string_view key, const YAML::Node& node, bool allow_empty) {
   std::string value = scalar(key, node, "a string");
-  if (!allow_empty && value.empty()) throw ConfigError(std::string(key), "must not be empty");
+  if (!allow_empty && value.empty())
+    throw ConfigError(std::string(key), "must not be empty");
   return value;
 }
 
@@ -90,7 +95,8 @@ Millis read_duration(std::string_view key, const YAML::Node& node, Millis bare_u
   const std::string& text = scalar(key, node, "a duration");
   std::string why;
   auto d = parse_duration(text, bare_unit, why);
-  if (!d) throw ConfigError(std::string(key), why);
+  if (!d)
+    throw ConfigError(std::string(key), why);
   return *d;
 }
 
@@ -99,7 +105,8 @@ Enum read_enum(std::string_view key, const YAML::Node& node,
                const std::array<std::pair<std::string_view, Enum>, N>& names) {
   const std::string& text = scalar(key, node, "a name");
   for (const auto& [name, value] : names) {
-    if (text == name) return value;
+    if (text == name)
+      return value;
   }
   std::string allowed;
   for (const auto& [name, value] : names) {
@@ -147,11 +154,10 @@ KeySpec uint_key(std::string_view name, std::string_view doc, Member<std::uint32
 
 KeySpec number_key(std::string_view name, std::string_view doc, Member<double> m, double min,
                    double max, bool min_inclusive = true) {
-  return {name, doc,
-          [=](const YAML::Node& n, Config& c) {
-            c.*m = read_number(name, n, min, max, min_inclusive);
-          },
-          [m](const Config& c) -> json::value { return c.*m; }};
+  return {
+      name, doc,
+      [=](const YAML::Node& n, Config& c) { c.*m = read_number(name, n, min, max, min_inclusive); },
+      [m](const Config& c) -> json::value { return c.*m; }};
 }
 
 KeySpec bool_key(std::string_view name, std::string_view doc, Member<bool> m) {
@@ -211,7 +217,8 @@ KeySpec enum_key(std::string_view name, std::string_view doc, Member<Enum> m,
           [name, m, &names](const YAML::Node& n, Config& c) { c.*m = read_enum(name, n, names); },
           [m, &names](const Config& c) -> json::value {
             for (const auto& [text, value] : names) {
-              if (value == c.*m) return json::value(text);
+              if (value == c.*m)
+                return json::value(text);
             }
             return nullptr;
           }};
@@ -222,14 +229,17 @@ void add_status(std::string_view key, const std::string& item, StatusSet& set) {
   if (item.size() == 3 && item[0] >= '1' && item[0] <= '5' && (item[1] == 'x' || item[1] == 'X') &&
       (item[2] == 'x' || item[2] == 'X')) {
     const int base = (item[0] - '0') * 100;
-    for (int s = base; s < base + 100; ++s) set.bits.set(static_cast<std::size_t>(s));
+    for (int s = base; s < base + 100; ++s)
+      set.bits.set(static_cast<std::size_t>(s));
     set.spec.push_back(std::string(1, item[0]) + "xx");
     return;
   }
   int status = 0;
-  const bool digits = !item.empty() && item.size() <= 3 &&
-                      std::all_of(item.begin(), item.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
-  if (digits) status = std::stoi(item);
+  const bool digits =
+      !item.empty() && item.size() <= 3 &&
+      std::all_of(item.begin(), item.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+  if (digits)
+    status = std::stoi(item);
   if (!digits || status < 100 || status > 599) {
     throw ConfigError(std::string(key),
                       "'" + item + "' is not an HTTP status (100-599) or a class such as 5xx");
@@ -249,13 +259,15 @@ KeySpec status_set_key(std::string_view name, std::string_view doc, Member<Statu
                 add_status(name, scalar(name, item, "a status or class"), set);
               }
             } else {
-              throw ConfigError(std::string(name), "expected a list of statuses, got " + describe(n));
+              throw ConfigError(std::string(name),
+                                "expected a list of statuses, got " + describe(n));
             }
             c.*m = std::move(set);
           },
           [m](const Config& c) -> json::value {
             json::array a;
-            for (const auto& s : (c.*m).spec) a.emplace_back(s);
+            for (const auto& s : (c.*m).spec)
+              a.emplace_back(s);
             return a;
           }};
 }
@@ -263,18 +275,21 @@ KeySpec status_set_key(std::string_view name, std::string_view doc, Member<Statu
 std::vector<KeySpec> build_schema() {
   std::vector<KeySpec> keys;
   // The Go tool's keys: names, units and defaults kept.
-  keys.push_back(enum_key("mode", "serve: start at the end of the log; parse: replay rotated logs first",
+  keys.push_back(enum_key("mode",
+                          "serve: start at the end of the log; parse: replay rotated logs first",
                           &Config::mode, kModes));
   keys.push_back(bool_key("debug", "verbose logging", &Config::debug));
-  keys.push_back(port_key("fix_port", "send every proxied connection to this nginx port (debugging); \"\" for none",
-                          &Config::fix_port, true));
+  keys.push_back(port_key(
+      "fix_port", "send every proxied connection to this nginx port (debugging); \"\" for none",
+      &Config::fix_port, true));
   keys.push_back(port_key("probe_port", "port of the HTTP probe (/ping, /probe, /metrics, API)",
                           &Config::probe_port));
   keys.push_back(port_key("proxy_port", "port of the TCP load balancer", &Config::proxy_port));
   keys.push_back(string_key("next", "the nginx host: connections go to next:PORT", &Config::next));
-  keys.push_back(duration_key("scan_interval_min",
-                              "period of housekeeping (releasing cooled-down IPs); minutes or a duration",
-                              &Config::scan_interval, minutes(1), true));
+  keys.push_back(
+      duration_key("scan_interval_min",
+                   "period of housekeeping (releasing cooled-down IPs); minutes or a duration",
+                   &Config::scan_interval, minutes(1), true));
   keys.push_back(string_key("access_log_path",
                             "nginx access log to follow; a %s in it means one log per egress IP",
                             &Config::access_log_path));
@@ -285,18 +300,21 @@ std::vector<KeySpec> build_schema() {
                           &Config::max_history_log_each_ip, 1, 1'000'000));
   keys.push_back(uint_key("max_cool_down_log_each_ip", "cooldown records kept per IP",
                           &Config::max_cool_down_log_each_ip, 1, 1'000'000));
-  keys.push_back(duration_key("cool_down_min", "first cooldown of a failing IP; minutes or a duration",
+  keys.push_back(duration_key("cool_down_min",
+                              "first cooldown of a failing IP; minutes or a duration",
                               &Config::cool_down, minutes(1), true));
   keys.push_back(duration_key("dial_timeout", "proxy connect timeout; seconds or a duration",
                               &Config::dial_timeout, seconds(1), true));
-  keys.push_back(duration_key("max_connection_timeout",
-                              "total lifetime of a proxied connection, 0 for none; seconds or a duration",
-                              &Config::max_connection_timeout, seconds(1), true));
+  keys.push_back(
+      duration_key("max_connection_timeout",
+                   "total lifetime of a proxied connection, 0 for none; seconds or a duration",
+                   &Config::max_connection_timeout, seconds(1), true));
   keys.push_back({"strategy", "health strategy; only 'consecutive'",
                   [](const YAML::Node& n, Config& c) {
                     std::string v = read_string("strategy", n, false);
                     if (v != "consecutive") {
-                      throw ConfigError("strategy", "'" + v + "' is not supported (supported: consecutive)");
+                      throw ConfigError("strategy",
+                                        "'" + v + "' is not supported (supported: consecutive)");
                     }
                     c.strategy = v;
                   },
@@ -304,63 +322,76 @@ std::vector<KeySpec> build_schema() {
   keys.push_back(uint_key("consecutive_failure", "consecutive failures that make an IP unavailable",
                           &Config::consecutive_failure, 1, 1'000'000));
   keys.push_back({"config_path", "accepted for compatibility with the Go tool; ignored",
-                  [](const YAML::Node&, Config&) {}, [](const Config&) -> json::value { return nullptr; },
-                  false, true});
+                  [](const YAML::Node&, Config&) {},
+                  [](const Config&) -> json::value { return nullptr; }, false, true});
 
   // Scanner.
-  keys.push_back(string_key("log_format", "nginx log_format string of the access log",
-                            &Config::log_format));
+  keys.push_back(
+      string_key("log_format", "nginx log_format string of the access log", &Config::log_format));
   keys.push_back(uint_key("max_line_bytes", "longer log lines are skipped and counted",
                           &Config::max_line_bytes, 256, 64 * 1024 * 1024));
-  keys.push_back(duration_key("reconcile_interval", "period of the stat check that backs up inotify",
+  keys.push_back(duration_key("reconcile_interval",
+                              "period of the stat check that backs up inotify",
                               &Config::reconcile_interval, seconds(1)));
 
   // Strategy.
-  keys.push_back(duration_key("failure_window", "consecutive failures count only within this window",
+  keys.push_back(duration_key("failure_window",
+                              "consecutive failures count only within this window",
                               &Config::failure_window, seconds(1)));
-  keys.push_back(status_set_key("failure_statuses", "statuses that count as an IP failure (e.g. [403, 429, 5xx])",
+  keys.push_back(status_set_key("failure_statuses",
+                                "statuses that count as an IP failure (e.g. [403, 429, 5xx])",
                                 &Config::failure_statuses));
-  keys.push_back(duration_key("max_cool_down", "cap of the doubled cooldown after failed probations",
+  keys.push_back(duration_key("max_cool_down",
+                              "cap of the doubled cooldown after failed probations",
                               &Config::max_cool_down, seconds(1)));
   keys.push_back(number_key("cool_down_jitter", "random +- fraction applied to each cooldown (0-1)",
                             &Config::cool_down_jitter, 0.0, 1.0));
-  keys.push_back(duration_key("backoff_decay_after", "healthy time after which the cooldown multiplier halves",
+  keys.push_back(duration_key("backoff_decay_after",
+                              "healthy time after which the cooldown multiplier halves",
                               &Config::backoff_decay_after, seconds(1)));
   keys.push_back(uint_key("max_ejected_percent", "most of the pool that may be out at once (0-100)",
                           &Config::max_ejected_percent, 0, 100));
-  keys.push_back(enum_key("all_unavailable", "when every IP is out: least_bad (use the least bad) or refuse",
+  keys.push_back(enum_key("all_unavailable",
+                          "when every IP is out: least_bad (use the least bad) or refuse",
                           &Config::all_unavailable, kAllUnavailable));
-  keys.push_back(number_key("probation_share", "traffic share of an IP on probation, relative to a healthy one",
+  keys.push_back(number_key("probation_share",
+                            "traffic share of an IP on probation, relative to a healthy one",
                             &Config::probation_share, 0.0, 1.0, false));
-  keys.push_back(enum_key("selection", "random, round_robin, weighted or least_conn", &Config::selection,
-                          kSelections));
+  keys.push_back(enum_key("selection", "random, round_robin, weighted or least_conn",
+                          &Config::selection, kSelections));
 
   // Proxy.
   keys.push_back(address_key("proxy_host", "address the proxy listens on", &Config::proxy_host));
-  keys.push_back(uint_key("dial_retries", "other IPs tried after a failed dial", &Config::dial_retries, 0, 100));
+  keys.push_back(uint_key("dial_retries", "other IPs tried after a failed dial",
+                          &Config::dial_retries, 0, 100));
   keys.push_back(duration_key("idle_timeout", "a proxied connection idle this long is closed",
                               &Config::idle_timeout, seconds(1)));
-  keys.push_back(duration_key("close_timeout", "time allowed for the other side to finish after a half-close",
+  keys.push_back(duration_key("close_timeout",
+                              "time allowed for the other side to finish after a half-close",
                               &Config::close_timeout, seconds(1)));
-  keys.push_back(uint_key("max_connections", "concurrent proxied connections; accepting pauses at the cap",
+  keys.push_back(uint_key("max_connections",
+                          "concurrent proxied connections; accepting pauses at the cap",
                           &Config::max_connections, 1, 10'000'000));
   keys.push_back(duration_key("drain_timeout", "on SIGTERM, time open connections get to finish",
                               &Config::drain_timeout, seconds(1)));
-  keys.push_back(uint_key("proxy_threads", "proxy threads, 0 for one per core", &Config::proxy_threads, 0, 1024));
+  keys.push_back(uint_key("proxy_threads", "proxy threads, 0 for one per core",
+                          &Config::proxy_threads, 0, 1024));
 
   // Probe.
   keys.push_back(address_key("probe_host", "address the probe listens on", &Config::probe_host));
-  keys.push_back({"api_token", "bearer token for mutating API routes; empty: loopback clients only",
-                  [](const YAML::Node& n, Config& c) { c.api_token = read_string("api_token", n, true); },
-                  [](const Config& c) -> json::value {
-                    return json::value(c.api_token.empty() ? "" : "<redacted>");
-                  },
-                  true});
+  keys.push_back(
+      {"api_token", "bearer token for mutating API routes; empty: loopback clients only",
+       [](const YAML::Node& n, Config& c) { c.api_token = read_string("api_token", n, true); },
+       [](const Config& c) -> json::value {
+         return json::value(c.api_token.empty() ? "" : "<redacted>");
+       },
+       true});
   keys.push_back(uint_key("probe_max_connections", "concurrent probe connections",
                           &Config::probe_max_connections, 1, 1'000'000));
-  keys.push_back(uint_key("history_target_label_cap",
-                          "targets kept as labels of ipmanager_history_response; the rest are 'other'",
-                          &Config::history_target_label_cap, 0, 10'000));
+  keys.push_back(
+      uint_key("history_target_label_cap",
+               "targets kept as labels of ipmanager_history_response; the rest are 'other'",
+               &Config::history_target_label_cap, 0, 10'000));
   keys.push_back(uint_key("decisions_kept", "proxy decisions kept for /api/decisions",
                           &Config::decisions_kept, 1, 1'000'000));
   return keys;
@@ -368,7 +399,8 @@ std::vector<KeySpec> build_schema() {
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
     std::size_t diag = row[0];
     row[0] = i;
@@ -390,7 +422,8 @@ std::span<const KeySpec> schema() {
 
 const KeySpec* find_key(std::string_view name) {
   for (const auto& k : schema()) {
-    if (k.name == name) return &k;
+    if (k.name == name)
+      return &k;
   }
   return nullptr;
 }

@@ -25,7 +25,7 @@ struct KeySpec {
   std::function<void(const YAML::Node& node, Config& config)> read;
   /// The value as the effective config shows it (JSON), in the key's own unit.
   std::function<boost::json::value(const Config& config)> show;
-  bool secret = false;  ///< redacted by /config
+  bool secret = false;      ///< redacted by /config
   bool deprecated = false;  ///< accepted for compatibility and ignored
 };
 

@@ -2,6 +2,8 @@
 
 namespace ipm::pool {
 
-std::string to_string(const Egress& e) { return e.ip + ":" + std::to_string(e.port); }
+std::string to_string(const Egress& e) {
+  return e.ip + ":" + std::to_string(e.port);
+}
 
 }  // namespace ipm::pool

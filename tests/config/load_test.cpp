@@ -42,11 +42,12 @@ constexpr const char* kGoReadmeConfig = R"({
 
 constexpr const char* kMinimal = "upstream_conf_path: /etc/nginx/conf.d/pool.conf\n";
 
-Config load(const std::string& text) { return load_text(text, "test.yaml", no_env()); }
+Config load(const std::string& text) {
+  return load_text(text, "test.yaml", no_env());
+}
 
 // Loads `text` expecting a ConfigError; returns it so the test can check key and message.
-ConfigError load_error(const std::string& text,
-                       const ipm::config::EnvLookup& env = no_env()) {
+ConfigError load_error(const std::string& text, const ipm::config::EnvLookup& env = no_env()) {
   try {
     load_text(text, "test.yaml", env);
   } catch (const ConfigError& e) {
@@ -155,12 +156,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"debug: maybe\n", "debug", "true or false"},
         BadCase{"max_history_log_each_ip: 1.5\n", "max_history_log_each_ip", "expected an integer"},
         BadCase{"cool_down_mins: 10\n", "cool_down_mins", "did you mean 'cool_down_min'"},
-        BadCase{"consecutive_failures: 3\n", "consecutive_failures", "did you mean 'consecutive_failure'"},
+        BadCase{"consecutive_failures: 3\n", "consecutive_failures",
+                "did you mean 'consecutive_failure'"},
         BadCase{"totally_unrelated_key_name: 1\n", "totally_unrelated_key_name", "unknown key"},
         BadCase{"next: [a, b]\n", "next", "expected a string, got a list"},
         BadCase{"next: \"\"\n", "next", "must not be empty"},
         BadCase{"probe_host: localhost.example\n", "probe_host", "not an IP address"},
-        BadCase{"failure_statuses: [403, 700]\n", "failure_statuses", "'700' is not an HTTP status"},
+        BadCase{"failure_statuses: [403, 700]\n", "failure_statuses",
+                "'700' is not an HTTP status"},
         BadCase{"failure_statuses: {a: 1}\n", "failure_statuses", "expected a list"},
         BadCase{"max_ejected_percent: 101\n", "max_ejected_percent", "between 0 and 100"},
         BadCase{"probation_share: 0\n", "probation_share", "above"},
@@ -206,7 +209,8 @@ TEST(ConfigLoadTest, environment_overrides_one_rule_for_every_key) {
                                           {"IPM_FAILURE_STATUSES", "[429]"}};
   auto env = [&](const std::string& name) -> std::optional<std::string> {
     auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
+    if (it == vars.end())
+      return std::nullopt;
     return it->second;
   };
   const Config c = load_text(std::string(kMinimal) + "probe_port: 9000\n", "test.yaml", env);
@@ -219,7 +223,8 @@ TEST(ConfigLoadTest, environment_overrides_one_rule_for_every_key) {
 
 TEST(ConfigLoadTest, bad_environment_override_names_variable_and_key) {
   auto env = [](const std::string& name) -> std::optional<std::string> {
-    if (name == "IPM_CONSECUTIVE_FAILURE") return "zero";
+    if (name == "IPM_CONSECUTIVE_FAILURE")
+      return "zero";
     return std::nullopt;
   };
   const ConfigError e = load_error(kMinimal, env);
@@ -233,8 +238,7 @@ TEST(ConfigLoadTest, env_name_rule) {
 }
 
 TEST(ConfigJsonTest, shows_go_keys_in_their_units_and_redacts_secrets) {
-  const Config c =
-      load(std::string(kGoReadmeConfig).replace(1, 0, "\"api_token\": \"hunter2\", "));
+  const Config c = load(std::string(kGoReadmeConfig).replace(1, 0, "\"api_token\": \"hunter2\", "));
   const boost::json::object j = ipm::config::to_json(c);
   EXPECT_EQ(j.at("probe_port"), "9095");
   EXPECT_EQ(j.at("cool_down_min"), 10);
@@ -247,7 +251,8 @@ TEST(ConfigJsonTest, shows_go_keys_in_their_units_and_redacts_secrets) {
 }
 
 TEST(ConfigJsonTest, shown_config_loads_back_to_the_same_config) {
-  const Config c = load(std::string(kMinimal) + "cool_down_min: 90s\nfailure_statuses: [403, 5xx]\n");
+  const Config c =
+      load(std::string(kMinimal) + "cool_down_min: 90s\nfailure_statuses: [403, 5xx]\n");
   boost::json::object j = ipm::config::to_json(c);
   j.erase("api_token");  // redacted; it is not meant to round-trip
   const Config back = load(boost::json::serialize(j));
