@@ -9,6 +9,7 @@ packages=(
   libre2-dev prometheus-cpp-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
   nginx-light logrotate prometheus curl procps psmisc
+  mtail
 )
 
 missing=()
