@@ -1,16 +1,70 @@
+// ipmanager: command line, config loading, and the exit codes operators script against
+// (0 ok, 1 bad config or failed check, 2 bad command line or unreadable config file).
 #include <iostream>
 #include <string_view>
 #include <vector>
 
+#include "app/check.hpp"
 #include "app/cli.hpp"
+#include "app/demo_config.hpp"
+#include "app/log.hpp"
+#include "app/service.hpp"
+#include "app/version.hpp"
+#include "config/errors.hpp"
+#include "config/load.hpp"
+
+namespace {
+
+using ipm::app::CommandLine;
+using ipm::config::Config;
+
+// Loads the config the command line names and applies the flags that override it.
+Config load(const CommandLine& cl) {
+  Config c = cl.demo ? ipm::config::load_text(ipm::app::kDemoConfig, "<demo config>",
+                                              ipm::config::process_env())
+                     : ipm::config::load_file(*cl.config_path, ipm::config::process_env());
+  if (cl.parse_mode)
+    c.mode = ipm::config::Mode::parse;
+  if (cl.probe_port)
+    c.probe_port = *cl.probe_port;
+  ipm::config::validate(c);
+  return c;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string_view> args(argv + 1, argv + argc);
+  const std::vector<std::string_view> args(argv + 1, argv + argc);
   const auto parsed = ipm::app::parse_command_line(args);
   if (!parsed.command_line) {
     std::cerr << "ipmanager: " << parsed.error << "\n";
     return 2;
   }
-  std::cout << ipm::app::usage();
-  return 0;
+  const CommandLine& cl = *parsed.command_line;
+  if (cl.help) {
+    std::cout << ipm::app::usage();
+    return 0;
+  }
+  if (cl.version) {
+    std::cout << "ipmanager " << ipm::app::kVersion << " (" << ipm::app::kRevision << ")\n";
+    return 0;
+  }
+
+  try {
+    Config config = load(cl);
+    ipm::app::set_debug(config.debug);
+    if (cl.check)
+      return ipm::app::run_check(config, std::cout, std::cerr);
+    ipm::app::Service service(std::move(config), [cl] { return load(cl); });
+    return service.run();
+  } catch (const ipm::config::ConfigFileError& e) {
+    std::cerr << "ipmanager: " << e.what() << "\n";
+    return 2;
+  } catch (const ipm::config::ConfigError& e) {
+    std::cerr << "ipmanager: config error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "ipmanager: " << e.what() << "\n";
+    return 1;
+  }
 }

@@ -1,0 +1,127 @@
+// Runs the built ipmanager binary the way an operator does and checks exit codes and messages.
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace {
+
+using testing::HasSubstr;
+namespace fs = std::filesystem;
+
+struct Outcome {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs the binary with `args` (shell-quoted by the caller) and an optional environment prefix.
+Outcome run_ipmanager(const std::string& args, const std::string& env = "") {
+  const std::string command = env + " " + IPM_EXECUTABLE + " " + args + " 2>&1";
+  Outcome r;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr)
+    return r;
+  std::array<char, 4096> buf{};
+  while (std::fgets(buf.data(), buf.size(), pipe) != nullptr)
+    r.output += buf.data();
+  const int status = pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class BinaryTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ =
+        fs::temp_directory_path() / ("ipm-binary-test-" + std::to_string(::getpid()) + "-" +
+                                     testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  fs::path write(const std::string& name, const std::string& text) {
+    const fs::path p = dir_ / name;
+    std::ofstream(p) << text;
+    return p;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(BinaryTest, check_accepts_the_go_tools_config_json) {
+  const auto cfg = write("config.json", R"({
+    "mode": "serve", "debug": true, "probe_port": "9095", "proxy_port": "9096",
+    "next": "127.0.0.1", "scan_interval_min": 5,
+    "access_log_path": "/var/log/nginx/host.access.log",
+    "upstream_conf_path": "/etc/nginx/conf.d/001-upstream.conf",
+    "max_history_log_each_ip": 1000, "max_cool_down_log_each_ip": 1000, "cool_down_min": 10,
+    "dial_timeout": 15, "max_connection_timeout": 100, "strategy": "consecutive",
+    "consecutive_failure": 3})");
+  const Outcome r = run_ipmanager("--config " + cfg.string() + " --check");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("config: ok"));
+}
+
+TEST_F(BinaryTest, check_rejects_a_bad_key_naming_it_with_exit_1) {
+  const auto cfg = write("bad.yaml", "upstream_conf_path: /x\ncool_down_mins: 10\n");
+  const Outcome r = run_ipmanager("--config " + cfg.string() + " --check");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("cool_down_mins"));
+  EXPECT_THAT(r.output, HasSubstr("did you mean 'cool_down_min'"));
+  EXPECT_THAT(r.output, testing::Not(HasSubstr("terminate")));
+}
+
+TEST_F(BinaryTest, check_reports_yaml_syntax_error_with_line) {
+  const auto cfg = write("broken.yaml", "upstream_conf_path: /x\nmode: [serve\n");
+  const Outcome r = run_ipmanager("--config " + cfg.string() + " --check");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, testing::ContainsRegex("broken\\.yaml:[0-9]+:[0-9]+: syntax error"));
+}
+
+TEST_F(BinaryTest, missing_config_file_is_one_line_and_exit_2) {
+  const Outcome r = run_ipmanager("--config " + (dir_ / "nope.json").string());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.output, HasSubstr("cannot read config file"));
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+}
+
+TEST_F(BinaryTest, unreadable_config_directory_is_exit_2) {
+  const Outcome r = run_ipmanager("--config " + dir_.string());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.output, HasSubstr("is a directory"));
+}
+
+TEST_F(BinaryTest, bad_flags_are_exit_2) {
+  EXPECT_EQ(run_ipmanager("").exit_code, 2);
+  EXPECT_EQ(run_ipmanager("--config x --port 0").exit_code, 2);
+  EXPECT_EQ(run_ipmanager("--bogus").exit_code, 2);
+}
+
+TEST_F(BinaryTest, port_flag_and_environment_override_the_file) {
+  const auto cfg = write("c.yaml", "upstream_conf_path: /x\nprobe_port: 9000\n");
+  Outcome r = run_ipmanager("--config " + cfg.string() + " --port 9200 --check");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("probe 127.0.0.1:9200"));
+  r = run_ipmanager("--config " + cfg.string() + " --check", "IPM_PROBE_PORT=9300");
+  EXPECT_THAT(r.output, HasSubstr("probe 127.0.0.1:9300"));
+  r = run_ipmanager("--config " + cfg.string() + " --check", "IPM_PROBE_PORT=huge");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("IPM_PROBE_PORT"));
+}
+
+TEST_F(BinaryTest, version_and_help) {
+  Outcome r = run_ipmanager("--version");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.output, HasSubstr("ipmanager "));
+  r = run_ipmanager("--help");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.output, HasSubstr("--config PATH"));
+}
+
+}  // namespace
