@@ -1,0 +1,65 @@
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "pool/bounded_ring.hpp"
+#include "pool/interner.hpp"
+#include "pool/time.hpp"
+
+namespace ipm::pool {
+
+/// One access-log line of an IP, 24 bytes: 1,000 IPs x 1,000 entries is 24 MB.
+/// Keys and targets are ids of the engine's interners.
+struct HistoryEntry {
+  std::int64_t time_ns = 0;  ///< event time, nanoseconds since the Unix epoch
+  Interner::Id key = Interner::kEmpty;
+  Interner::Id target = Interner::kEmpty;
+  std::uint16_t status = 0;
+  std::uint16_t upstream_status = 0;  ///< 0 when absent
+  float latency_seconds = -1.0F;      ///< negative when absent
+
+  TimePoint time() const {
+    return TimePoint(
+        std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(time_ns)));
+  }
+};
+
+/// Why an IP was taken out of traffic.
+enum class CooldownReason : std::uint8_t {
+  failures,           ///< consecutive failures within the window (log statuses)
+  dial_failures,      ///< the streak that tripped ended with a proxy dial failure
+  probation_failure,  ///< failed while on probation: cooldown doubled
+  manual,             ///< operator ban
+};
+
+constexpr std::string_view to_string(CooldownReason r) {
+  switch (r) {
+    case CooldownReason::failures:
+      return "failures";
+    case CooldownReason::dial_failures:
+      return "dial_failures";
+    case CooldownReason::probation_failure:
+      return "probation_failure";
+    case CooldownReason::manual:
+      return "manual";
+  }
+  return "failures";
+}
+
+/// One period out of traffic. `end` is the planned end (TimePoint::max() for an open-ended
+/// manual ban); an early unban or reset does not rewrite it.
+struct CooldownRecord {
+  TimePoint start{};
+  TimePoint end{};
+  CooldownReason reason = CooldownReason::failures;
+};
+
+using HistoryRing = BoundedRing<HistoryEntry>;
+using CooldownLog = BoundedRing<CooldownRecord>;
+
+inline std::int64_t to_ns(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace ipm::pool

@@ -1,0 +1,139 @@
+#include "pool/selector.hpp"
+
+#include <thread>
+
+namespace ipm::pool {
+namespace {
+
+std::uint64_t splitmix64(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+// One generator per thread: selection never shares random state between threads.
+std::uint32_t random_below(std::size_t n) {
+  static std::atomic<std::uint64_t> seeds{0x5EED};
+  thread_local std::uint64_t state =
+      seeds.fetch_add(0x9E3779B97F4A7C15ULL, std::memory_order_relaxed) ^
+      std::hash<std::thread::id>{}(std::this_thread::get_id());
+  const std::uint64_t r = splitmix64(state) >> 32;
+  return static_cast<std::uint32_t>((r * static_cast<std::uint64_t>(n)) >> 32);
+}
+
+bool is_excluded(const Snapshot& s, std::uint32_t i, std::span<const std::string> exclude) {
+  for (const auto& ip : exclude) {
+    if (s.ips[i].egress.ip == ip)
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Pick::Pick(std::shared_ptr<const Snapshot> snapshot, std::uint32_t index)
+    : snapshot_(std::move(snapshot)), index_(index) {
+  entry().active->value.fetch_add(1, std::memory_order_relaxed);
+}
+
+Pick::Pick(Pick&& other) noexcept : snapshot_(std::move(other.snapshot_)), index_(other.index_) {}
+
+Pick& Pick::operator=(Pick&& other) noexcept {
+  if (this != &other) {
+    release();
+    snapshot_ = std::move(other.snapshot_);
+    index_ = other.index_;
+  }
+  return *this;
+}
+
+Pick::~Pick() {
+  release();
+}
+
+void Pick::release() {
+  if (snapshot_) {
+    entry().active->value.fetch_sub(1, std::memory_order_relaxed);
+    snapshot_.reset();
+  }
+}
+
+Selector::Selector(config::Selection policy)
+    : policy_(policy), current_(std::make_shared<const Snapshot>()) {}
+
+void Selector::publish(Snapshot next) {
+  std::lock_guard lock(publish_mutex_);
+  std::unordered_map<std::string, std::shared_ptr<ActiveCount>> kept;
+  kept.reserve(next.ips.size());
+  for (auto& e : next.ips) {
+    auto it = counters_.find(e.egress.ip);
+    e.active = it != counters_.end() ? it->second : std::make_shared<ActiveCount>();
+    kept.emplace(e.egress.ip, e.active);
+  }
+  counters_ = std::move(kept);
+  next.schedule = build_schedule(next, policy_);
+  current_.store(std::make_shared<const Snapshot>(std::move(next)), std::memory_order_release);
+}
+
+std::shared_ptr<const Snapshot> Selector::snapshot() const {
+  return current_.load(std::memory_order_acquire);
+}
+
+std::optional<Pick> Selector::pick(std::span<const std::string> exclude) {
+  auto snap = current_.load(std::memory_order_acquire);
+  if (snap->schedule.empty())
+    return std::nullopt;
+  const auto index = choose(*snap, exclude);
+  if (!index)
+    return std::nullopt;
+  return Pick(std::move(snap), *index);
+}
+
+std::optional<std::uint32_t> Selector::choose(const Snapshot& s,
+                                              std::span<const std::string> exclude) {
+  // A few policy draws honour shares and weights; past them (most of the pool excluded)
+  // a scan from a random point finds whatever is left.
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    const std::uint32_t i = draw(s);
+    if (!is_excluded(s, i, exclude))
+      return i;
+  }
+  const std::size_t n = s.schedule.size();
+  const std::size_t start = random_below(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::uint32_t i = s.schedule[(start + k) % n];
+    if (!is_excluded(s, i, exclude))
+      return i;
+  }
+  return std::nullopt;
+}
+
+std::uint32_t Selector::draw(const Snapshot& s) {
+  const auto& schedule = s.schedule;
+  switch (policy_) {
+    case config::Selection::random:
+      return schedule[random_below(schedule.size())];
+    case config::Selection::round_robin:
+    case config::Selection::weighted:
+      return schedule[cursor_.fetch_add(1, std::memory_order_relaxed) % schedule.size()];
+    case config::Selection::least_conn: {
+      // Power of two choices over the weighted schedule. An IP on probation wins its draw
+      // outright: balancing it by connection count would hand it more than its share.
+      const std::uint32_t a = schedule[random_below(schedule.size())];
+      if (s.ips[a].share < 1.0)
+        return a;
+      const std::uint32_t b = schedule[random_below(schedule.size())];
+      if (b == a || s.ips[b].share < 1.0)
+        return a;
+      const std::uint64_t load_a = s.ips[a].active->value.load(std::memory_order_relaxed);
+      const std::uint64_t load_b = s.ips[b].active->value.load(std::memory_order_relaxed);
+      const std::uint64_t weight_a = std::max<std::uint32_t>(s.ips[a].egress.weight, 1);
+      const std::uint64_t weight_b = std::max<std::uint32_t>(s.ips[b].egress.weight, 1);
+      return load_b * weight_a < load_a * weight_b ? b : a;  // load/weight, ties to a
+    }
+  }
+  return schedule.front();
+}
+
+}  // namespace ipm::pool

@@ -1,0 +1,197 @@
+// Engine: manual commands, reload, and the read side (snapshot, decisions, lookups).
+#include <algorithm>
+#include <limits>
+
+#include "strategy/engine.hpp"
+
+namespace ipm::strategy {
+namespace {
+
+using pool::IpState;
+using pool::TimePoint;
+
+Cause manual_cause(TimePoint now) {
+  return Cause{.kind = CauseKind::manual, .time = now};
+}
+
+}  // namespace
+
+void Engine::add_ip(pool::Egress e) {
+  const auto [it, added] = index_.emplace(e.ip, ips_.size());
+  if (!added)
+    return;
+  ips_.emplace_back(std::move(e), cfg_.max_history_log_each_ip, cfg_.max_cool_down_log_each_ip);
+}
+
+void Engine::recount() {
+  state_counts_ = {};
+  for (const auto& r : ips_)
+    ++state_counts_[static_cast<std::size_t>(r.state)];
+}
+
+IpRecord* Engine::find_mutable(std::string_view ip) {
+  const auto it = index_.find(ip);
+  return it == index_.end() ? nullptr : &ips_[it->second];
+}
+
+const IpRecord* Engine::find(std::string_view ip) const {
+  const auto it = index_.find(ip);
+  return it == index_.end() ? nullptr : &ips_[it->second];
+}
+
+bool Engine::ban(std::string_view ip, TimePoint until, std::string reason, TimePoint now) {
+  IpRecord* r = find_mutable(ip);
+  if (r == nullptr)
+    return false;
+  advance(*r, now);
+  ++counters_.manual;
+  r->clock = std::max(r->clock, now);
+  r->streak.clear();
+  r->capped = false;
+  r->out_until = std::min(r->out_until, now);  // a cooldown cut short no longer counts
+  r->cooldown_until = until;
+  r->cooldowns.push(
+      pool::CooldownRecord{.start = now, .end = until, .reason = pool::CooldownReason::manual});
+  const std::string until_text =
+      until == TimePoint::max() ? "until unbanned" : "for " + format_duration(until - now);
+  transition(*r, IpState::banned, now, DecisionKind::manual_ban,
+             "manual ban " + until_text + (reason.empty() ? "" : ": " + reason), manual_cause(now),
+             until);
+  update_pool_flags(now, manual_cause(now));
+  return true;
+}
+
+bool Engine::unban(std::string_view ip, TimePoint now) {
+  IpRecord* r = find_mutable(ip);
+  if (r == nullptr)
+    return false;
+  advance(*r, now);
+  ++counters_.manual;
+  r->clock = std::max(r->clock, now);
+  r->streak.clear();
+  r->capped = false;
+  r->out_until = std::min(r->out_until, now);
+  if (r->state != IpState::available)
+    r->healthy_since = now;
+  transition(*r, IpState::available, now, DecisionKind::manual_unban,
+             "manual unban (backoff x" + std::to_string(r->backoff_multiplier) + " kept)",
+             manual_cause(now));
+  update_pool_flags(now, manual_cause(now));
+  return true;
+}
+
+bool Engine::reset(std::string_view ip, TimePoint now) {
+  IpRecord* r = find_mutable(ip);
+  if (r == nullptr)
+    return false;
+  advance(*r, now);
+  ++counters_.manual;
+  r->clock = std::max(r->clock, now);
+  r->streak.clear();
+  r->capped = false;
+  r->out_until = std::min(r->out_until, now);
+  r->backoff_multiplier = 1.0;
+  r->healthy_since = now;
+  transition(*r, IpState::available, now, DecisionKind::manual_reset,
+             "manual reset: failure count and backoff forgotten", manual_cause(now));
+  update_pool_flags(now, manual_cause(now));
+  return true;
+}
+
+std::size_t Engine::reload(std::vector<pool::Egress> egresses, TimePoint now) {
+  const Cause cause{.kind = CauseKind::reload, .time = now};
+  std::vector<IpRecord> old = std::move(ips_);
+  auto old_index = std::move(index_);
+  ips_.clear();
+  index_.clear();
+  std::vector<bool> kept(old.size(), false);
+  std::size_t duplicates = 0;
+  for (auto& e : egresses) {
+    if (index_.contains(e.ip)) {
+      ++duplicates;
+      continue;
+    }
+    if (const auto it = old_index.find(e.ip); it != old_index.end()) {
+      kept[it->second] = true;
+      IpRecord& moved = ips_.emplace_back(std::move(old[it->second]));
+      moved.egress = std::move(e);
+      index_.emplace(moved.egress.ip, ips_.size() - 1);
+      continue;
+    }
+    const std::string ip = e.ip;
+    add_ip(std::move(e));
+    record(DecisionRecord{.time = now,
+                          .ip = ip,
+                          .kind = DecisionKind::ip_added,
+                          .reason = "new in the upstream config",
+                          .cause = cause});
+  }
+  for (std::size_t i = 0; i < old.size(); ++i) {
+    if (kept[i])
+      continue;
+    record(DecisionRecord{.time = now,
+                          .ip = old[i].egress.ip,
+                          .kind = DecisionKind::ip_removed,
+                          .from = old[i].state,
+                          .to = old[i].state,
+                          .reason = "no longer in the upstream config",
+                          .cause = cause});
+  }
+  recount();
+  ++selection_version_;  // ports, weights or membership may have changed
+  update_pool_flags(now, cause);
+  return duplicates;
+}
+
+std::vector<DecisionRecord> Engine::latest_decisions(std::size_t limit) const {
+  const std::size_t n = std::min(limit, decisions_.size());
+  return {decisions_.rbegin(), decisions_.rbegin() + static_cast<std::ptrdiff_t>(n)};
+}
+
+std::vector<DecisionRecord> Engine::decisions_after(std::uint64_t after) const {
+  std::vector<DecisionRecord> out;
+  // seq is contiguous inside the deque, so the first wanted one is found by arithmetic.
+  if (decisions_.empty() || decisions_.back().seq <= after)
+    return out;
+  const std::uint64_t first = decisions_.front().seq;
+  const std::size_t skip = after >= first ? static_cast<std::size_t>(after - first + 1) : 0;
+  out.assign(decisions_.begin() + static_cast<std::ptrdiff_t>(skip), decisions_.end());
+  return out;
+}
+
+pool::Snapshot Engine::snapshot() const {
+  pool::Snapshot s;
+  s.version = selection_version_;
+  s.all_unavailable = all_unavailable_;
+  s.count_by_state = state_counts_;
+  s.ips.reserve(ips_.size());
+  for (const auto& r : ips_) {
+    pool::SnapshotEntry e;
+    e.egress = r.egress;
+    e.state = r.state;
+    e.selectable = r.state == IpState::available || r.state == IpState::probation;
+    e.share = r.state == IpState::available   ? 1.0
+              : r.state == IpState::probation ? cfg_.probation_share
+                                              : 0.0;
+    s.ips.push_back(std::move(e));
+  }
+  if (all_unavailable_ && cfg_.all_unavailable == config::AllUnavailable::least_bad) {
+    // Least bad = cooling with the smallest backoff multiplier: the IPs that have not yet
+    // failed a probation. Manually banned IPs stay out: the operator's word wins.
+    double best = std::numeric_limits<double>::infinity();
+    for (const auto& r : ips_) {
+      if (r.state == IpState::cooling)
+        best = std::min(best, r.backoff_multiplier);
+    }
+    for (std::size_t i = 0; i < ips_.size(); ++i) {
+      if (ips_[i].state == IpState::cooling && ips_[i].backoff_multiplier == best) {
+        s.ips[i].selectable = true;
+        s.ips[i].share = 1.0;
+        s.least_bad_fallback = true;
+      }
+    }
+  }
+  return s;
+}
+
+}  // namespace ipm::strategy

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pool/egress.hpp"
+#include "pool/history.hpp"
+#include "pool/ip_state.hpp"
+#include "pool/time.hpp"
+#include "strategy/decision.hpp"
+
+namespace ipm::strategy {
+
+/// Counters of one IP since it entered the pool (they survive reloads that keep the IP).
+struct IpCounters {
+  std::uint64_t events = 0;  ///< log events attributed to the IP
+  std::uint64_t successes = 0;
+  std::uint64_t failures = 0;  ///< failure statuses (log)
+  std::uint64_t neutrals = 0;
+  std::uint64_t dial_failures = 0;  ///< proxy dial errors
+  std::uint64_t dials = 0;          ///< proxy dials reported, ok or not
+  std::uint64_t late_events = 0;    ///< older than the IP's last transition: history only
+  std::uint64_t ejections = 0;      ///< -> cooling, including failed probations
+  std::uint64_t ejections_capped = 0;
+  std::uint64_t probations = 0;
+  std::uint64_t recoveries = 0;
+};
+
+/// Everything the engine knows about one egress IP. Read-only for everyone but the engine;
+/// read it under SharedEngine::read.
+struct IpRecord {
+  explicit IpRecord(pool::Egress e, std::size_t history_capacity, std::size_t cooldown_capacity)
+      : egress(std::move(e)), history(history_capacity), cooldowns(cooldown_capacity) {}
+
+  pool::Egress egress;
+  pool::IpState state = pool::IpState::available;
+  pool::TimePoint state_since{};  ///< time of the last transition (event time)
+  /// Times of the current streak's failures inside the failure window (at most
+  /// consecutive_failure of them). Its size is the "consecutive failures" the Go tool exposes.
+  std::vector<pool::TimePoint> streak;
+  bool streak_ends_with_dial = false;  ///< the newest streak failure was a dial failure
+  pool::TimePoint clock{};             ///< newest event time seen for this IP
+  pool::TimePoint cooldown_until{};    ///< cooling: planned end; banned: ban end (max = forever)
+  pool::TimePoint out_since{};         ///< start of the current/last period out of traffic
+  pool::TimePoint out_until{};         ///< end of it (used by the ejection cap on event time)
+  pool::TimePoint healthy_since{};     ///< start of the current available stretch (decay)
+  double backoff_multiplier = 1.0;     ///< cooldown = cool_down x this (capped, jittered)
+  bool capped = false;      ///< tripped while the ejection cap was reached; kept in traffic
+  std::string last_reason;  ///< reason of the last decision about this IP
+  DecisionKind last_decision = DecisionKind::ip_added;
+  IpCounters counters;
+  pool::HistoryRing history;
+  pool::CooldownLog cooldowns;
+
+  std::uint32_t consecutive_failures() const { return static_cast<std::uint32_t>(streak.size()); }
+};
+
+}  // namespace ipm::strategy

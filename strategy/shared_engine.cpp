@@ -1,0 +1,67 @@
+#include "strategy/shared_engine.hpp"
+
+namespace ipm::strategy {
+
+SharedEngine::SharedEngine(const config::Config& cfg, pool::Selector& selector,
+                           std::vector<pool::Egress> egresses, pool::TimePoint now)
+    : engine_(cfg, std::move(egresses), now), selector_(selector) {
+  std::lock_guard lock(mutex_);
+  after_change();
+}
+
+void SharedEngine::set_decision_sink(DecisionSink sink) {
+  std::lock_guard lock(mutex_);
+  sink_ = std::move(sink);
+}
+
+void SharedEngine::apply(const pool::LogEvent& e) {
+  update([&](Engine& engine) { engine.apply(e); });
+}
+
+void SharedEngine::apply(std::span<const pool::LogEvent> batch) {
+  update([&](Engine& engine) {
+    for (const auto& e : batch)
+      engine.apply(e);
+  });
+}
+
+void SharedEngine::apply(const pool::DialOutcome& d) {
+  update([&](Engine& engine) { engine.apply(d); });
+}
+
+void SharedEngine::tick(pool::TimePoint now) {
+  update([&](Engine& engine) { engine.tick(now); });
+}
+
+bool SharedEngine::ban(std::string_view ip, pool::TimePoint until, std::string reason,
+                       pool::TimePoint now) {
+  return update([&](Engine& engine) { return engine.ban(ip, until, std::move(reason), now); });
+}
+
+bool SharedEngine::unban(std::string_view ip, pool::TimePoint now) {
+  return update([&](Engine& engine) { return engine.unban(ip, now); });
+}
+
+bool SharedEngine::reset(std::string_view ip, pool::TimePoint now) {
+  return update([&](Engine& engine) { return engine.reset(ip, now); });
+}
+
+std::size_t SharedEngine::reload(std::vector<pool::Egress> egresses, pool::TimePoint now) {
+  return update([&](Engine& engine) { return engine.reload(std::move(egresses), now); });
+}
+
+void SharedEngine::after_change() {
+  if (engine_.selection_version() != published_version_) {
+    published_version_ = engine_.selection_version();
+    selector_.publish(engine_.snapshot());
+  }
+  if (engine_.last_decision_seq() == reported_seq_)
+    return;
+  if (sink_) {
+    for (const auto& d : engine_.decisions_after(reported_seq_))
+      sink_(d);
+  }
+  reported_seq_ = engine_.last_decision_seq();
+}
+
+}  // namespace ipm::strategy
