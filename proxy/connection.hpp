@@ -1,0 +1,44 @@
+#pragma once
+
+#include <optional>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/intrusive/list_hook.hpp>
+
+#include "pool/decision_log.hpp"
+
+namespace ipm::proxy {
+
+using ConnectionHook =
+    boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
+
+/// The sockets and the timer of one proxied client connection. It lives in the frame of the
+/// session coroutine that owns it and is linked into its worker's list, so the worker can cut
+/// it at the end of a drain. Not thread-safe: touched only from its worker's thread.
+class Connection : public ConnectionHook {
+ public:
+  explicit Connection(boost::asio::ip::tcp::socket client_socket)
+      : client(std::move(client_socket)),
+        egress(client.get_executor()),
+        timer(client.get_executor()) {}
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  /// Ends the connection now for `why` (the first reason given wins): resets both sides so
+  /// the peers see an aborted stream rather than a clean end, and wakes every operation the
+  /// session awaits (they complete with operation_aborted).
+  void abort(pool::ConnectionEnd why);
+
+  /// The reason given to the first abort(), if any.
+  std::optional<pool::ConnectionEnd> aborted() const { return aborted_; }
+
+  boost::asio::ip::tcp::socket client;
+  boost::asio::ip::tcp::socket egress;
+  boost::asio::steady_timer timer;  ///< dial timeout, then the relay's watchdog
+
+ private:
+  std::optional<pool::ConnectionEnd> aborted_;
+};
+
+}  // namespace ipm::proxy

@@ -1,0 +1,140 @@
+#include "proxy/dialer.hpp"
+
+#include <variant>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "pool/time.hpp"
+
+namespace ipm::proxy {
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+using asio::ip::tcp;
+using boost::system::errc::errc_t;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+
+pool::DialResult to_result(DialFailure f) {
+  switch (f) {
+    case DialFailure::refused:
+      return pool::DialResult::refused;
+    case DialFailure::timeout:
+      return pool::DialResult::timeout;
+    case DialFailure::unreachable:
+      return pool::DialResult::unreachable;
+    case DialFailure::error:
+    case DialFailure::local:
+      break;
+  }
+  return pool::DialResult::other_error;
+}
+
+}  // namespace
+
+DialFailure classify_dial_error(const boost::system::error_code& ec) {
+  const auto is = [&ec](errc_t e) { return ec == boost::system::errc::make_error_code(e); };
+  if (is(errc_t::connection_refused))
+    return DialFailure::refused;
+  if (is(errc_t::timed_out))
+    return DialFailure::timeout;
+  if (is(errc_t::host_unreachable) || is(errc_t::network_unreachable) || is(errc_t::network_down))
+    return DialFailure::unreachable;
+  if (is(errc_t::too_many_files_open) || is(errc_t::too_many_files_open_in_system) ||
+      is(errc_t::no_buffer_space) || is(errc_t::not_enough_memory) ||
+      is(errc_t::address_not_available))
+    return DialFailure::local;
+  return DialFailure::error;
+}
+
+Dialer::Dialer(DialSettings settings, EgressSource& source, ProxyMetrics& metrics)
+    : settings_(settings), source_(source), metrics_(metrics) {}
+
+asio::awaitable<std::optional<pool::ConnectionEnd>> Dialer::connect(
+    Connection& c, pool::Decision& decision) const {
+  if (settings_.fix_port != 0) {
+    decision.egress = pool::Egress{settings_.next.to_string(), settings_.fix_port, {}, 1};
+    decision.tries = 1;
+    const Attempt a = co_await dial_once(c, settings_.fix_port);
+    if (c.aborted())
+      co_return c.aborted();
+    if (!a.error) {
+      decision.dial_time = a.took;
+      metrics_.dial_succeeded(std::chrono::duration<double>(a.took).count());
+      co_return std::nullopt;
+    }
+    metrics_.dial_failed(classify_dial_error(a.error), decision.egress.ip, settings_.fix_port);
+    co_return pool::ConnectionEnd::dial_failed;
+  }
+
+  std::vector<pool::Egress> tried;
+  for (std::uint32_t attempt = 0; attempt <= settings_.retries; ++attempt) {
+    std::optional<pool::Egress> egress = source_.pick(tried);
+    if (!egress)
+      co_return attempt == 0 ? pool::ConnectionEnd::no_egress : pool::ConnectionEnd::dial_failed;
+    decision.egress = *egress;
+    decision.tries = attempt + 1;
+    const Attempt a = co_await dial_once(c, egress->port);
+    if (c.aborted())
+      co_return c.aborted();
+    report(*egress, a);
+    if (!a.error) {
+      decision.dial_time = a.took;
+      co_return std::nullopt;
+    }
+    // Retrying cannot help when the proxy itself is out of descriptors or ports.
+    if (classify_dial_error(a.error) == DialFailure::local)
+      break;
+    tried.push_back(std::move(*egress));
+  }
+  co_return pool::ConnectionEnd::dial_failed;
+}
+
+asio::awaitable<Dialer::Attempt> Dialer::dial_once(Connection& c, std::uint16_t port) const {
+  Attempt a;
+  boost::system::error_code ignored;
+  c.egress.close(ignored);
+  const tcp::endpoint endpoint(settings_.next, port);
+  c.egress.open(endpoint.protocol(), a.error);
+  if (a.error)
+    co_return a;
+  c.egress.set_option(tcp::no_delay(true), ignored);
+
+  const auto started = SteadyClock::now();
+  c.timer.expires_after(settings_.timeout);
+  auto winner = co_await (c.egress.async_connect(endpoint, kAwait) || c.timer.async_wait(kAwait));
+  a.took = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started);
+  if (winner.index() == 0)
+    a.error = std::get<0>(std::get<0>(winner));
+  else
+    a.error = boost::system::errc::make_error_code(errc_t::timed_out);
+  if (a.error)
+    c.egress.close(ignored);
+  co_return a;
+}
+
+void Dialer::report(const pool::Egress& egress, const Attempt& a) const {
+  const DialFailure failure = classify_dial_error(a.error);
+  if (a.error && failure == DialFailure::local) {
+    metrics_.dial_failed(failure, egress.ip, egress.port);
+    return;
+  }
+  pool::DialOutcome outcome;
+  outcome.ip = egress.ip;
+  outcome.port = egress.port;
+  outcome.time = pool::Clock::now();
+  outcome.result = a.error ? to_result(failure) : pool::DialResult::ok;
+  outcome.dial_time = a.took;
+  source_.report(outcome);
+  if (a.error)
+    metrics_.dial_failed(failure, egress.ip, egress.port);
+  else
+    metrics_.dial_succeeded(std::chrono::duration<double>(a.took).count());
+}
+
+}  // namespace ipm::proxy

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/system/error_code.hpp>
+
+#include "config/duration.hpp"
+#include "pool/decision_log.hpp"
+#include "proxy/connection.hpp"
+#include "proxy/egress_source.hpp"
+#include "proxy/metrics.hpp"
+
+namespace ipm::proxy {
+
+/// What the dialer needs from the config, resolved once at startup.
+struct DialSettings {
+  boost::asio::ip::address next;  ///< the nginx host (`next`)
+  config::Millis timeout{};       ///< `dial_timeout`, per attempt
+  std::uint32_t retries = 0;      ///< `dial_retries`: other IPs tried after a failed dial
+  std::uint16_t fix_port = 0;     ///< `fix_port`: when set, every connection dials next:fix_port
+};
+
+/// How a dial error counts. Local errors (out of fds or ports) are the proxy's, not the IP's.
+DialFailure classify_dial_error(const boost::system::error_code& ec);
+
+/// Connects a client's Connection to `next:port` of an egress chosen by the EgressSource:
+/// each attempt is bounded by the dial timeout; a refused, timed-out or unreachable egress is
+/// reported at once and another untried one is dialled, up to `retries` more, before any byte
+/// is relayed. With `fix_port` the pool is bypassed (Go-tool debugging meaning): one dial to
+/// next:fix_port, nothing reported. Stateless after construction: one Dialer serves every
+/// worker thread (the EgressSource and metrics are thread-safe).
+class Dialer {
+ public:
+  Dialer(DialSettings settings, EgressSource& source, ProxyMetrics& metrics);
+
+  /// Leaves `c.egress` connected and returns nullopt, or returns how the connection ends
+  /// (dial_failed, no_egress, or the reason the Connection was aborted). Fills the egress,
+  /// tries and dial_time of `decision`.
+  boost::asio::awaitable<std::optional<pool::ConnectionEnd>> connect(
+      Connection& c, pool::Decision& decision) const;
+
+ private:
+  struct Attempt {
+    boost::system::error_code error;  ///< empty on success; timed_out when the timer won
+    std::chrono::microseconds took{0};
+  };
+
+  boost::asio::awaitable<Attempt> dial_once(Connection& c, std::uint16_t port) const;
+  void report(const pool::Egress& egress, const Attempt& attempt) const;
+
+  const DialSettings settings_;
+  EgressSource& source_;
+  ProxyMetrics& metrics_;
+};
+
+}  // namespace ipm::proxy

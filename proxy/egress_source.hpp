@@ -1,0 +1,33 @@
+#pragma once
+
+#include <optional>
+#include <span>
+
+#include "pool/egress.hpp"
+#include "pool/event.hpp"
+
+namespace ipm::proxy {
+
+/// Where the proxy gets egress IPs from and where it tells what happened to them.
+/// The app implements it over the pool's selection policy and the strategy engine; the proxy
+/// depends on nothing else of the pool. Thread-safe: every method is called from any proxy
+/// worker thread, concurrently, and must not block on I/O.
+class EgressSource {
+ public:
+  virtual ~EgressSource() = default;
+
+  /// The next egress to dial, never one of `tried` (the egresses that already failed for this
+  /// connection). nullopt when the pool has nothing to offer: the client is then closed.
+  virtual std::optional<pool::Egress> pick(std::span<const pool::Egress> tried) = 0;
+
+  /// Outcome of one dial, reported as soon as it is known and before any byte is relayed,
+  /// so a dead IP leaves rotation at once. The views in `outcome` are valid during the call.
+  virtual void report(const pool::DialOutcome& outcome) = 0;
+
+  /// A relay through `egress` starts / ends (least_conn accounting). Every opened() is
+  /// followed by exactly one closed() for the same egress.
+  virtual void opened(const pool::Egress& egress) = 0;
+  virtual void closed(const pool::Egress& egress) = 0;
+};
+
+}  // namespace ipm::proxy

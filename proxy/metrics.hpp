@@ -1,0 +1,59 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "pool/decision_log.hpp"
+#include "pool/event.hpp"
+
+namespace ipm::proxy {
+
+/// Why a dial did not give a connection. `local` is the proxy's own trouble (out of file
+/// descriptors or local ports): it is not the egress IP's fault and is never reported to it.
+enum class DialFailure : std::uint8_t { refused, timeout, unreachable, error, local };
+
+std::string_view to_string(DialFailure f);
+
+/// The proxy's Prometheus metrics, registered once in the registry the app serializes.
+/// Thread-safe: prometheus-cpp metrics are atomics; the per-IP family takes its own lock.
+class ProxyMetrics {
+ public:
+  explicit ProxyMetrics(prometheus::Registry& registry);
+  ProxyMetrics(const ProxyMetrics&) = delete;
+  ProxyMetrics& operator=(const ProxyMetrics&) = delete;
+
+  void connection_ended(pool::ConnectionEnd end) {
+    connections_[static_cast<std::size_t>(end)]->Increment();
+  }
+  void dial_failed(DialFailure kind, std::string_view ip, std::uint16_t port);
+  void dial_succeeded(double seconds) { dial_duration_.Observe(seconds); }
+  void accept_failed(bool out_of_fds) {
+    (out_of_fds ? accept_fd_limit_ : accept_other_).Increment();
+  }
+  void accept_paused() { accept_paused_.Increment(); }
+
+  prometheus::Gauge& active;
+  prometheus::Counter& bytes_up;    ///< client -> egress
+  prometheus::Counter& bytes_down;  ///< egress -> client
+
+ private:
+  static constexpr std::size_t kEnds = 8;
+  static constexpr std::size_t kFailures = 5;
+
+  std::array<prometheus::Counter*, kEnds> connections_{};
+  std::array<prometheus::Counter*, kFailures> dial_failures_{};
+  prometheus::Family<prometheus::Counter>& ip_dial_failures_;
+  prometheus::Histogram& dial_duration_;
+  prometheus::Counter& accept_fd_limit_;
+  prometheus::Counter& accept_other_;
+  prometheus::Counter& accept_paused_;
+};
+
+}  // namespace ipm::proxy

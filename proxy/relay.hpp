@@ -1,0 +1,40 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "config/duration.hpp"
+#include "pool/decision_log.hpp"
+#include "proxy/buffer_pool.hpp"
+#include "proxy/connection.hpp"
+#include "proxy/metrics.hpp"
+
+namespace ipm::proxy {
+
+/// Time limits of a relay; a zero duration means "no limit".
+struct RelayLimits {
+  config::Millis idle{0};      ///< no byte either way for this long: cut (`idle_timeout`)
+  config::Millis closing{0};   ///< once one side has half-closed, the inactivity limit becomes
+                               ///< min(idle, closing) (`close_timeout`)
+  config::Millis lifetime{0};  ///< total life from accept (`max_connection_timeout`)
+};
+
+struct RelayTotals {
+  std::uint64_t bytes_up = 0;    ///< client -> egress
+  std::uint64_t bytes_down = 0;  ///< egress -> client
+  pool::ConnectionEnd end = pool::ConnectionEnd::closed;
+};
+
+/// Relays bytes both ways between `c.client` and the connected `c.egress` until both sides
+/// have finished or the connection is aborted. EOF on one side shuts down writing on the
+/// other and the other direction goes on (half-close). An error on one side resets the other.
+/// Each direction holds at most one buffer, borrowed only while bytes are in flight, so a
+/// peer that stops reading stops the reading from the other side (back-pressure) and an idle
+/// connection holds no buffer. Runs on the Connection's executor (one thread).
+boost::asio::awaitable<RelayTotals> relay(Connection& c, RelayLimits limits, BufferPool& buffers,
+                                          ProxyMetrics& metrics,
+                                          std::chrono::steady_clock::time_point accepted);
+
+}  // namespace ipm::proxy

@@ -1,0 +1,116 @@
+#include "proxy/server.hpp"
+
+#include <iostream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+
+#include "proxy/dialer.hpp"
+#include "proxy/metrics.hpp"
+#include "proxy/worker.hpp"
+
+namespace ipm::proxy {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+/// An IP literal, or the first address a blocking lookup gives (startup only).
+asio::ip::address resolve(const std::string& host, std::string_view key) {
+  boost::system::error_code ec;
+  asio::ip::address address = asio::ip::make_address(host, ec);
+  if (!ec)
+    return address;
+  asio::io_context ctx;
+  tcp::resolver resolver(ctx);
+  const auto results = resolver.resolve(host, "", ec);
+  if (ec || results.empty())
+    throw std::runtime_error(std::string(key) + ": cannot resolve '" + host +
+                             "': " + (ec ? ec.message() : "no address"));
+  return results.begin()->endpoint().address();
+}
+
+void warn_to_stderr(std::string_view line) {
+  std::string out(line);
+  out += '\n';
+  std::cerr << out << std::flush;
+}
+
+}  // namespace
+
+Server::Server(const config::Config& config, EgressSource& source, pool::DecisionLog& decisions,
+               prometheus::Registry& registry, Options options)
+    : config_(config),
+      source_(source),
+      decisions_(decisions),
+      options_(std::move(options)),
+      metrics_(std::make_unique<ProxyMetrics>(registry)) {
+  if (!options_.warn)
+    options_.warn = warn_to_stderr;
+}
+
+Server::~Server() {
+  if (started_) {
+    stop(config::Millis{0});
+    wait();
+  }
+}
+
+void Server::start() {
+  if (started_)
+    throw std::logic_error("proxy::Server::start called twice");
+  DialSettings dial;
+  dial.next = resolve(config_.next, "next");
+  dial.timeout = config_.dial_timeout;
+  dial.retries = config_.dial_retries;
+  dial.fix_port = config_.fix_port;
+  dialer_ = std::make_unique<Dialer>(dial, source_, *metrics_);
+
+  RelayLimits limits{config_.idle_timeout, config_.close_timeout, config_.max_connection_timeout};
+  shared_ = std::make_unique<WorkerShared>(*dialer_, source_, *metrics_, decisions_, limits,
+                                           std::max<std::uint32_t>(config_.max_connections, 1),
+                                           options_.buffer_bytes, options_.warn);
+
+  std::uint32_t threads = config_.proxy_threads;
+  if (threads == 0)
+    threads = std::max(1U, std::thread::hardware_concurrency());
+  tcp::endpoint endpoint(resolve(config_.proxy_host, "proxy_host"), config_.proxy_port);
+  for (std::uint32_t i = 0; i < threads; ++i) {
+    auto worker = std::make_unique<Worker>(*shared_);
+    worker->listen(endpoint, threads > 1);
+    endpoint = worker->local_endpoint();  // the others share the port the first one got
+    shared_->workers.push_back(worker.get());
+    workers_.push_back(std::move(worker));
+  }
+  started_ = true;
+  for (auto& w : workers_)
+    w->start();
+}
+
+tcp::endpoint Server::local_endpoint() const {
+  if (workers_.empty())
+    throw std::logic_error("proxy::Server::local_endpoint before start");
+  return workers_.front()->local_endpoint();
+}
+
+void Server::stop() {
+  stop(config_.drain_timeout);
+}
+
+void Server::stop(config::Millis drain) {
+  for (auto& w : workers_)
+    w->stop(drain);
+}
+
+void Server::wait() {
+  for (auto& w : workers_)
+    w->join();
+}
+
+std::uint32_t Server::active_connections() const {
+  return shared_ ? shared_->active.load() : 0;
+}
+
+}  // namespace ipm::proxy

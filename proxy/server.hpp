@@ -1,0 +1,87 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "config/config.hpp"
+#include "pool/decision_log.hpp"
+#include "proxy/egress_source.hpp"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace ipm::proxy {
+
+class Dialer;
+class ProxyMetrics;
+class Worker;
+struct WorkerShared;
+
+/// Tuning that is not configuration: the benchmark varies it, the app keeps the defaults.
+struct ServerOptions {
+  std::size_t buffer_bytes = 64 * 1024;  ///< relay buffer per direction, while in use
+  /// Where warnings go (accept errors, exceptions); default: one line on stderr.
+  std::function<void(std::string_view)> warn;
+};
+
+/// The TCP proxy: clients connect to proxy_host:proxy_port and each connection is relayed to
+/// next:PORT of an egress the EgressSource picks (see Dialer for failover, relay() for the
+/// relay). Every connection leaves a pool::Decision in the DecisionLog and updates the
+/// ipmanager_proxy_* metrics.
+///
+/// Threading: the server runs its own `proxy_threads` threads (0: one per core), each with its
+/// own io_context and SO_REUSEPORT acceptor; a connection lives on one thread from accept to
+/// close. start(), stop() and wait() are called from the owner's thread; stop() may also be
+/// called from any thread (e.g. a signal handler coroutine). The EgressSource, DecisionLog and
+/// Registry must outlive the Server.
+class Server {
+ public:
+  using Options = ServerOptions;
+
+  Server(const config::Config& config, EgressSource& source, pool::DecisionLog& decisions,
+         prometheus::Registry& registry, Options options = {});
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+  /// Cuts open connections at once (stop with a zero drain) and joins the threads.
+  ~Server();
+
+  /// Resolves `next` and `proxy_host`, binds and starts the threads. Throws
+  /// std::runtime_error naming the key on a bad address, boost::system::system_error when
+  /// the port cannot be bound. Call once.
+  void start();
+
+  /// The bound address (the real port when proxy_port is 0).
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+
+  /// Graceful drain: closes the listeners now, lets open connections finish for up to
+  /// `drain_timeout` (or `drain`), then cuts the rest. Returns at once; wait() joins.
+  /// A second call cuts the remaining connections at once.
+  void stop();
+  void stop(config::Millis drain);
+
+  /// Blocks until every worker thread has ended (after stop() and the drain).
+  void wait();
+
+  /// Client connections currently open (dialing or relaying), across all threads.
+  std::uint32_t active_connections() const;
+
+ private:
+  const config::Config config_;
+  EgressSource& source_;
+  pool::DecisionLog& decisions_;
+  Options options_;
+  std::unique_ptr<ProxyMetrics> metrics_;
+  std::unique_ptr<Dialer> dialer_;
+  std::unique_ptr<WorkerShared> shared_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  bool started_ = false;
+};
+
+}  // namespace ipm::proxy

@@ -1,0 +1,222 @@
+#include "proxy/worker.hpp"
+
+#include <array>
+#include <exception>
+#include <string>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detail/socket_option.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "pool/time.hpp"
+
+namespace ipm::proxy {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::errc::errc_t;
+using SteadyClock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+constexpr config::Millis kFirstBackoff{10};
+constexpr config::Millis kMaxBackoff{1000};
+// Paused at the cap, the loop is woken by the connection that frees a slot; this is only a
+// safety net against a lost wake-up.
+constexpr config::Millis kCapRecheck{1000};
+constexpr std::size_t kFreeBuffersKept = 64;
+
+using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+bool out_of_fds(const boost::system::error_code& ec) {
+  const auto is = [&ec](errc_t e) { return ec == boost::system::errc::make_error_code(e); };
+  return is(errc_t::too_many_files_open) || is(errc_t::too_many_files_open_in_system) ||
+         is(errc_t::no_buffer_space) || is(errc_t::not_enough_memory);
+}
+
+std::string describe(const tcp::socket& s) {
+  boost::system::error_code ec;
+  const tcp::endpoint ep = s.remote_endpoint(ec);
+  if (ec)
+    return "-";
+  return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+}  // namespace
+
+Worker::Worker(WorkerShared& shared)
+    : shared_(shared), buffers_(shared.buffer_bytes, kFreeBuffersKept) {}
+
+Worker::~Worker() {
+  join();
+}
+
+void Worker::listen(const tcp::endpoint& endpoint, bool reuse_port) {
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(tcp::acceptor::reuse_address(true));
+  if (reuse_port)
+    acceptor_.set_option(ReusePort(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen(tcp::acceptor::max_listen_connections);
+}
+
+void Worker::start() {
+  asio::co_spawn(ctx_, accept_loop(),
+                 [this](std::exception_ptr e) { log_exception("accept loop", e); });
+  thread_ = std::thread([this] {
+    // run() returns when there is no work left: acceptor closed and every session ended.
+    for (;;) {
+      try {
+        ctx_.run();
+        return;
+      } catch (const std::exception& e) {
+        if (shared_.warn)
+          shared_.warn(std::string("proxy: worker handler threw: ") + e.what());
+      }
+    }
+  });
+}
+
+void Worker::join() {
+  if (thread_.joinable())
+    thread_.join();
+}
+
+void Worker::stop(config::Millis drain) {
+  asio::post(ctx_, [this, drain] {
+    if (draining_) {
+      drain_timer_.cancel();  // second stop: cut now
+      return;
+    }
+    draining_ = true;
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    pause_timer_.cancel();
+    if (!connections_.empty())
+      asio::co_spawn(ctx_, drain_then_cut(drain),
+                     [this](std::exception_ptr e) { log_exception("drain", e); });
+  });
+}
+
+void Worker::wake() {
+  if (paused_.load())
+    asio::post(ctx_, [this] { pause_timer_.cancel(); });
+}
+
+asio::awaitable<void> Worker::accept_loop() {
+  config::Millis backoff = kFirstBackoff;
+  while (acceptor_.is_open()) {
+    if (shared_.active.load() >= shared_.max_connections) {
+      shared_.metrics.accept_paused();
+      co_await pause(kCapRecheck);
+      continue;
+    }
+    auto [ec, socket] = co_await acceptor_.async_accept(kAwait);
+    if (ec) {
+      if (!acceptor_.is_open())
+        break;
+      const bool fd_limit = out_of_fds(ec);
+      shared_.metrics.accept_failed(fd_limit);
+      if (fd_limit) {
+        // The pending connection stays in the backlog; retry when fds may be free again.
+        if (shared_.warn && backoff == kFirstBackoff)
+          shared_.warn("proxy: accept: " + ec.message() + "; backing off");
+        co_await pause(backoff);
+        backoff = std::min(backoff * 2, kMaxBackoff);
+      }
+      continue;
+    }
+    backoff = kFirstBackoff;
+    shared_.active.fetch_add(1);
+    asio::co_spawn(ctx_, session(std::move(socket)),
+                   [this](std::exception_ptr e) { log_exception("session", e); });
+  }
+}
+
+asio::awaitable<void> Worker::pause(config::Millis at_most) {
+  paused_.store(true);
+  // Re-check after publishing `paused_`: a slot freed before this point is seen here, one
+  // freed after it wakes the timer (see session_ended()).
+  if (at_most != kCapRecheck || shared_.active.load() >= shared_.max_connections) {
+    pause_timer_.expires_after(at_most);
+    co_await pause_timer_.async_wait(kAwait);
+  }
+  paused_.store(false);
+}
+
+asio::awaitable<void> Worker::session(tcp::socket client) {
+  const auto accepted = SteadyClock::now();
+  pool::Decision decision;
+  decision.time = pool::Clock::now();
+  decision.client = describe(client);
+
+  // Declared before the Connection so that it runs after the Connection is gone.
+  struct EndGuard {
+    Worker& w;
+    ~EndGuard() { w.session_ended(); }
+  } guard{*this};
+  shared_.metrics.active.Increment();
+
+  Connection c(std::move(client));
+  connections_.push_back(c);
+  boost::system::error_code ignored;
+  c.client.set_option(tcp::no_delay(true), ignored);
+
+  std::optional<pool::ConnectionEnd> end = co_await shared_.dialer.connect(c, decision);
+  if (!end) {
+    shared_.source.opened(decision.egress);
+    const RelayTotals totals =
+        co_await relay(c, shared_.limits, buffers_, shared_.metrics, accepted);
+    shared_.source.closed(decision.egress);
+    decision.bytes_up = totals.bytes_up;
+    decision.bytes_down = totals.bytes_down;
+    end = totals.end;
+  } else if (!c.aborted()) {
+    // No egress: a plain FIN and no invented bytes. The client's unread bytes are
+    // discarded first so the kernel does not turn the close into a RST.
+    c.client.shutdown(tcp::socket::shutdown_send, ignored);
+    c.client.non_blocking(true, ignored);
+    std::array<char, 4096> sink{};
+    while (c.client.read_some(asio::buffer(sink), ignored) > 0) {
+    }
+  }
+  decision.duration =
+      std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - accepted);
+  decision.end = *end;
+  shared_.metrics.connection_ended(*end);
+  shared_.decisions.record(std::move(decision));
+}
+
+void Worker::session_ended() {
+  shared_.metrics.active.Decrement();
+  shared_.active.fetch_sub(1);
+  // Freed a slot at the cap, or fds that a backed-off accept loop may be waiting for.
+  for (Worker* w : shared_.workers)
+    w->wake();
+  if (draining_ && connections_.empty())
+    drain_timer_.cancel();
+}
+
+asio::awaitable<void> Worker::drain_then_cut(config::Millis drain) {
+  drain_timer_.expires_after(drain);
+  co_await drain_timer_.async_wait(kAwait);  // cancelled early when the last one ends
+  for (Connection& c : connections_)
+    c.abort(pool::ConnectionEnd::shutdown);
+}
+
+void Worker::log_exception(std::string_view what, std::exception_ptr e) const {
+  if (!e || !shared_.warn)
+    return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    shared_.warn(std::string("proxy: ") + std::string(what) + " failed: " + ex.what());
+  } catch (...) {
+    shared_.warn(std::string("proxy: ") + std::string(what) + " failed");
+  }
+}
+
+}  // namespace ipm::proxy

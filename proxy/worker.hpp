@@ -1,0 +1,103 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string_view>
+#include <thread>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/intrusive/list.hpp>
+
+#include "pool/decision_log.hpp"
+#include "proxy/buffer_pool.hpp"
+#include "proxy/connection.hpp"
+#include "proxy/dialer.hpp"
+#include "proxy/metrics.hpp"
+#include "proxy/relay.hpp"
+
+namespace ipm::proxy {
+
+class Worker;
+
+/// What every worker shares: collaborators (all thread-safe) and the connection count that
+/// enforces max_connections across workers.
+struct WorkerShared {
+  WorkerShared(const Dialer& d, EgressSource& s, ProxyMetrics& m, pool::DecisionLog& log,
+               RelayLimits l, std::uint32_t max, std::size_t bytes,
+               std::function<void(std::string_view)> w)
+      : dialer(d),
+        source(s),
+        metrics(m),
+        decisions(log),
+        limits(l),
+        max_connections(max),
+        buffer_bytes(bytes),
+        warn(std::move(w)) {}
+
+  const Dialer& dialer;
+  EgressSource& source;
+  ProxyMetrics& metrics;
+  pool::DecisionLog& decisions;
+  RelayLimits limits;
+  std::uint32_t max_connections;
+  std::size_t buffer_bytes;
+  std::function<void(std::string_view)> warn;
+
+  std::atomic<std::uint32_t> active{0};
+  std::vector<Worker*> workers;  ///< set before start; woken when a slot frees up
+};
+
+/// One thread, one io_context, one acceptor (SO_REUSEPORT when there are several workers):
+/// accepts, dials and relays its own connections without locks. Public methods other than
+/// listen() are thread-safe; everything else runs on the worker's thread.
+class Worker {
+ public:
+  explicit Worker(WorkerShared& shared);
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+  ~Worker();
+
+  /// Binds and listens; throws boost::system::system_error (startup only).
+  void listen(const boost::asio::ip::tcp::endpoint& endpoint, bool reuse_port);
+  boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+
+  /// Starts the thread. The thread ends once the acceptor is closed and every connection ended.
+  void start();
+
+  /// Closes the acceptor, lets connections finish for up to `drain`, then cuts them.
+  /// A second call cuts them at once.
+  void stop(config::Millis drain);
+
+  void join();
+
+  /// Resumes a paused accept loop (a connection slot or file descriptors may be free now).
+  void wake();
+
+ private:
+  using ConnectionList =
+      boost::intrusive::list<Connection, boost::intrusive::constant_time_size<false>>;
+
+  boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> pause(config::Millis at_most);
+  boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket client);
+  boost::asio::awaitable<void> drain_then_cut(config::Millis drain);
+  void session_ended();
+  void log_exception(std::string_view what, std::exception_ptr e) const;
+
+  WorkerShared& shared_;
+  boost::asio::io_context ctx_{1};
+  boost::asio::ip::tcp::acceptor acceptor_{ctx_};
+  boost::asio::steady_timer pause_timer_{ctx_};
+  boost::asio::steady_timer drain_timer_{ctx_};
+  ConnectionList connections_;
+  BufferPool buffers_;
+  std::atomic<bool> paused_{false};
+  bool draining_ = false;
+  std::thread thread_;
+};
+
+}  // namespace ipm::proxy
