@@ -125,6 +125,9 @@ void Engine::advance(IpRecord& r, TimePoint t) {
   } else if (r.state == IpState::banned && r.cooldown_until <= t) {
     to_probation(r, r.cooldown_until, "manual ban ended");
   }
+}
+
+void Engine::decay(IpRecord& r, TimePoint t) {
   const auto decay = cfg_.backoff_decay_after;
   if (r.state != IpState::available || decay <= decltype(decay)::zero())
     return;
@@ -145,18 +148,23 @@ void Engine::advance(IpRecord& r, TimePoint t) {
 
 void Engine::on_outcome(IpRecord& r, Outcome o, TimePoint t, const Cause& cause, bool dial) {
   advance(r, t);
-  if (t < r.state_since) {
-    ++r.counters.late_events;  // it describes the previous state: history only
+  // An event older than the last transition describes the previous state; one that arrives
+  // while the IP is out of traffic (or in only as the least-bad fallback) changes nothing.
+  if (t < r.state_since || r.state == IpState::cooling || r.state == IpState::banned) {
+    ++r.counters.ignored_events;
     return;
   }
   r.clock = std::max(r.clock, t);
   const TimePoint now = r.clock;
+  // Decay is applied here, on the IP's own event time, and not in tick(): a tick running
+  // ahead of lines still to be read must not change how those lines are judged.
+  decay(r, now);
   if (o == Outcome::neutral)
     return;
   switch (r.state) {
     case IpState::cooling:
     case IpState::banned:
-      return;  // out of traffic (or in only as least-bad fallback): history only
+      return;
     case IpState::probation:
       if (o == Outcome::success) {
         r.streak.clear();
@@ -313,7 +321,16 @@ DecisionRecord& Engine::record(DecisionRecord d) {
 }
 
 void Engine::update_pool_flags(TimePoint at, const Cause& cause) {
-  const bool none = count(IpState::available) + count(IpState::probation) == 0;
+  auto nothing_selectable = [this] {
+    return count(IpState::available) + count(IpState::probation) == 0;
+  };
+  bool none = nothing_selectable();
+  if (none && !ips_.empty()) {
+    // Cooldowns end lazily; before declaring the pool empty, end those already over.
+    for (auto& r : ips_)
+      advance(r, at);
+    none = nothing_selectable();
+  }
   if (none == all_unavailable_)
     return;
   all_unavailable_ = none;

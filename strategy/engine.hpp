@@ -17,7 +17,8 @@
 // Cooldown = cool_down_min x multiplier, the multiplier doubling on each failed probation
 // while the product stays under max_cool_down (which caps it), then stretched by a
 // deterministic jitter of +- cool_down_jitter seeded from the IP and the event time. An IP
-// that stays available for backoff_decay_after has its multiplier halved (repeatedly).
+// that stays available for backoff_decay_after has its multiplier halved (repeatedly, judged
+// at its next event).
 // On probation an IP starts from a zero count and gets probation_share of a healthy IP's
 // traffic; events it receives while cooling or banned go to history only.
 //
@@ -90,8 +91,9 @@ class Engine {
   void apply(const pool::LogEvent& e);
   /// A proxy dial outcome.
   void apply(const pool::DialOutcome& d);
-  /// Lets time pass without events: ends cooldowns and bans whose deadline is <= now,
-  /// decays backoff.
+  /// Lets time pass without events: ends cooldowns and bans whose deadline is <= now.
+  /// (Backoff decay is applied on the IP's next event, so a tick that runs ahead of lines
+  /// still to be read cannot change how they are judged.)
   void tick(pool::TimePoint now);
 
   /// Manual commands; false when `ip` is not in the pool. ban() with until =
@@ -138,6 +140,7 @@ class Engine {
  private:
   IpRecord* find_mutable(std::string_view ip);
   void advance(IpRecord& r, pool::TimePoint t);
+  void decay(IpRecord& r, pool::TimePoint t);
   void on_outcome(IpRecord& r, Outcome o, pool::TimePoint t, const Cause& cause, bool dial);
   void trip(IpRecord& r, pool::TimePoint t, const Cause& cause, bool from_probation);
   void to_probation(IpRecord& r, pool::TimePoint at, std::string reason);

@@ -20,8 +20,10 @@ struct IpCounters {
   std::uint64_t neutrals = 0;
   std::uint64_t dial_failures = 0;  ///< proxy dial errors
   std::uint64_t dials = 0;          ///< proxy dials reported, ok or not
-  std::uint64_t late_events = 0;    ///< older than the IP's last transition: history only
-  std::uint64_t ejections = 0;      ///< -> cooling, including failed probations
+  /// Went to history only: the IP was cooling or banned, or the event predates its last
+  /// transition (a line that arrived late from another file).
+  std::uint64_t ignored_events = 0;
+  std::uint64_t ejections = 0;  ///< -> cooling, including failed probations
   std::uint64_t ejections_capped = 0;
   std::uint64_t probations = 0;
   std::uint64_t recoveries = 0;
