@@ -38,7 +38,8 @@ pool::DialResult to_result(DialFailure f) {
 }  // namespace
 
 DialFailure classify_dial_error(const boost::system::error_code& ec) {
-  const auto is = [&ec](errc_t e) { return ec == boost::system::errc::make_error_code(e); };
+  // Compared as conditions: Asio reports system_category codes.
+  const auto is = [&ec](errc_t e) { return ec == e; };
   if (is(errc_t::connection_refused))
     return DialFailure::refused;
   if (is(errc_t::timed_out))

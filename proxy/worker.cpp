@@ -32,7 +32,7 @@ constexpr std::size_t kFreeBuffersKept = 64;
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
 bool out_of_fds(const boost::system::error_code& ec) {
-  const auto is = [&ec](errc_t e) { return ec == boost::system::errc::make_error_code(e); };
+  const auto is = [&ec](errc_t e) { return ec == e; };
   return is(errc_t::too_many_files_open) || is(errc_t::too_many_files_open_in_system) ||
          is(errc_t::no_buffer_space) || is(errc_t::not_enough_memory);
 }
@@ -120,13 +120,15 @@ asio::awaitable<void> Worker::accept_loop() {
         break;
       const bool fd_limit = out_of_fds(ec);
       shared_.metrics.accept_failed(fd_limit);
-      if (fd_limit) {
-        // The pending connection stays in the backlog; retry when fds may be free again.
-        if (shared_.warn && backoff == kFirstBackoff)
-          shared_.warn("proxy: accept: " + ec.message() + "; backing off");
-        co_await pause(backoff);
-        backoff = std::min(backoff * 2, kMaxBackoff);
-      }
+      // A client that gave up before accept() is its own business; anything else (out of
+      // fds above all) would come back at once: back off instead of spinning.
+      if (ec == boost::system::errc::connection_aborted)
+        continue;
+      if (shared_.warn && backoff == kFirstBackoff)
+        shared_.warn("proxy: accept: " + ec.message() + "; backing off");
+      // The pending connection stays in the backlog; retried when fds may be free again.
+      co_await pause(backoff);
+      backoff = std::min(backoff * 2, kMaxBackoff);
       continue;
     }
     backoff = kFirstBackoff;
