@@ -1,0 +1,55 @@
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <array>
+#include <string>
+
+#include "scanner/follower.hpp"
+
+namespace ipm::scanner {
+
+/// The tailer's metrics, registered in the registry passed in (Prometheus naming: `_total`
+/// counters, base units):
+///   ipm_tail_lines_total{result="ok"|"too_long"}, ipm_tail_read_bytes_total,
+///   ipm_tail_rotations_total{kind}, ipm_tail_lost_total{reason},
+///   ipm_tail_lag_bytes{file}, ipm_tail_last_line_age_seconds{file}.
+/// The `file` label takes only configured paths. Construct and add_file from one thread;
+/// the metric objects themselves are thread-safe (prometheus-cpp).
+class TailMetrics {
+  // Families first: the counters below are initialised from them.
+  prometheus::Family<prometheus::Counter>& lines_;
+  prometheus::Family<prometheus::Counter>& bytes_;
+  prometheus::Family<prometheus::Counter>& rotations_;
+  prometheus::Family<prometheus::Counter>& lost_;
+  prometheus::Family<prometheus::Gauge>& lag_;
+  prometheus::Family<prometheus::Gauge>& age_;
+
+ public:
+  explicit TailMetrics(prometheus::Registry& registry);
+  TailMetrics(const TailMetrics&) = delete;
+  TailMetrics& operator=(const TailMetrics&) = delete;
+
+  struct PerFile {
+    prometheus::Gauge* lag_bytes;
+    prometheus::Gauge* last_line_age_seconds;
+  };
+  PerFile add_file(const std::string& path);
+  prometheus::Counter& rotation(RotationKind kind) {
+    return *rotation_[static_cast<std::size_t>(kind)];
+  }
+
+  prometheus::Counter& lines_ok;
+  prometheus::Counter& lines_too_long;
+  prometheus::Counter& read_bytes;
+  prometheus::Counter& lost_partial_line;
+  prometheus::Counter& lost_truncated_tail;
+
+ private:
+  std::array<prometheus::Counter*, 4> rotation_{};
+};
+
+}  // namespace ipm::scanner

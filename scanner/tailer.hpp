@@ -1,0 +1,78 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace prometheus {
+class Registry;
+}
+namespace ipm::config {
+struct Config;
+}
+
+namespace ipm::scanner {
+
+/// Which followed log a line came from: its index in TailerOptions::paths and its path.
+struct FileId {
+  std::size_t index = 0;
+  std::string_view path;
+};
+
+/// Receives every complete line (without '\n'), in file order per file. Both views are
+/// valid only during the call.
+using LineSink = std::function<void(std::string_view line, const FileId& file)>;
+
+struct TailerOptions {
+  std::vector<std::string> paths;  ///< the logs to follow (see expand_log_paths)
+  bool start_at_end = true;        ///< `mode: serve`; false for `mode: parse`
+  std::size_t max_line_bytes = 64 * 1024;
+  std::chrono::milliseconds reconcile_interval{std::chrono::seconds(1)};
+  /// How long a rotated-away file must stay unchanged before it is closed (once the writer
+  /// moved on); 0 means twice reconcile_interval.
+  std::chrono::milliseconds settle{0};
+  /// A rotated-away file unchanged this long is closed even if the new file got no data.
+  std::chrono::milliseconds max_drain{std::chrono::seconds(60)};
+  /// Notices (missing file, rotation without a copy, ...); default: stderr.
+  std::function<void(std::string_view)> log;
+
+  /// mode, max_line_bytes and reconcile_interval from the config.
+  static TailerOptions from_config(const config::Config& config, std::vector<std::string> paths);
+};
+
+/// The log paths for `access_log_path`: the pattern itself, or one path per egress IP when
+/// it holds `%s` (the Go tool's convention).
+std::vector<std::string> expand_log_paths(std::string_view pattern,
+                                          const std::vector<std::string>& ips);
+
+/// Follows access logs as nginx writes them, across every common rotation (rename+create,
+/// copytruncate, compress/delaycompress, deletion, symlink swap), losing and repeating no
+/// line. One inotify instance watches the logs' directories (one watch per directory) and a
+/// reconcile timer re-checks every file each reconcile_interval, catching what inotify
+/// misses. No thread of its own: everything runs on the executor given (use a strand if that
+/// executor runs on several threads); the sink is called there.
+/// start() opens the logs (and, when start_at_end, fixes their start at their current end)
+/// before returning. stop() and the destructor may be called from any thread: they dispatch
+/// the stop to the executor; after it ran, no sink call happens any more.
+class Tailer {
+ public:
+  Tailer(boost::asio::any_io_executor executor, TailerOptions options, LineSink sink,
+         prometheus::Registry& registry);
+  ~Tailer();
+  Tailer(const Tailer&) = delete;
+  Tailer& operator=(const Tailer&) = delete;
+
+  void start();
+  void stop();
+
+ private:
+  class Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace ipm::scanner
