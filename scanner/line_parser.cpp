@@ -1,0 +1,337 @@
+#include "scanner/line_parser.hpp"
+
+#include <re2/re2.h>
+
+#include <charconv>
+#include <cstring>
+
+#include "scanner/nginx_time.hpp"
+
+namespace ipm::scanner {
+namespace {
+
+std::size_t idx(LogField f) {
+  return static_cast<std::size_t>(f);
+}
+
+std::string_view dash_is_empty(std::string_view v) {
+  return v == "-" ? std::string_view{} : v;
+}
+
+/// Three digits, 100-599, or -1.
+int http_status(std::string_view v) {
+  if (v.size() != 3) {
+    return -1;
+  }
+  int s = 0;
+  for (const char c : v) {
+    if (c < '0' || c > '9') {
+      return -1;
+    }
+    s = s * 10 + (c - '0');
+  }
+  return s >= 100 && s <= 599 ? s : -1;
+}
+
+/// The last status of "502, 200" or "502 : 200"; 0 for "-" or anything unreadable.
+int last_upstream_status(std::string_view v) {
+  const std::size_t sep = v.find_last_of(",: ");
+  if (sep != std::string_view::npos) {
+    v.remove_prefix(sep + 1);
+  }
+  const int s = http_status(v);
+  return s < 0 ? 0 : s;
+}
+
+bool looks_like_ip(std::string_view v) {
+  return !v.empty() && v.size() <= 45 &&
+         v.find_first_not_of("0123456789abcdefABCDEF.:") == std::string_view::npos;
+}
+
+}  // namespace
+
+std::string_view to_string(LineResult r) {
+  switch (r) {
+    case LineResult::parsed:
+      return "parsed";
+    case LineResult::no_match:
+      return "no_match";
+    case LineResult::unknown_port:
+      return "unknown_port";
+    case LineResult::unknown_ip:
+      return "unknown_ip";
+    case LineResult::bad_time:
+      return "bad_time";
+    case LineResult::bad_status:
+      return "bad_status";
+    case LineResult::too_long:
+      return "too_long";
+  }
+  return "no_match";
+}
+
+std::uint64_t LineCounts::total() const {
+  std::uint64_t sum = 0;
+  for (const std::uint64_t n : lines) {
+    sum += n;
+  }
+  return sum;
+}
+
+LineCounts& LineCounts::operator+=(const LineCounts& other) {
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    lines[i] += other.lines[i];
+  }
+  bytes += other.bytes;
+  return *this;
+}
+
+LineParser::LineParser(LogFormat format, const std::vector<pool::Egress>& bindings,
+                       std::size_t max_line_bytes)
+    : format_(std::move(format)), max_line_bytes_(max_line_bytes), ip_of_port_(65536, -1) {
+  for (const pool::Egress& e : bindings) {
+    auto [it, added] = ip_index_.try_emplace(e.ip, static_cast<std::int32_t>(ips_.size()));
+    if (added) {
+      ips_.push_back(e.ip);
+      port_of_ip_.push_back(e.port);
+    }
+    ip_of_port_[e.port] = it->second;
+  }
+}
+
+LineCounts LineParser::take_counts() {
+  LineCounts out = counts_;
+  counts_ = {};
+  return out;
+}
+
+ParsedLine LineParser::skip(LineResult r) {
+  ++counts_.lines[static_cast<std::size_t>(r)];
+  return ParsedLine{r, {}};
+}
+
+ParsedLine LineParser::parse(std::string_view line) {
+  counts_.bytes += line.size() + 1;
+  if (line.size() > max_line_bytes_) {
+    return skip(LineResult::too_long);
+  }
+  Values values;
+  if (format_.fast_path_possible() && fast_match(line, values)) {
+    ++fast_hits_;
+    return finish(true, values);
+  }
+  return finish(regex_match(line, values), values);
+}
+
+ParsedLine LineParser::parse_with_regex(std::string_view line) {
+  counts_.bytes += line.size() + 1;
+  if (line.size() > max_line_bytes_) {
+    return skip(LineResult::too_long);
+  }
+  Values values;
+  return finish(regex_match(line, values), values);
+}
+
+// Walks literal, field, literal... Each field ends at the first occurrence of the literal
+// that follows it (the last one at the end of the line), which is the match RE2's lazy
+// quantifiers prefer. Any doubt (a literal not found, a byte outside a field's class)
+// returns false and RE2 decides, so the fast path can only ever agree with it.
+bool LineParser::fast_match(std::string_view line, Values& values) const {
+  const std::string& lead = format_.leading_literal();
+  if (line.size() < lead.size() || std::memcmp(line.data(), lead.data(), lead.size()) != 0) {
+    return false;
+  }
+  const char* const data = line.data();
+  const std::size_t n = line.size();
+  std::size_t pos = lead.size();
+  const std::vector<LogFormat::Slot>& slots = format_.slots();
+  for (std::size_t s = 0; s < slots.size(); ++s) {
+    const LogFormat::Slot& slot = slots[s];
+    const std::string& lit = slot.literal_after;
+    const std::size_t min_end = pos + (slot.at_least_one ? 1 : 0);
+    std::size_t end = 0;
+    if (slot.exact_length != 0) {
+      end = pos + slot.exact_length;
+      const bool last = s + 1 == slots.size();
+      if (end + lit.size() > n || (last && end + lit.size() != n) ||
+          std::memcmp(data + end, lit.data(), lit.size()) != 0) {
+        return false;
+      }
+      for (std::size_t i = pos; i < end; ++i) {
+        if (!slot.accepts.test(static_cast<unsigned char>(data[i]))) {
+          return false;
+        }
+      }
+    } else if (s + 1 == slots.size()) {
+      // The last field runs up to the final literal at the end of the line.
+      if (n < lit.size() + min_end ||
+          std::memcmp(data + n - lit.size(), lit.data(), lit.size()) != 0) {
+        return false;
+      }
+      end = n - lit.size();
+      for (std::size_t i = pos; i < end; ++i) {
+        if (!slot.accepts.test(static_cast<unsigned char>(data[i]))) {
+          return false;
+        }
+      }
+    } else if (slot.any_byte_but_literal) {
+      if (min_end > pos && !slot.accepts.test(static_cast<unsigned char>(data[pos]))) {
+        return false;
+      }
+      std::size_t from = min_end;
+      for (;;) {
+        const void* hit = from < n ? std::memchr(data + from, lit[0], n - from) : nullptr;
+        if (hit == nullptr) {
+          return false;
+        }
+        end = static_cast<std::size_t>(static_cast<const char*>(hit) - data);
+        if (n - end >= lit.size() && std::memcmp(data + end, lit.data(), lit.size()) == 0) {
+          break;
+        }
+        if (!slot.accepts.test(static_cast<unsigned char>(lit[0]))) {
+          return false;
+        }
+        from = end + 1;
+      }
+    } else {
+      std::size_t i = pos;
+      for (;; ++i) {
+        if (i >= n) {
+          return false;
+        }
+        if (i >= min_end && data[i] == lit[0] && n - i >= lit.size() &&
+            std::memcmp(data + i, lit.data(), lit.size()) == 0) {
+          break;
+        }
+        if (!slot.accepts.test(static_cast<unsigned char>(data[i]))) {
+          return false;
+        }
+      }
+      end = i;
+    }
+    if (slot.captured) {
+      values[static_cast<std::size_t>(slot.field)] = line.substr(pos, end - pos);
+    }
+    pos = end + lit.size();
+  }
+  return pos == n;
+}
+
+bool LineParser::regex_match(std::string_view line, Values& values) const {
+  constexpr int kMaxGroups = static_cast<int>(kLogFieldCount) + 1;
+  re2::StringPiece groups[kMaxGroups];
+  const int n = format_.captures() + 1;
+  if (!format_.regex().Match(re2::StringPiece(line.data(), line.size()), 0, line.size(),
+                             RE2::ANCHOR_BOTH, groups, n)) {
+    return false;
+  }
+  for (std::size_t f = 0; f < kLogFieldCount; ++f) {
+    const int g = format_.capture_of(static_cast<LogField>(f));
+    if (g != 0) {
+      values[f] = std::string_view(groups[g].data(), groups[g].size());
+    }
+  }
+  return true;
+}
+
+bool LineParser::event_time(std::string_view text, pool::TimePoint& out) {
+  if (!last_time_text_.empty() && text == last_time_text_) {
+    out = last_time_;
+    return true;
+  }
+  std::optional<pool::TimePoint> t;
+  switch (format_.time_field()) {
+    case LogField::time_iso8601:
+      t = parse_time_iso8601(text);
+      break;
+    case LogField::msec:
+      t = parse_msec(text);
+      break;
+    default:
+      t = parse_time_local(text);
+      break;
+  }
+  if (!t) {
+    return false;
+  }
+  last_time_text_.assign(text);
+  last_time_ = *t;
+  out = *t;
+  return true;
+}
+
+bool LineParser::attribute(const Values& values, pool::LogEvent& event) const {
+  if (format_.has(LogField::server_port)) {
+    const std::string_view p = values[idx(LogField::server_port)];
+    unsigned port = 0;
+    const auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+    if (ec != std::errc{} || end != p.data() + p.size() || port > 65535) {
+      return false;
+    }
+    const std::int32_t ip = ip_of_port_[port];
+    if (ip < 0) {
+      return false;
+    }
+    event.ip = ips_[static_cast<std::size_t>(ip)];
+    event.port = static_cast<std::uint16_t>(port);
+    return true;
+  }
+  const std::string_view name = values[idx(LogField::server_name)];
+  if (ips_.empty()) {
+    // No upstream map: any IP-looking server_name is the egress.
+    if (!looks_like_ip(name)) {
+      return false;
+    }
+    event.ip = name;
+    return true;
+  }
+  const auto it = ip_index_.find(name);
+  if (it == ip_index_.end()) {
+    return false;
+  }
+  event.ip = ips_[static_cast<std::size_t>(it->second)];
+  event.port = port_of_ip_[static_cast<std::size_t>(it->second)];
+  return true;
+}
+
+ParsedLine LineParser::finish(bool matched, const Values& values) {
+  if (!matched) {
+    return skip(LineResult::no_match);
+  }
+  ParsedLine out{LineResult::parsed, {}};
+  pool::LogEvent& e = out.event;
+  if (!attribute(values, e)) {
+    return skip(format_.has(LogField::server_port) ? LineResult::unknown_port
+                                                   : LineResult::unknown_ip);
+  }
+  if (!event_time(values[idx(format_.time_field())], e.time)) {
+    return skip(LineResult::bad_time);
+  }
+  if (format_.has(LogField::status)) {
+    e.status = http_status(values[idx(LogField::status)]);
+    if (e.status < 0) {
+      return skip(LineResult::bad_status);
+    }
+  }
+  if (format_.has(LogField::upstream_status)) {
+    e.upstream_status = last_upstream_status(values[idx(LogField::upstream_status)]);
+  }
+  if (format_.has(LogField::key)) {
+    e.key = dash_is_empty(values[idx(LogField::key)]);
+  }
+  if (format_.has(LogField::target)) {
+    e.target = dash_is_empty(values[idx(LogField::target)]);
+  }
+  if (format_.has(LogField::request_time)) {
+    const std::string_view v = values[idx(LogField::request_time)];
+    float seconds = -1.0F;
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
+    if (ec == std::errc{} && end == v.data() + v.size() && seconds >= 0.0F) {
+      e.latency_seconds = seconds;
+    }
+  }
+  ++counts_.lines[static_cast<std::size_t>(LineResult::parsed)];
+  return out;
+}
+
+}  // namespace ipm::scanner
