@@ -30,20 +30,22 @@ bool is_excluded(const Snapshot& s, std::uint32_t i, std::span<const std::string
   return false;
 }
 
+std::atomic<std::uint64_t> next_selector_id{1};
+
 }  // namespace
 
-Pick::Pick(std::shared_ptr<const Snapshot> snapshot, std::uint32_t index)
-    : snapshot_(std::move(snapshot)), index_(index) {
-  entry().active->value.fetch_add(1, std::memory_order_relaxed);
+Pick::Pick(const SnapshotEntry& entry, std::uint32_t index, bool fallback)
+    : target_(entry.target), index_(index), state_(entry.state), fallback_(fallback) {
+  target_->active->value.fetch_add(1, std::memory_order_relaxed);
 }
-
-Pick::Pick(Pick&& other) noexcept : snapshot_(std::move(other.snapshot_)), index_(other.index_) {}
 
 Pick& Pick::operator=(Pick&& other) noexcept {
   if (this != &other) {
     release();
-    snapshot_ = std::move(other.snapshot_);
+    target_ = std::move(other.target_);
     index_ = other.index_;
+    state_ = other.state_;
+    fallback_ = other.fallback_;
   }
   return *this;
 }
@@ -53,14 +55,16 @@ Pick::~Pick() {
 }
 
 void Pick::release() {
-  if (snapshot_) {
-    entry().active->value.fetch_sub(1, std::memory_order_relaxed);
-    snapshot_.reset();
+  if (target_) {
+    target_->active->value.fetch_sub(1, std::memory_order_relaxed);
+    target_.reset();
   }
 }
 
 Selector::Selector(config::Selection policy)
-    : policy_(policy), current_(std::make_shared<const Snapshot>()) {}
+    : policy_(policy),
+      id_(next_selector_id.fetch_add(1, std::memory_order_relaxed)),
+      current_(std::make_shared<const Snapshot>()) {}
 
 void Selector::publish(Snapshot next) {
   std::lock_guard lock(publish_mutex_);
@@ -70,10 +74,30 @@ void Selector::publish(Snapshot next) {
     auto it = counters_.find(e.egress.ip);
     e.active = it != counters_.end() ? it->second : std::make_shared<ActiveCount>();
     kept.emplace(e.egress.ip, e.active);
+    e.target = std::make_shared<const PickTarget>(PickTarget{e.egress, e.active});
   }
   counters_ = std::move(kept);
   next.schedule = build_schedule(next, policy_);
   current_.store(std::make_shared<const Snapshot>(std::move(next)), std::memory_order_release);
+  generation_.fetch_add(1, std::memory_order_release);
+}
+
+const std::shared_ptr<const Snapshot>& Selector::current_for_this_thread() {
+  struct Cached {
+    std::uint64_t selector = 0;
+    std::uint64_t generation = 0;
+    std::shared_ptr<const Snapshot> snapshot;
+  };
+  thread_local Cached cached;
+  // generation_ is bumped after current_ is stored: seeing the new generation guarantees the
+  // load below returns that snapshot or a newer one.
+  const std::uint64_t generation = generation_.load(std::memory_order_acquire);
+  if (cached.selector != id_ || cached.generation != generation || !cached.snapshot) {
+    cached.snapshot = current_.load(std::memory_order_acquire);
+    cached.selector = id_;
+    cached.generation = generation;
+  }
+  return cached.snapshot;
 }
 
 std::shared_ptr<const Snapshot> Selector::snapshot() const {
@@ -81,13 +105,13 @@ std::shared_ptr<const Snapshot> Selector::snapshot() const {
 }
 
 std::optional<Pick> Selector::pick(std::span<const std::string> exclude) {
-  auto snap = current_.load(std::memory_order_acquire);
-  if (snap->schedule.empty())
+  const Snapshot& snap = *current_for_this_thread();
+  if (snap.schedule.empty())
     return std::nullopt;
-  const auto index = choose(*snap, exclude);
+  const auto index = choose(snap, exclude);
   if (!index)
     return std::nullopt;
-  return Pick(std::move(snap), *index);
+  return Pick(snap.ips[*index], *index, snap.least_bad_fallback);
 }
 
 std::optional<std::uint32_t> Selector::choose(const Snapshot& s,

@@ -15,31 +15,33 @@
 
 namespace ipm::pool {
 
-/// One selected egress. Holds the snapshot it came from (so egress() stays valid) and counts
-/// as one active connection on that egress until destroyed: keep it for the lifetime of the
-/// proxied connection. Move-only.
+/// One selected egress. Counts as one active connection on that egress until destroyed:
+/// keep it for the lifetime of the proxied connection. Move-only; egress() stays valid for
+/// the Pick's lifetime whatever is published meanwhile.
 class Pick {
  public:
-  Pick(std::shared_ptr<const Snapshot> snapshot, std::uint32_t index);
-  Pick(Pick&& other) noexcept;
+  Pick(const SnapshotEntry& entry, std::uint32_t index, bool fallback);
+  Pick(Pick&& other) noexcept = default;
   Pick& operator=(Pick&& other) noexcept;
   Pick(const Pick&) = delete;
   Pick& operator=(const Pick&) = delete;
   ~Pick();
 
-  const Egress& egress() const { return entry().egress; }
-  IpState state() const { return entry().state; }
+  const Egress& egress() const { return target_->egress; }
+  /// The IP's state in the snapshot it was picked from.
+  IpState state() const { return state_; }
   /// Chosen by the all-unavailable least_bad fallback (the IP is cooling).
-  bool fallback() const { return snapshot_->least_bad_fallback; }
+  bool fallback() const { return fallback_; }
+  /// Position of the IP in the snapshot it was picked from.
   std::uint32_t index() const { return index_; }
-  const Snapshot& snapshot() const { return *snapshot_; }
 
  private:
-  const SnapshotEntry& entry() const { return snapshot_->ips[index_]; }
   void release();
 
-  std::shared_ptr<const Snapshot> snapshot_;
+  std::shared_ptr<const PickTarget> target_;
   std::uint32_t index_ = 0;
+  IpState state_ = IpState::available;
+  bool fallback_ = false;
 };
 
 /// Chooses an egress for each client connection from the current snapshot.
@@ -50,9 +52,11 @@ class Pick {
 /// does not rebalance them by connection count, so the probation share holds under it too.
 /// Never returns an IP that is not selectable in the snapshot.
 ///
-/// Thread-safety: pick() and snapshot() are lock-free reads of an atomically swapped
-/// snapshot and may run on any thread. publish() may also be called from any thread
-/// (publishers are serialized by an internal mutex that pick() never takes).
+/// Thread-safety: pick() and snapshot() may run on any thread and take no lock. pick() reads
+/// a per-thread copy of the current snapshot, refreshed when the published generation
+/// changes, so concurrent picks share no written cache line but their own IP's counters (a
+/// thread keeps its last snapshot alive until its next pick). publish() may also be called
+/// from any thread (publishers are serialized by an internal mutex that pick() never takes).
 class Selector {
  public:
   explicit Selector(config::Selection policy);
@@ -76,8 +80,12 @@ class Selector {
   std::optional<std::uint32_t> choose(const Snapshot& s, std::span<const std::string> exclude);
   std::uint32_t draw(const Snapshot& s);
 
+  const std::shared_ptr<const Snapshot>& current_for_this_thread();
+
   const config::Selection policy_;
+  const std::uint64_t id_;  // tells this selector's entry in a thread's cache from another's
   std::atomic<std::shared_ptr<const Snapshot>> current_;
+  std::atomic<std::uint64_t> generation_{0};
   std::atomic<std::uint64_t> cursor_{0};  // round_robin / weighted position in the schedule
   std::mutex publish_mutex_;
   std::unordered_map<std::string, std::shared_ptr<ActiveCount>> counters_;  // by IP

@@ -17,6 +17,13 @@ struct ActiveCount {
   std::atomic<std::uint32_t> value{0};
 };
 
+/// What a Pick holds on to: the egress and its connection count, shared per IP so that a
+/// pick touches only its own IP's reference counts, never one shared by every thread.
+struct PickTarget {
+  Egress egress;
+  std::shared_ptr<ActiveCount> active;
+};
+
 /// What selection needs to know about one egress IP.
 struct SnapshotEntry {
   Egress egress;
@@ -28,6 +35,7 @@ struct SnapshotEntry {
   double share = 0.0;
   /// Filled by Selector::publish; never null in a published snapshot.
   std::shared_ptr<ActiveCount> active;
+  std::shared_ptr<const PickTarget> target;  ///< filled by Selector::publish
 };
 
 /// An immutable view of the pool, built by the strategy engine after every change that

@@ -174,7 +174,7 @@ TEST(SelectorTest, picks_and_publishes_race_safely) {
     for (int t = 0; t < 3; ++t) {
       threads.emplace_back([&] {
         while (!stop.load()) {
-          if (auto p = sel.pick(); p && !p->snapshot().ips[p->index()].selectable)
+          if (auto p = sel.pick(); p && p->state() != IpState::available)
             ++wrong;
         }
       });

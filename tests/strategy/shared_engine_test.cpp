@@ -74,8 +74,9 @@ TEST(SharedEngineTest, selection_runs_while_the_engine_changes) {
           auto p = selector.pick();
           if (!p)
             continue;
-          const auto& e = p->snapshot().ips[p->index()];
-          if (!e.selectable)
+          const bool offered =
+              p->state() == IpState::available || p->state() == IpState::probation || p->fallback();
+          if (!offered)
             ++bad;
           ++picks;
         }
