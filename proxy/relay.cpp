@@ -1,6 +1,8 @@
 #include "proxy/relay.hpp"
 
 #include <algorithm>
+#include <array>
+#include <span>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -16,6 +18,7 @@ using SteadyClock = std::chrono::steady_clock;
 namespace {
 
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kSmallBuffer = 2048;
 
 /// State shared by the two directions and the watchdog; all on one thread.
 struct RelayState {
@@ -54,19 +57,30 @@ struct Direction {
   std::uint64_t bytes = 0;
 };
 
+// Writes what the non-blocking socket takes at once and awaits only for the rest: on the
+// request/response path this saves a trip through the scheduler per message.
+asio::awaitable<boost::system::error_code> write_all(tcp::socket& to, const std::byte* data,
+                                                     std::size_t n) {
+  boost::system::error_code ec;
+  const std::size_t done = to.write_some(asio::buffer(data, n), ec);
+  if (ec && ec != asio::error::would_block)
+    co_return ec;
+  if (done < n) {
+    auto [wec, written] =
+        co_await asio::async_write(to, asio::buffer(data + done, n - done), kAwait);
+    co_return wec;
+  }
+  co_return boost::system::error_code{};
+}
+
 asio::awaitable<void> transfer(Direction& d, RelayState& st, BufferPool& buffers) {
-  BufferPool::Lease buffer;
+  // Small reads use this frame-local buffer, so an idle connection holds no pooled one;
+  // a read that fills it switches to a pooled buffer for the burst, given back when a read
+  // comes back short (the socket is drained).
+  std::array<std::byte, kSmallBuffer> small;
+  BufferPool::Lease big;
   for (;;) {
-    if (!buffer) {
-      // Wait for bytes before borrowing a buffer: idle connections hold none.
-      auto [ec] = co_await d.from.async_wait(tcp::socket::wait_read, kAwait);
-      if (ec) {
-        st.c.abort(d.from_failed);
-        co_return;
-      }
-      buffer = buffers.take();
-    }
-    const auto space = buffer.bytes();
+    const std::span<std::byte> space = big ? big.bytes() : std::span<std::byte>(small);
     auto [ec, n] =
         co_await d.from.async_read_some(asio::buffer(space.data(), space.size()), kAwait);
     if (ec == asio::error::eof) {
@@ -82,16 +96,16 @@ asio::awaitable<void> transfer(Direction& d, RelayState& st, BufferPool& buffers
       co_return;
     }
     st.touch();
-    auto [wec, written] = co_await asio::async_write(d.to, asio::buffer(space.data(), n), kAwait);
-    if (wec) {
+    if (const auto wec = co_await write_all(d.to, space.data(), n)) {
       st.c.abort(d.to_failed);
       co_return;
     }
-    d.bytes += written;
-    d.counter.Increment(static_cast<double>(written));
-    st.touch();
+    d.bytes += n;
+    d.counter.Increment(static_cast<double>(n));
     if (n < space.size())
-      buffer.reset();  // drained what was there: give the buffer back until more arrives
+      big.reset();
+    else if (!big)
+      big = buffers.take();
   }
 }
 
@@ -116,6 +130,9 @@ asio::awaitable<void> watchdog(RelayState& st) {
 asio::awaitable<RelayTotals> relay(Connection& c, RelayLimits limits, BufferPool& buffers,
                                    ProxyMetrics& metrics, SteadyClock::time_point accepted) {
   RelayState st{c, limits, accepted, SteadyClock::now()};
+  boost::system::error_code ignored;
+  c.client.non_blocking(true, ignored);  // for the synchronous first write attempt
+  c.egress.non_blocking(true, ignored);
   Direction up{c.client, c.egress, pool::ConnectionEnd::client_reset,
                pool::ConnectionEnd::egress_reset, metrics.bytes_up};
   Direction down{c.egress, c.client, pool::ConnectionEnd::egress_reset,

@@ -30,9 +30,9 @@ struct RelayTotals {
 /// Relays bytes both ways between `c.client` and the connected `c.egress` until both sides
 /// have finished or the connection is aborted. EOF on one side shuts down writing on the
 /// other and the other direction goes on (half-close). An error on one side resets the other.
-/// Each direction holds at most one buffer, borrowed only while bytes are in flight, so a
-/// peer that stops reading stops the reading from the other side (back-pressure) and an idle
-/// connection holds no buffer. Runs on the Connection's executor (one thread).
+/// Each direction holds at most one pooled buffer, borrowed only during a burst (small reads
+/// use a 2 KB buffer in the coroutine frame), so a peer that stops reading stops the reading
+/// from the other side (back-pressure) and an idle connection holds no pooled buffer. Runs on the Connection's executor (one thread).
 boost::asio::awaitable<RelayTotals> relay(Connection& c, RelayLimits limits, BufferPool& buffers,
                                           ProxyMetrics& metrics,
                                           std::chrono::steady_clock::time_point accepted);
