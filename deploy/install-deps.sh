@@ -12,6 +12,12 @@ packages=(
   mtail
 )
 
+# Peers of tests/bench/proxy_vs_haproxy.sh only, installed with --bench.
+bench_packages=(haproxy iperf3 wrk libnginx-mod-stream jq)
+if [ "${1:-}" = "--bench" ]; then
+  packages+=("${bench_packages[@]}")
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
