@@ -150,9 +150,13 @@ void FileFollower::detect_change(Clock::time_point now) {
 std::unique_ptr<FileFollower::Open> FileFollower::open_current(bool at_end) {
   const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    events_.on_notice(path_ + ": cannot open: " + std::strerror(errno));
+    if (!said_cannot_open_) {  // once per episode: the reconcile retries every interval
+      events_.on_notice(path_ + ": cannot open: " + std::strerror(errno));
+      said_cannot_open_ = true;
+    }
     return nullptr;
   }
+  said_cannot_open_ = false;
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     ::close(fd);

@@ -92,6 +92,7 @@ class FileFollower {
   std::vector<std::unique_ptr<Open>> old_;  ///< rotated away, still drained (oldest first)
   bool first_poll_ = true;
   bool said_missing_ = false;
+  bool said_cannot_open_ = false;
   std::string link_target_;  ///< readlink(path) when the path is a symlink
   std::string link_dir_;
   std::uint64_t lag_ = 0;
