@@ -78,7 +78,11 @@ void Selector::publish(Snapshot next) {
   }
   counters_ = std::move(kept);
   next.schedule = build_schedule(next, policy_);
-  current_.store(std::make_shared<const Snapshot>(std::move(next)), std::memory_order_release);
+  auto published = std::make_shared<const Snapshot>(std::move(next));
+  {
+    std::lock_guard current_lock(current_mutex_);
+    current_ = std::move(published);
+  }
   generation_.fetch_add(1, std::memory_order_release);
 }
 
@@ -89,11 +93,11 @@ const std::shared_ptr<const Snapshot>& Selector::current_for_this_thread() {
     std::shared_ptr<const Snapshot> snapshot;
   };
   thread_local Cached cached;
-  // generation_ is bumped after current_ is stored: seeing the new generation guarantees the
-  // load below returns that snapshot or a newer one.
+  // generation_ is bumped after current_ is replaced: seeing the new generation guarantees
+  // the copy below is that snapshot or a newer one.
   const std::uint64_t generation = generation_.load(std::memory_order_acquire);
   if (cached.selector != id_ || cached.generation != generation || !cached.snapshot) {
-    cached.snapshot = current_.load(std::memory_order_acquire);
+    cached.snapshot = snapshot();
     cached.selector = id_;
     cached.generation = generation;
   }
@@ -101,7 +105,8 @@ const std::shared_ptr<const Snapshot>& Selector::current_for_this_thread() {
 }
 
 std::shared_ptr<const Snapshot> Selector::snapshot() const {
-  return current_.load(std::memory_order_acquire);
+  std::lock_guard lock(current_mutex_);
+  return current_;
 }
 
 std::optional<Pick> Selector::pick(std::span<const std::string> exclude) {

@@ -52,11 +52,11 @@ class Pick {
 /// does not rebalance them by connection count, so the probation share holds under it too.
 /// Never returns an IP that is not selectable in the snapshot.
 ///
-/// Thread-safety: pick() and snapshot() may run on any thread and take no lock. pick() reads
-/// a per-thread copy of the current snapshot, refreshed when the published generation
-/// changes, so concurrent picks share no written cache line but their own IP's counters (a
-/// thread keeps its last snapshot alive until its next pick). publish() may also be called
-/// from any thread (publishers are serialized by an internal mutex that pick() never takes).
+/// Thread-safety: pick() and snapshot() may run on any thread. pick() reads a per-thread copy
+/// of the current snapshot and takes no lock, except a brief one to refresh that copy once
+/// after each publish, so concurrent picks share no written cache line but their own IP's counters
+/// (a thread keeps its last snapshot alive until its next pick). publish() may also be called from
+/// any thread (publishers are serialized by an internal mutex that pick() never takes).
 class Selector {
  public:
   explicit Selector(config::Selection policy);
@@ -84,7 +84,10 @@ class Selector {
 
   const config::Selection policy_;
   const std::uint64_t id_;  // tells this selector's entry in a thread's cache from another's
-  std::atomic<std::shared_ptr<const Snapshot>> current_;
+  // Not std::atomic<shared_ptr>: libstdc++ 12 implements it with a lock bit that TSan cannot
+  // see through. A thread takes this mutex only to refresh its cached copy, once per publish.
+  mutable std::mutex current_mutex_;
+  std::shared_ptr<const Snapshot> current_;
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<std::uint64_t> cursor_{0};  // round_robin / weighted position in the schedule
   std::mutex publish_mutex_;
