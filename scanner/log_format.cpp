@@ -33,11 +33,12 @@ ByteSet letters_and_digits() {
   return set;
 }
 
-/// Every byte but the newline: opaque fields, matched lazily up to the next literal.
+/// Every byte: opaque fields, matched lazily up to the next literal. Lines never hold a
+/// newline when they come from a log, but parse() may be handed anything, and the regex
+/// (dot_nl) and the fast path must agree on it.
 ByteSet any_byte() {
   ByteSet set;
   set.set();
-  set.reset('\n');
   return set;
 }
 
@@ -271,7 +272,7 @@ LogFormat LogFormat::compile(std::string_view nginx_format) {
   RE2::Options options;
   options.set_encoding(RE2::Options::EncodingLatin1);
   options.set_log_errors(false);
-  options.set_dot_nl(false);
+  options.set_dot_nl(true);
   auto regex = std::make_shared<const RE2>(f.pattern_, options);
   if (!regex->ok()) {
     throw LogFormatError("log_format: cannot compile \"" + text + "\": " + regex->error());

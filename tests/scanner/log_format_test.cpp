@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "config/config.hpp"
+#include "scanner/nginx_config.hpp"
 
 namespace ipm::scanner {
 namespace {
@@ -39,6 +40,21 @@ TEST(LogFormatTest, accepts_nginx_quoted_syntax_as_pasted_from_nginx_conf) {
       "  'egress=$server_name upstream_status=$upstream_status rt=$request_time '\n"
       "  'Exgress_key: $http_x_egress_key -> Request Host: $http_x_egress_host <-';");
   EXPECT_EQ(quoted.format(), config::kDefaultLogFormat);
+}
+
+// deploy/nginx/log_format.conf declares exactly the default format, read by our own
+// nginx config parser.
+TEST(LogFormatTest, shipped_nginx_snippet_declares_the_default_format) {
+  const auto tree = read_nginx_config(IPM_SOURCE_DIR "/deploy/nginx/log_format.conf");
+  ASSERT_EQ(tree.size(), 1u);
+  ASSERT_EQ(tree[0].name, "log_format");
+  ASSERT_GE(tree[0].args.size(), 2u);
+  EXPECT_EQ(tree[0].args[0], "proxy_logs");
+  std::string joined;
+  for (std::size_t i = 1; i < tree[0].args.size(); ++i) {
+    joined += tree[0].args[i];
+  }
+  EXPECT_EQ(joined, config::kDefaultLogFormat);
 }
 
 TEST(LogFormatTest, server_name_attributes_when_there_is_no_port) {
