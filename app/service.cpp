@@ -1,18 +1,70 @@
 #include "app/service.hpp"
 
 #include <csignal>
+#include <thread>
 
+#include <prometheus/registry.h>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
 
+#include "app/decision_logger.hpp"
 #include "app/log.hpp"
-#include "config/errors.hpp"
+#include "app/log_pipeline.hpp"
+#include "app/pool_egress_source.hpp"
+#include "config/json_view.hpp"
+#include "pool/decision_log.hpp"
+#include "pool/selector.hpp"
+#include "probe/context.hpp"
+#include "probe/server.hpp"
+#include "probe/server_options.hpp"
+#include "proxy/server.hpp"
+#include "scanner/upstream_config.hpp"
+#include "strategy/shared_engine.hpp"
 
 namespace ipm::app {
 namespace asio = boost::asio;
+
+namespace {
+
+scanner::UpstreamConfig read_upstream(const config::Config& c) {
+  scanner::UpstreamConfig upstream = scanner::parse_upstream_config(c.upstream_conf_path);
+  for (const auto& w : upstream.warnings)
+    log_warn() << "upstream config: " << w;
+  log_info() << "upstream config " << c.upstream_conf_path << ": " << upstream.egresses.size()
+             << " egress IPs on " << upstream.bindings.size() << " ports"
+             << (upstream.ignored_blocks ? ", " + std::to_string(upstream.ignored_blocks) +
+                                               " server blocks without an egress ignored"
+                                         : "");
+  return upstream;
+}
+
+// Keys the running process picks up on SIGHUP without a restart.
+bool reloads_live(std::string_view key) {
+  return key == "debug" || key == "api_token" || key == "history_target_label_cap" ||
+         key == "upstream_conf_path";
+}
+
+void log_restart_only_changes(const config::Config& before, const config::Config& after) {
+  const auto a = config::to_json(before);
+  const auto b = config::to_json(after);
+  std::string keys;
+  for (const auto& [key, value] : b) {
+    if (reloads_live(key))
+      continue;
+    const auto it = a.find(key);
+    if (it == a.end() || it->value() != value)
+      keys += (keys.empty() ? "" : ", ") + std::string(key);
+  }
+  if (!keys.empty())
+    log_warn() << "SIGHUP: changes to " << keys << " take effect on restart";
+}
+
+}  // namespace
 
 Service::Service(config::Config config, ConfigSource reload)
     : config_(std::move(config)), reload_(std::move(reload)) {}
@@ -20,38 +72,103 @@ Service::Service(config::Config config, ConfigSource reload)
 Service::~Service() = default;
 
 int Service::run() {
-  asio::io_context io;
+  const auto start = pool::Clock::now();
+  scanner::UpstreamConfig upstream = read_upstream(config_);
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  pool::Selector selector(config_.selection);
+  strategy::SharedEngine engine(config_, selector, upstream.egresses, start);
+  engine.set_decision_sink(log_decision);
+  pool::DecisionLog decisions(config_.decisions_kept);
+
+  // One thread runs the tailer, the probe and the housekeeping timer; the proxy runs its
+  // own threads (one per core) and meets the rest only in the lock-free snapshot and the
+  // engine's short critical sections.
+  asio::io_context io(1);
+  LogPipeline logs(io.get_executor(), config_, upstream.bindings, engine, *registry);
+
+  probe::Context context(config_);
+  context.engine = &engine;
+  context.decisions = &decisions;
+  context.collectables.push_back(registry);
+
+  auto rescan = [&] {
+    try {
+      upstream = read_upstream(config_);
+      const std::size_t changed = engine.reload(upstream.egresses, pool::Clock::now());
+      logs.rebind(upstream.bindings);
+      log_info() << "rescan: " << changed << " egress IPs added or removed";
+    } catch (const std::exception& e) {
+      log_error() << "rescan failed, keeping the running pool: " << e.what();
+    }
+  };
+  context.renew = [&] { asio::post(io, rescan); };
+
+  PoolEgressSource egress_source(selector, engine);
+  proxy::Server proxy(config_, egress_source, decisions, *registry);
+  probe::ServerOptions probe_options = probe::options_from(config_);
+  probe_options.log = [](std::string_view m) { log_warn() << "probe: " << m; };
+  probe::Server probe_server(io, context, probe_options);
+
+  logs.start();  // parse mode replays here, before any traffic is taken
+  proxy.start();
+  probe_server.start();
+  log_info() << "ipmanager running: " << upstream.egresses.size() << " egress IPs, mode "
+             << config::to_string(config_.mode) << ", probe http://"
+             << probe_server.local_endpoint() << ", proxy " << proxy.local_endpoint() << " -> "
+             << config_.next << ":PORT";
+
+  // Housekeeping: release cooled-down IPs when no event arrives, flush line counts.
+  // scan_interval_min bounds the period; a second keeps second-scale cooldowns exact.
+  asio::steady_timer housekeeping(io);
+  const auto period = std::min<config::Millis>(config_.scan_interval, std::chrono::seconds(1));
+  std::function<void()> schedule = [&] {
+    housekeeping.expires_after(period);
+    housekeeping.async_wait([&](const boost::system::error_code& ec) {
+      if (ec)
+        return;
+      engine.tick(pool::Clock::now());
+      logs.flush_counts();
+      schedule();
+    });
+  };
+  schedule();
+
   asio::signal_set stop_signals(io, SIGTERM, SIGINT);
   asio::signal_set hup(io, SIGHUP);
-
   stop_signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec)
       return;
-    log_info() << "signal " << signo << ": stopping";
+    log_info() << "signal " << signo << ": stopping; draining proxied connections for up to "
+               << config::format_duration(config_.drain_timeout);
     hup.cancel();
-    io.stop();
+    housekeeping.cancel();
+    probe_server.stop();
+    logs.stop();
+    proxy.stop();
   });
-
-  // SIGHUP: read the config again; a bad one is reported and the running one kept.
   std::function<void()> wait_hup = [&] {
     hup.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec)
         return;
       try {
-        config_ = reload_();
-        set_debug(config_.debug);
+        config::Config next = reload_();
+        log_restart_only_changes(config_, next);
+        set_debug(next.debug);
+        context.set_config(next);
+        config_.upstream_conf_path = next.upstream_conf_path;
         log_info() << "SIGHUP: configuration reloaded";
       } catch (const std::exception& e) {
         log_error() << "SIGHUP: reload failed, keeping the running configuration: " << e.what();
       }
+      rescan();
       wait_hup();
     });
   };
   wait_hup();
 
-  log_info() << "ipmanager running: probe " << config_.probe_host << ":" << config_.probe_port
-             << ", proxy " << config_.proxy_host << ":" << config_.proxy_port;
   io.run();
+  proxy.wait();
   log_info() << "stopped";
   return 0;
 }

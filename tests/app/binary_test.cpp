@@ -1,6 +1,9 @@
 // Runs the built ipmanager binary the way an operator does and checks exit codes and messages.
 #include <sys/wait.h>
 
+#include <csignal>
+#include <iterator>
+
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -9,6 +12,9 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "tests/support/child_process.hpp"
+#include "tests/support/http_client.hpp"
 
 namespace {
 
@@ -51,6 +57,14 @@ class BinaryTest : public testing::Test {
     return p;
   }
 
+  // A two-IP pool config in the Go tool's style.
+  fs::path upstream() {
+    return write(
+        "upstream.conf",
+        "server { listen 19001; server_name 127.0.1.1; location / { proxy_bind 127.0.1.1; } }\n"
+        "server { listen 19002; server_name 127.0.1.2; location / { proxy_bind 127.0.1.2; } }\n");
+  }
+
   fs::path dir_;
 };
 
@@ -59,13 +73,65 @@ TEST_F(BinaryTest, check_accepts_the_go_tools_config_json) {
     "mode": "serve", "debug": true, "probe_port": "9095", "proxy_port": "9096",
     "next": "127.0.0.1", "scan_interval_min": 5,
     "access_log_path": "/var/log/nginx/host.access.log",
-    "upstream_conf_path": "/etc/nginx/conf.d/001-upstream.conf",
+    "upstream_conf_path": ")" + upstream().string() +
+                                            R"(",
     "max_history_log_each_ip": 1000, "max_cool_down_log_each_ip": 1000, "cool_down_min": 10,
     "dial_timeout": 15, "max_connection_timeout": 100, "strategy": "consecutive",
     "consecutive_failure": 3})");
   const Outcome r = run_ipmanager("--config " + cfg.string() + " --check");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("config: ok"));
+  EXPECT_THAT(r.output, HasSubstr("upstream config: ok: 2 egress IPs"));
+  EXPECT_THAT(r.output, HasSubstr("log format: ok"));
+}
+
+TEST_F(BinaryTest, check_rejects_a_broken_upstream_config_with_file_and_line) {
+  const auto conf = write("broken.conf", "server {\n  listen 19001;\n  proxy_bind 127.0.1.1;\n");
+  const auto cfg = write("c.yaml", "upstream_conf_path: " + conf.string() + "\n");
+  const Outcome r = run_ipmanager("--config " + cfg.string() + " --check");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("broken.conf:"));
+}
+
+TEST_F(BinaryTest, check_rejects_a_log_format_without_a_time) {
+  const auto cfg = write("c.yaml", "upstream_conf_path: " + upstream().string() +
+                                       "\nlog_format: '$server_port $status'\n");
+  const Outcome r = run_ipmanager("--config " + cfg.string() + " --check");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("log_format"));
+}
+
+TEST_F(BinaryTest, serves_then_reloads_and_stops_cleanly) {
+  const std::uint16_t probe = ipm::test::free_tcp_port();
+  const std::uint16_t proxy = ipm::test::free_tcp_port();
+  const auto cfg = write("c.yaml", "upstream_conf_path: " + upstream().string() +
+                                       "\naccess_log_path: " + (dir_ / "access.log").string() +
+                                       "\nprobe_port: " + std::to_string(probe) +
+                                       "\nproxy_port: " + std::to_string(proxy) + "\n");
+  ipm::test::SpawnOptions options;
+  options.argv = {IPM_EXECUTABLE, "--config", cfg.string()};
+  options.stderr_to = dir_ / "stderr.log";
+  ipm::test::ChildProcess ipm(options);
+  ASSERT_TRUE(ipm::test::wait_for_tcp_port("127.0.0.1", probe, std::chrono::seconds(10)));
+  EXPECT_EQ(ipm::test::http_get("127.0.0.1", probe, "/ping").body, "pong");
+
+  // A broken config on SIGHUP is reported; the running one stays.
+  std::ofstream(cfg) << "upstream_conf_path: [\n";
+  ASSERT_TRUE(ipm.signal(SIGHUP));
+  ASSERT_TRUE(ipm::test::wait_until(
+      [&] {
+        std::ifstream in(dir_ / "stderr.log");
+        std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        return all.find("reload failed") != std::string::npos;
+      },
+      std::chrono::seconds(5)));
+  EXPECT_EQ(ipm::test::http_get("127.0.0.1", probe, "/ping").body, "pong");
+
+  ASSERT_TRUE(ipm.signal(SIGTERM));
+  ASSERT_TRUE(ipm.wait_exit(std::chrono::seconds(10)));
+  ASSERT_TRUE(ipm.wait_status().has_value());
+  EXPECT_TRUE(WIFEXITED(*ipm.wait_status()));
+  EXPECT_EQ(WEXITSTATUS(*ipm.wait_status()), 0);
 }
 
 TEST_F(BinaryTest, check_rejects_a_bad_key_naming_it_with_exit_1) {
@@ -104,7 +170,8 @@ TEST_F(BinaryTest, bad_flags_are_exit_2) {
 }
 
 TEST_F(BinaryTest, port_flag_and_environment_override_the_file) {
-  const auto cfg = write("c.yaml", "upstream_conf_path: /x\nprobe_port: 9000\n");
+  const auto cfg =
+      write("c.yaml", "upstream_conf_path: " + upstream().string() + "\nprobe_port: 9000\n");
   Outcome r = run_ipmanager("--config " + cfg.string() + " --port 9200 --check");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("probe 127.0.0.1:9200"));

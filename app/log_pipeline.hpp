@@ -1,0 +1,62 @@
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "config/config.hpp"
+#include "pool/egress.hpp"
+#include "scanner/line_parser.hpp"
+#include "scanner/log_format.hpp"
+#include "scanner/scanner_metrics.hpp"
+#include "scanner/tailer.hpp"
+#include "strategy/shared_engine.hpp"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace ipm::app {
+
+/// Access log(s) -> events -> strategy engine: the parse-mode replay of rotated logs, then
+/// the live tailer, both through one LineParser.
+/// Runs on `executor`, which must be single-threaded (or a strand): the tailer calls back
+/// there and the parser is not thread-safe. Construct and call from that executor's thread.
+class LogPipeline {
+ public:
+  LogPipeline(boost::asio::any_io_executor executor, const config::Config& config,
+              const std::vector<pool::Egress>& bindings, strategy::SharedEngine& engine,
+              prometheus::Registry& registry);
+  LogPipeline(const LogPipeline&) = delete;
+  LogPipeline& operator=(const LogPipeline&) = delete;
+  ~LogPipeline();
+
+  /// mode parse: replays the rotated logs into the engine (blocking), then follows the live
+  /// logs from their beginning; mode serve: follows them from their end.
+  void start();
+  void stop();
+
+  /// The upstream config changed (SIGHUP, /api/ip/renew): attribute lines with the new
+  /// (port, IP) bindings from the next line on.
+  void rebind(const std::vector<pool::Egress>& bindings);
+
+  /// Moves the parser's line counts into the metrics. Called periodically.
+  void flush_counts();
+
+ private:
+  void on_line(std::string_view line);
+
+  boost::asio::any_io_executor executor_;
+  const config::Config config_;
+  const scanner::LogFormat format_;
+  std::vector<pool::Egress> bindings_;
+  std::vector<std::string> ips_;
+  strategy::SharedEngine& engine_;
+  prometheus::Registry& registry_;
+  scanner::ScannerMetrics metrics_;
+  std::unique_ptr<scanner::LineParser> parser_;
+  std::unique_ptr<scanner::Tailer> tailer_;
+};
+
+}  // namespace ipm::app
