@@ -3,10 +3,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-
-#include <cstdio>
-
 #include "tests/scanner/log_samples.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -154,32 +150,6 @@ TEST(UpstreamConfigTest, reads_files_with_includes) {
   const UpstreamConfig config = parse_upstream_config(dir / "nginx.conf");
   ASSERT_THAT(config.egresses, SizeIs(2));
   EXPECT_EQ(config.egresses[1].ip, "10.0.0.2");
-}
-
-// The output of a real `nginx -T` on a generated pool: the dump format is nginx's own.
-TEST(UpstreamConfigTest, reads_real_nginx_dash_T_output) {
-  test::TempDir dir("ipm-nginx-T");
-  std::filesystem::create_directories(dir / "logs");
-  std::filesystem::create_directories(dir / "conf.d");
-  test::write_file(dir / "nginx.conf",
-                   "pid " + (dir / "nginx.pid").string() + ";\nerror_log " +
-                       (dir / "logs/error.log").string() +
-                       ";\nevents {}\nhttp {\n  access_log off;\n  include conf.d/*.conf;\n}\n");
-  std::string pool;
-  for (int k = 0; k < 5; ++k) {
-    pool += "server {\n  listen 127.0.0.1:" + std::to_string(29001 + k) +
-            ";\n  location / { proxy_bind 127.0.1." + std::to_string(k + 1) +
-            ";\n    proxy_pass http://127.0.0.1:9; }\n}\n";
-  }
-  test::write_file(dir / "conf.d/pool.conf", pool);
-  const std::string dump = (dir / "dump.txt").string();
-  const std::string command = "/usr/sbin/nginx -T -q -p " + dir.path().string() + " -c " +
-                              (dir / "nginx.conf").string() + " > " + dump + " 2>&1";
-  const int rc = std::system(command.c_str());
-  ASSERT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << test::read_file(dump);
-  const UpstreamConfig config = parse_upstream_config(dump);
-  ASSERT_THAT(config.egresses, SizeIs(5));
-  EXPECT_EQ(config.egresses[4], (pool::Egress{"127.0.1.5", 29005, "", 1}));
 }
 
 }  // namespace
