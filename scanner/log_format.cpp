@@ -73,7 +73,8 @@ FieldRule rule_for(std::string_view variable) {
     return {variable, LogField::server_port, digits(), true};
   }
   if (variable == "server_name") {
-    return {variable, LogField::server_name, any_byte() & ~bytes_of(" \""), true};
+    // Empty when the block has no server_name: nginx logs an empty found value as nothing.
+    return {variable, LogField::server_name, any_byte() & ~bytes_of(" \""), false};
   }
   if (variable == "request_time") {
     return {variable, LogField::request_time, digits() | bytes_of(".-"), true};
@@ -85,7 +86,7 @@ FieldRule rule_for(std::string_view variable) {
     return {variable, LogField::target, any_byte(), false};
   }
   if (variable == "remote_addr" || variable == "server_addr" || variable == "remote_port") {
-    return {variable, std::nullopt, any_byte() & ~bytes_of(" \""), true};
+    return {variable, std::nullopt, any_byte() & ~bytes_of(" \""), false};
   }
   return {variable, std::nullopt, any_byte(), false};
 }

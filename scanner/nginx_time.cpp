@@ -6,6 +6,8 @@
 namespace ipm::scanner {
 namespace {
 
+constexpr long long kMaxSeconds = 7258118400;  // 2200-01-01T00:00:00Z
+
 bool digit(char c) {
   return c >= '0' && c <= '9';
 }
@@ -38,7 +40,8 @@ bool leap(int y) {
 
 bool valid_date(int y, int m, int d) {
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1) {
+  // Up to 2200: nanosecond time points end in 2262.
+  if (y < 1970 || y > 2200 || m < 1 || m > 12 || d < 1) {
     return false;
   }
   return d <= kDays[m - 1] + (m == 2 && leap(y) ? 1 : 0);
@@ -135,12 +138,15 @@ std::optional<pool::TimePoint> parse_msec(std::string_view t) {
   long long seconds = 0;
   std::size_t i = 0;
   for (; i < t.size() && digit(t[i]); ++i) {
-    if (i >= 12) {
+    if (i >= 10) {  // 10 digits reach 2286; nanosecond time points end in 2262
       return std::nullopt;
     }
     seconds = seconds * 10 + (t[i] - '0');
   }
   if (i == 0) {
+    return std::nullopt;
+  }
+  if (seconds > kMaxSeconds) {
     return std::nullopt;
   }
   long long millis = 0;

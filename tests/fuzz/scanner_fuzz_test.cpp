@@ -3,6 +3,7 @@
 // failure reproduces; each case prints the input that broke it.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <random>
 #include <string>
 
@@ -15,6 +16,12 @@
 
 namespace ipm::scanner {
 namespace {
+
+/// Iterations: `n` times IPM_FUZZ_SCALE (default 1), for longer runs by hand.
+int scaled(int n) {
+  const char* scale = std::getenv("IPM_FUZZ_SCALE");
+  return scale != nullptr && std::atoi(scale) > 0 ? n * std::atoi(scale) : n;
+}
 
 /// Bytes that matter to the parsers, plus some that should not.
 constexpr std::string_view kAlphabet = "{};\"'\\#$ \t\n:->[]/.,0123456789abcxyzAZ_\x01\xff";
@@ -62,7 +69,7 @@ TEST(ScannerFuzzTest, nginx_config_parser_accepts_or_names_the_problem) {
   const std::string seed = test::go_style_config(3) +
                            "http { server { listen [::1]:80 default_server; "
                            "proxy_bind 10.0.0.9 transparent; return 200 \"a\\\"b\"; } }\n";
-  for (int i = 0; i < 4000; ++i) {
+  for (int i = 0; i < scaled(4000); ++i) {
     const std::string text = i % 5 == 0 ? random_bytes(rng, 512) : mutate(seed, rng);
     try {
       upstream_from_directives(parse_nginx_config(text, "fuzz.conf"), "fuzz.conf");
@@ -76,7 +83,7 @@ TEST(ScannerFuzzTest, nginx_config_parser_accepts_or_names_the_problem) {
 
 TEST(ScannerFuzzTest, log_format_compiler_accepts_or_names_the_problem) {
   std::mt19937 rng(7);
-  for (int i = 0; i < 3000; ++i) {
+  for (int i = 0; i < scaled(3000); ++i) {
     const std::string format = mutate(config::kDefaultLogFormat, rng);
     try {
       const LogFormat f = LogFormat::compile(format);
@@ -118,7 +125,7 @@ TEST(ScannerFuzzTest, line_parser_never_crashes_and_fast_path_agrees_with_regex)
   std::uint64_t parsed = 0;
   for (std::size_t f = 0; f < formats.size(); ++f) {
     LineParser parser(LogFormat::compile(formats[f]), bindings, 4096);
-    for (int i = 0; i < 15000; ++i) {
+    for (int i = 0; i < scaled(15000); ++i) {
       const std::string line = i % 10 == 0 ? random_bytes(rng, 300) : mutate(seeds[f], rng);
       const ParsedLine fast = parser.parse(line);
       const ParsedLine slow = parser.parse_with_regex(line);

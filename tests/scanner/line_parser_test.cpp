@@ -69,7 +69,8 @@ TEST(LineParserTest, status_comes_from_its_field_not_the_first_three_digit_numbe
   s.status = 200;
   s.bytes = 503;
   LineParser parser = default_parser();
-  const ParsedLine p = parse_checked(parser, test::default_format_line(s));
+  const std::string line = test::default_format_line(s);  // the event points into it
+  const ParsedLine p = parse_checked(parser, line);
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p.event.status, 200);
 }
@@ -80,7 +81,8 @@ TEST(LineParserTest, upstream_status_is_the_last_of_a_list) {
            {"502, 200", 200}, {"502 : 504", 504}, {"-", 0}, {"502, 503, 429", 429}}) {
     test::LineSpec s;
     s.upstream_status = text;
-    const ParsedLine p = parse_checked(parser, test::default_format_line(s));
+    const std::string line = test::default_format_line(s);  // the event points into it
+    const ParsedLine p = parse_checked(parser, line);
     ASSERT_TRUE(p.ok()) << text;
     EXPECT_EQ(p.event.upstream_status, expected) << text;
   }
@@ -92,7 +94,8 @@ TEST(LineParserTest, dashes_mean_empty_and_absent) {
   s.host = "-";
   s.request_time = "-";
   LineParser parser = default_parser();
-  const ParsedLine p = parse_checked(parser, test::default_format_line(s));
+  const std::string line = test::default_format_line(s);  // the event points into it
+  const ParsedLine p = parse_checked(parser, line);
   ASSERT_TRUE(p.ok());
   EXPECT_TRUE(p.event.key.empty());
   EXPECT_TRUE(p.event.target.empty());
@@ -106,10 +109,21 @@ TEST(LineParserTest, fields_with_spaces_and_tricky_text) {
   s.key = "key with spaces";
   s.host = "host <- with arrow";  // the last " <-" ends the line, the regex backtracks
   s.request = "GET /?q=a%20b&x=] [ \\x22 HTTP/1.1";
-  const ParsedLine p = parse_checked(parser, test::default_format_line(s));
+  const std::string line = test::default_format_line(s);  // the event points into it
+  const ParsedLine p = parse_checked(parser, line);
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p.event.key, "key with spaces");
   EXPECT_EQ(p.event.target, "host <- with arrow");
+}
+
+TEST(LineParserTest, empty_server_name_as_nginx_logs_it) {
+  test::LineSpec s;
+  s.egress = "";  // a block without server_name: "egress= upstream_status=..."
+  LineParser parser = default_parser();
+  const std::string line = test::default_format_line(s);  // the event points into it
+  const ParsedLine p = parse_checked(parser, line);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p.event.ip, "127.0.1.2");
 }
 
 TEST(LineParserTest, ipv6_server_addr_needs_the_regex_and_still_parses) {
@@ -117,7 +131,8 @@ TEST(LineParserTest, ipv6_server_addr_needs_the_regex_and_still_parses) {
   s.server_addr = "::1";
   s.remote = "::1";
   LineParser parser = default_parser();
-  const ParsedLine p = parse_checked(parser, test::default_format_line(s));
+  const std::string line = test::default_format_line(s);  // the event points into it
+  const ParsedLine p = parse_checked(parser, line);
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p.event.port, 19002);
 }

@@ -29,6 +29,9 @@ TEST(NginxTimeTest, time_local_rejects_impossible_values) {
   EXPECT_FALSE(parse_time_local("22/Nov/2026:02:48:14 *0000"));
   EXPECT_FALSE(parse_time_local("2a/Nov/2026:02:48:14 +0000"));
   EXPECT_FALSE(parse_time_local(""));
+  // Beyond what a nanosecond time point holds: refused, not overflowed.
+  EXPECT_FALSE(parse_time_local("01/Jan/2300:00:00:00 +0000"));
+  EXPECT_FALSE(parse_time_local("01/Jan/1969:00:00:00 +0000"));
 }
 
 TEST(NginxTimeTest, iso8601_forms) {
@@ -47,6 +50,7 @@ TEST(NginxTimeTest, msec) {
   EXPECT_EQ(parse_msec("1795315694"), at(1795315694));
   EXPECT_FALSE(parse_msec("1795315694.12"));
   EXPECT_FALSE(parse_msec("-1"));
+  EXPECT_FALSE(parse_msec("9999999999.000"));
   EXPECT_FALSE(parse_msec(""));
 }
 
