@@ -4,28 +4,28 @@ namespace ipm::scanner {
 
 TailMetrics::TailMetrics(prometheus::Registry& registry)
     : lines_(prometheus::BuildCounter()
-                 .Name("ipm_tail_lines_total")
+                 .Name("ipmanager_tail_lines_total")
                  .Help("Access-log lines read by the tailer, by result (too_long: cut at "
                        "max_line_bytes and skipped)")
                  .Register(registry)),
       bytes_(prometheus::BuildCounter()
-                 .Name("ipm_tail_read_bytes_total")
+                 .Name("ipmanager_tail_read_bytes_total")
                  .Help("Bytes read from followed access logs")
                  .Register(registry)),
       rotations_(prometheus::BuildCounter()
-                     .Name("ipm_tail_rotations_total")
+                     .Name("ipmanager_tail_rotations_total")
                      .Help("Log rotations seen, by kind")
                      .Register(registry)),
       lost_(prometheus::BuildCounter()
-                .Name("ipm_tail_lost_total")
+                .Name("ipmanager_tail_lost_total")
                 .Help("Incidents where log data could not be read, by reason")
                 .Register(registry)),
       lag_(prometheus::BuildGauge()
-               .Name("ipm_tail_lag_bytes")
+               .Name("ipmanager_tail_lag_bytes")
                .Help("Bytes written to a followed log and not read yet")
                .Register(registry)),
       age_(prometheus::BuildGauge()
-               .Name("ipm_tail_last_line_age_seconds")
+               .Name("ipmanager_tail_last_line_age_seconds")
                .Help("Seconds since the tailer last read a line from this log (since start "
                      "when none yet)")
                .Register(registry)),

@@ -14,9 +14,9 @@ namespace ipm::scanner {
 
 /// The tailer's metrics, registered in the registry passed in (Prometheus naming: `_total`
 /// counters, base units):
-///   ipm_tail_lines_total{result="ok"|"too_long"}, ipm_tail_read_bytes_total,
-///   ipm_tail_rotations_total{kind}, ipm_tail_lost_total{reason},
-///   ipm_tail_lag_bytes{file}, ipm_tail_last_line_age_seconds{file}.
+///   ipmanager_tail_lines_total{result="ok"|"too_long"}, ipmanager_tail_read_bytes_total,
+///   ipmanager_tail_rotations_total{kind}, ipmanager_tail_lost_total{reason},
+///   ipmanager_tail_lag_bytes{file}, ipmanager_tail_last_line_age_seconds{file}.
 /// The `file` label takes only configured paths. Construct and add_file from one thread;
 /// the metric objects themselves are thread-safe (prometheus-cpp).
 class TailMetrics {

@@ -184,7 +184,7 @@ class TailedLog {
 
 double rotations_seen(prometheus::Registry& registry, const std::string& kind) {
   for (const auto& family : registry.Collect()) {
-    if (family.name != "ipm_tail_rotations_total")
+    if (family.name != "ipmanager_tail_rotations_total")
       continue;
     for (const auto& m : family.metric) {
       if (!m.label.empty() && m.label[0].value == kind)

@@ -91,7 +91,7 @@ class TailerTest : public ::testing::Test {
   }
 
   double rotations(const std::string& kind) {
-    return metric_value(registry_, "ipm_tail_rotations_total", "kind", kind);
+    return metric_value(registry_, "ipmanager_tail_rotations_total", "kind", kind);
   }
 
   TempDir dir_{"ipm-tail"};
@@ -128,8 +128,8 @@ TEST_F(TailerTest, parse_mode_starts_at_the_beginning) {
   append(log_, "new\n");
   run_until_lines(2);
   EXPECT_THAT(lines_, ElementsAre("old", "new"));
-  EXPECT_EQ(metric_value(registry_, "ipm_tail_lines_total", "result", "ok"), 2);
-  EXPECT_EQ(metric_value(registry_, "ipm_tail_read_bytes_total"), 8);
+  EXPECT_EQ(metric_value(registry_, "ipmanager_tail_lines_total", "result", "ok"), 2);
+  EXPECT_EQ(metric_value(registry_, "ipmanager_tail_read_bytes_total"), 8);
 }
 
 TEST_F(TailerTest, rename_and_create_drains_the_old_file_then_reads_the_new_one) {
@@ -207,7 +207,7 @@ TEST_F(TailerTest, truncation_without_a_copy_is_counted_and_the_new_content_read
   append(log_, "b\n");
   run_until_lines(2);
   EXPECT_THAT(lines_, ElementsAre("a", "b"));
-  EXPECT_EQ(metric_value(registry_, "ipm_tail_lost_total", "reason", "truncated_tail"), 1);
+  EXPECT_EQ(metric_value(registry_, "ipmanager_tail_lost_total", "reason", "truncated_tail"), 1);
 }
 
 TEST_F(TailerTest, deleted_while_open_is_drained_then_the_recreated_file_read) {
@@ -277,7 +277,7 @@ TEST_F(TailerTest, over_long_line_is_skipped_and_counted_with_bounded_memory) {
   append(log_, "\nok\n");
   run_until_lines(2);
   EXPECT_THAT(lines_, ElementsAre("short", "ok"));
-  EXPECT_EQ(metric_value(registry_, "ipm_tail_lines_total", "result", "too_long"), 1);
+  EXPECT_EQ(metric_value(registry_, "ipmanager_tail_lines_total", "result", "too_long"), 1);
 }
 
 TEST_F(TailerTest, several_files_keep_their_own_order_and_identity) {
