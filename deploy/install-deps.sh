@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev
   libre2-dev prometheus-cpp-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
-  nginx-light logrotate prometheus curl procps psmisc
+  nginx-light logrotate prometheus curl procps psmisc jq
   mtail
 )
 
