@@ -58,6 +58,8 @@ Dialer::Dialer(DialSettings settings, EgressSource& source, ProxyMetrics& metric
 
 asio::awaitable<std::optional<pool::ConnectionEnd>> Dialer::connect(
     Connection& c, pool::Decision& decision) const {
+  if (c.aborted())
+    co_return c.aborted();
   if (settings_.fix_port != 0) {
     decision.egress = pool::Egress{settings_.next.to_string(), settings_.fix_port, {}, 1};
     decision.tries = 1;
@@ -75,6 +77,8 @@ asio::awaitable<std::optional<pool::ConnectionEnd>> Dialer::connect(
 
   std::vector<pool::Egress> tried;
   for (std::uint32_t attempt = 0; attempt <= settings_.retries; ++attempt) {
+    if (c.aborted())
+      co_return c.aborted();
     std::optional<pool::Egress> egress = source_.pick(tried);
     if (!egress)
       co_return attempt == 0 ? pool::ConnectionEnd::no_egress : pool::ConnectionEnd::dial_failed;

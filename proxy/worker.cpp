@@ -37,14 +37,6 @@ bool out_of_fds(const boost::system::error_code& ec) {
          is(errc_t::no_buffer_space) || is(errc_t::not_enough_memory);
 }
 
-std::string describe(const tcp::socket& s) {
-  boost::system::error_code ec;
-  const tcp::endpoint ep = s.remote_endpoint(ec);
-  if (ec)
-    return "-";
-  return ep.address().to_string() + ":" + std::to_string(ep.port());
-}
-
 }  // namespace
 
 Worker::Worker(WorkerShared& shared)
@@ -95,7 +87,7 @@ void Worker::stop(config::Millis drain) {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
     pause_timer_.cancel();
-    if (!connections_.empty())
+    if (sessions_ > 0)
       asio::co_spawn(ctx_, drain_then_cut(drain),
                      [this](std::exception_ptr e) { log_exception("drain", e); });
   });
@@ -114,7 +106,8 @@ asio::awaitable<void> Worker::accept_loop() {
       co_await pause(kCapRecheck);
       continue;
     }
-    auto [ec, socket] = co_await acceptor_.async_accept(kAwait);
+    tcp::endpoint peer;
+    auto [ec, socket] = co_await acceptor_.async_accept(peer, kAwait);
     if (ec) {
       if (!acceptor_.is_open())
         break;
@@ -133,7 +126,8 @@ asio::awaitable<void> Worker::accept_loop() {
     }
     backoff = kFirstBackoff;
     shared_.active.fetch_add(1);
-    asio::co_spawn(ctx_, session(std::move(socket)),
+    ++sessions_;
+    asio::co_spawn(ctx_, session(std::move(socket), peer),
                    [this](std::exception_ptr e) { log_exception("session", e); });
   }
 }
@@ -149,11 +143,11 @@ asio::awaitable<void> Worker::pause(config::Millis at_most) {
   paused_.store(false);
 }
 
-asio::awaitable<void> Worker::session(tcp::socket client) {
+asio::awaitable<void> Worker::session(tcp::socket client, tcp::endpoint peer) {
   const auto accepted = SteadyClock::now();
   pool::Decision decision;
   decision.time = pool::Clock::now();
-  decision.client = describe(client);
+  decision.client = peer.address().to_string() + ":" + std::to_string(peer.port());
 
   // Declared before the Connection so that it runs after the Connection is gone.
   struct EndGuard {
@@ -164,6 +158,8 @@ asio::awaitable<void> Worker::session(tcp::socket client) {
 
   Connection c(std::move(client));
   connections_.push_back(c);
+  if (cutting_)
+    c.abort(pool::ConnectionEnd::shutdown);
   boost::system::error_code ignored;
   c.client.set_option(tcp::no_delay(true), ignored);
 
@@ -198,13 +194,14 @@ void Worker::session_ended() {
   // Freed a slot at the cap, or fds that a backed-off accept loop may be waiting for.
   for (Worker* w : shared_.workers)
     w->wake();
-  if (draining_ && connections_.empty())
+  if (--sessions_ == 0 && draining_)
     drain_timer_.cancel();
 }
 
 asio::awaitable<void> Worker::drain_then_cut(config::Millis drain) {
   drain_timer_.expires_after(drain);
   co_await drain_timer_.async_wait(kAwait);  // cancelled early when the last one ends
+  cutting_ = true;
   for (Connection& c : connections_)
     c.abort(pool::ConnectionEnd::shutdown);
 }

@@ -83,7 +83,8 @@ class Worker {
 
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> pause(config::Millis at_most);
-  boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket client);
+  boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket client,
+                                       boost::asio::ip::tcp::endpoint peer);
   boost::asio::awaitable<void> drain_then_cut(config::Millis drain);
   void session_ended();
   void log_exception(std::string_view what, std::exception_ptr e) const;
@@ -97,6 +98,8 @@ class Worker {
   BufferPool buffers_;
   std::atomic<bool> paused_{false};
   bool draining_ = false;
+  bool cutting_ = false;      ///< the drain timeout passed: sessions starting now are cut too
+  std::size_t sessions_ = 0;  ///< accepted and not ended (some may not be linked yet)
   std::thread thread_;
 };
 

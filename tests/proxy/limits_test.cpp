@@ -170,7 +170,11 @@ TEST(LimitsTest, out_of_fds_backs_off_and_recovers_when_fds_free_up) {
   EXPECT_TRUE(backed_off);
   // 10 ms doubling backoff: a handful of retries in ~0.3 s, not a busy loop.
   EXPECT_LT(errors_in_a_while, 20.0);
-  EXPECT_EQ(read_exactly(client, 2), "hi") << "the proxy recovers once fds are free";
+  EXPECT_EQ(read_exactly(client, 2), "hi")
+      << "the proxy recovers once fds are free; decisions " << proxy.decisions.total() << ", open "
+      << proxy.server->active_connections() << ", backend accepted " << backend.accepted()
+      << ", accept errors "
+      << proxy.metric("ipmanager_proxy_accept_errors_total", {{"kind", "fd_limit"}});
 }
 
 TEST(LimitsTest, tens_of_thousands_of_connections_leak_no_fd) {

@@ -117,8 +117,13 @@ LoopbackBackend::LoopbackBackend(BackendMode mode, std::string payload,
       [this]() -> asio::awaitable<void> {
         for (;;) {
           auto [ec, s] = co_await acceptor_.async_accept(kAwait);
-          if (ec)
+          if (ec == asio::error::operation_aborted || !acceptor_.is_open())
             co_return;
+          if (ec) {  // e.g. EMFILE while a test exhausts descriptors: retry shortly
+            asio::steady_timer t(ctx_, std::chrono::milliseconds(10));
+            co_await t.async_wait(kAwait);
+            continue;
+          }
           ++accepted_;
           asio::co_spawn(ctx_, BackendSession::run(*this, std::move(s)), report_exception);
         }
