@@ -1,0 +1,111 @@
+// The small routes: /ping, /config, /metrics, /api/decisions, /api/ip/renew.
+#include "probe/routes.hpp"
+
+#include <sstream>
+
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+#include <boost/json/serialize.hpp>
+
+#include "config/json_view.hpp"
+#include "probe/json_writer.hpp"
+#include "probe/params.hpp"
+
+namespace ipm::probe::routes {
+
+namespace {
+
+constexpr std::size_t kDefaultDecisions = 100;
+
+Response unavailable(std::string_view what) {
+  return error_response(http::status::service_unavailable, std::string(what) + " is not wired");
+}
+
+void append_decision(std::string& out, const pool::Decision& d) {
+  out += "{\"time\":";
+  append_json_time(out, d.time);
+  out += ",\"client\":";
+  append_json_string(out, d.client);
+  out += ",\"ip\":";
+  append_json_string(out, d.egress.ip);
+  out += ",\"port\":";
+  append_json_int(out, d.egress.port);
+  out += ",\"tries\":";
+  append_json_int(out, d.tries);
+  out += ",\"dial_seconds\":";
+  append_json_double(out, std::chrono::duration<double>(d.dial_time).count());
+  out += ",\"bytes_up\":";
+  append_json_int(out, static_cast<std::int64_t>(d.bytes_up));
+  out += ",\"bytes_down\":";
+  append_json_int(out, static_cast<std::int64_t>(d.bytes_down));
+  out += ",\"duration_seconds\":";
+  append_json_double(out, std::chrono::duration<double>(d.duration).count());
+  out += ",\"end\":";
+  append_json_string(out, to_string(d.end));
+  out += '}';
+}
+
+}  // namespace
+
+Response ping(const Request&, const Target& target, Context&) {
+  if (auto bad = reject_unknown_params(target, {}))
+    return std::move(*bad);
+  return text_response(http::status::ok, "pong");
+}
+
+Response config(const Request&, const Target& target, Context& context) {
+  if (auto bad = reject_unknown_params(target, {}))
+    return std::move(*bad);
+  std::string body = boost::json::serialize(config::to_json(*context.config()));
+  body += '\n';
+  return text_response(http::status::ok, std::move(body), "application/json");
+}
+
+Response metrics(const Request&, const Target& target, Context& context) {
+  if (auto bad = reject_unknown_params(target, {}))
+    return std::move(*bad);
+  std::vector<prometheus::MetricFamily> families;
+  for (const auto& collectable : context.collectables) {
+    auto more = collectable->Collect();
+    families.insert(families.end(), std::make_move_iterator(more.begin()),
+                    std::make_move_iterator(more.end()));
+  }
+  std::ostringstream text;
+  prometheus::TextSerializer().Serialize(text, families);
+  return text_response(http::status::ok, std::move(text).str(),
+                       "text/plain; version=0.0.4; charset=utf-8");
+}
+
+Response decisions(const Request&, const Target& target, Context& context) {
+  if (auto bad = reject_unknown_params(target, {"limit"}))
+    return std::move(*bad);
+  if (context.decisions == nullptr)
+    return unavailable("the proxy decision log");
+  auto limit = count_param(target, "limit", kDefaultDecisions, 1'000'000);
+  if (limit.error)
+    return std::move(*limit.error);
+
+  const auto latest = context.decisions->latest(limit.value);
+  std::string body = "{\"total\":";
+  append_json_int(body, static_cast<std::int64_t>(context.decisions->total()));
+  body += ",\"decisions\":[";
+  for (std::size_t i = 0; i < latest.size(); ++i) {
+    if (i > 0)
+      body += ',';
+    append_decision(body, latest[i]);
+  }
+  body += "]}\n";
+  return text_response(http::status::ok, std::move(body), "application/json");
+}
+
+Response renew(const Request&, const Target& target, Context& context) {
+  if (auto bad = reject_unknown_params(target, {}))
+    return std::move(*bad);
+  if (!context.renew)
+    return unavailable("rescan");
+  context.renew();
+  // The Go tool answered exactly this; scripts written against it may compare the body.
+  return text_response(http::status::ok, "Renewed");
+}
+
+}  // namespace ipm::probe::routes

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include <prometheus/collectable.h>
+
+#include "config/config.hpp"
+#include "pool/decision_log.hpp"
+#include "pool/time.hpp"
+#include "strategy/shared_engine.hpp"
+
+namespace ipm::probe {
+
+/// What the routes read and call. Owned by the app and outliving the server.
+/// Collaborators are set once before serving and not changed afterwards; each is optional,
+/// and a route whose collaborator is missing answers 503. The config can be replaced at any
+/// time (SIGHUP reload). Thread-safe for that use: sessions read it from any thread.
+class Context {
+ public:
+  explicit Context(config::Config config);
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  /// The effective config (for /config, api_token and the metric label cap).
+  std::shared_ptr<const config::Config> config() const;
+  void set_config(config::Config config);
+
+  /// The strategy engine: /probe, /api/ip/..., manual ban/unban/reset.
+  strategy::SharedEngine* engine = nullptr;
+  /// The proxy's decisions: /api/decisions.
+  const pool::DecisionLog* decisions = nullptr;
+  /// Serialized by /metrics, in order: the app's registry, the pool collector, ...
+  std::vector<std::shared_ptr<const prometheus::Collectable>> collectables;
+  /// POST /api/ip/renew: asks for a rescan of the upstream config and logs. Called on a
+  /// probe thread: post the work to its owner and return.
+  std::function<void()> renew;
+  /// Wall clock for manual commands ("ban for 10m" starts now). Injected for tests.
+  std::function<pool::TimePoint()> now = [] { return pool::Clock::now(); };
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const config::Config> config_;
+};
+
+}  // namespace ipm::probe

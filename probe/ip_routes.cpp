@@ -1,0 +1,251 @@
+// /api/ip/{ip}: one IP in detail, and the operator's ban / unban / reset on it.
+#include "probe/routes.hpp"
+
+#include <algorithm>
+
+#include "config/duration.hpp"
+#include "probe/json_writer.hpp"
+#include "probe/params.hpp"
+
+namespace ipm::probe::routes {
+
+namespace {
+
+using strategy::Engine;
+using strategy::IpRecord;
+
+constexpr std::size_t kDefaultHistory = 100;
+constexpr std::size_t kDecisionsShown = 20;
+
+void field(std::string& out, std::string_view name) {
+  if (out.back() != '{')
+    out += ',';
+  append_json_string(out, name);
+  out += ':';
+}
+
+void append_time_or_null(std::string& out, pool::TimePoint t) {
+  if (t == pool::TimePoint{})
+    out += "null";
+  else
+    append_json_time(out, t);
+}
+
+void append_counters(std::string& out, const strategy::IpCounters& c) {
+  const std::pair<std::string_view, std::uint64_t> values[] = {
+      {"events", c.events},
+      {"successes", c.successes},
+      {"failures", c.failures},
+      {"neutrals", c.neutrals},
+      {"dials", c.dials},
+      {"dial_failures", c.dial_failures},
+      {"ignored_events", c.ignored_events},
+      {"ejections", c.ejections},
+      {"ejections_capped", c.ejections_capped},
+      {"probations", c.probations},
+      {"recoveries", c.recoveries},
+  };
+  out += '{';
+  for (const auto& [name, value] : values) {
+    field(out, name);
+    append_json_int(out, static_cast<std::int64_t>(value));
+  }
+  out += '}';
+}
+
+void append_decision(std::string& out, const strategy::DecisionRecord& d) {
+  out += '{';
+  field(out, "seq");
+  append_json_int(out, static_cast<std::int64_t>(d.seq));
+  field(out, "time");
+  append_json_time(out, d.time);
+  field(out, "kind");
+  append_json_string(out, to_string(d.kind));
+  field(out, "from");
+  append_json_string(out, to_string(d.from));
+  field(out, "to");
+  append_json_string(out, to_string(d.to));
+  field(out, "reason");
+  append_json_string(out, d.reason);
+  field(out, "cause");
+  append_json_string(out, to_string(d.cause.kind));
+  field(out, "until");
+  append_time_or_null(out, d.until);
+  out += '}';
+}
+
+// The detail view, written under the engine lock.
+std::string ip_json(const Engine& engine, const IpRecord& r, std::size_t history_limit) {
+  const config::Config& cfg = engine.config();
+  std::string out = "{";
+  field(out, "ip");
+  append_json_string(out, r.egress.ip);
+  field(out, "port");
+  append_json_int(out, r.egress.port);
+  field(out, "server_name");
+  append_json_string(out, r.egress.server_name);
+  field(out, "weight");
+  append_json_int(out, r.egress.weight);
+  field(out, "state");
+  append_json_string(out, to_string(r.state));
+  field(out, "state_since");
+  append_time_or_null(out, r.state_since);
+  field(out, "reason");
+  append_json_string(out, r.last_reason);
+  field(out, "last_decision");
+  append_json_string(out, to_string(r.last_decision));
+  field(out, "consecutive_failures");
+  append_json_int(out, r.consecutive_failures());
+  field(out, "until");
+  const bool out_of_traffic = r.state == pool::IpState::cooling || r.state == pool::IpState::banned;
+  if (out_of_traffic)
+    append_json_time(out, r.cooldown_until);  // null for a ban until unbanned
+  else
+    out += "null";
+  field(out, "backoff_multiplier");
+  append_json_double(out, r.backoff_multiplier);
+  field(out, "backoff_seconds");
+  const double base = std::chrono::duration<double>(cfg.cool_down).count();
+  const double cap = std::chrono::duration<double>(cfg.max_cool_down).count();
+  append_json_double(out, std::min(base * r.backoff_multiplier, std::max(cap, base)));
+  field(out, "counters");
+  append_counters(out, r.counters);
+
+  field(out, "cooldowns");
+  out += '[';
+  for (std::size_t i = 0; i < r.cooldowns.size(); ++i) {
+    const pool::CooldownRecord& c = r.cooldowns[r.cooldowns.size() - 1 - i];  // newest first
+    out += i > 0 ? ",{" : "{";
+    field(out, "start");
+    append_json_time(out, c.start);
+    field(out, "end");
+    append_json_time(out, c.end);
+    field(out, "reason");
+    append_json_string(out, to_string(c.reason));
+    out += '}';
+  }
+  out += ']';
+
+  field(out, "history");
+  out += '[';
+  const std::size_t n = std::min(history_limit, r.history.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    const pool::HistoryEntry& e = r.history[r.history.size() - 1 - i];  // newest first
+    out += i > 0 ? ",{" : "{";
+    field(out, "time");
+    append_json_time_ns(out, e.time_ns);
+    field(out, "status");
+    append_json_int(out, e.status);
+    field(out, "upstream_status");
+    append_json_int(out, e.upstream_status);
+    field(out, "key");
+    append_json_string(out, engine.key(e.key));
+    field(out, "target");
+    append_json_string(out, engine.target(e.target));
+    field(out, "latency_seconds");
+    if (e.latency_seconds >= 0.0F)
+      append_json_double(out, e.latency_seconds);
+    else
+      out += "null";
+    out += '}';
+  }
+  out += ']';
+
+  field(out, "decisions");
+  out += '[';
+  std::size_t shown = 0;
+  for (const auto& d : engine.latest_decisions(cfg.decisions_kept)) {
+    if (d.ip != r.egress.ip)
+      continue;
+    if (shown++ > 0)
+      out += ',';
+    append_decision(out, d);
+    if (shown == kDecisionsShown)
+      break;
+  }
+  out += "]}\n";
+  return out;
+}
+
+Response unknown_ip(std::string_view ip) {
+  return error_response(http::status::not_found, "unknown IP: " + std::string(ip));
+}
+
+// Runs a manual command, then answers with the IP's detail as it is afterwards.
+template <class Command>
+Response command(Context& context, std::string_view ip, Command&& run) {
+  if (context.engine == nullptr)
+    return error_response(http::status::service_unavailable, "the strategy engine is not wired");
+  const pool::TimePoint now = context.now();
+  std::optional<std::string> body =
+      context.engine->update([&](Engine& engine) -> std::optional<std::string> {
+        if (!run(engine, now))
+          return std::nullopt;
+        return ip_json(engine, *engine.find(ip), 0);
+      });
+  if (!body)
+    return unknown_ip(ip);
+  return text_response(http::status::ok, std::move(*body), "application/json");
+}
+
+}  // namespace
+
+Response ip_detail(const Request&, const Target& target, Context& context, std::string_view ip) {
+  if (auto bad = reject_unknown_params(target, {"limit"}))
+    return std::move(*bad);
+  if (context.engine == nullptr)
+    return error_response(http::status::service_unavailable, "the strategy engine is not wired");
+  auto limit =
+      count_param(target, "limit", kDefaultHistory, std::numeric_limits<std::size_t>::max());
+  if (limit.error)
+    return std::move(*limit.error);
+  auto body = context.engine->read([&](const Engine& engine) -> std::optional<std::string> {
+    const IpRecord* r = engine.find(ip);
+    if (r == nullptr)
+      return std::nullopt;
+    return ip_json(engine, *r, limit.value);
+  });
+  if (!body)
+    return unknown_ip(ip);
+  return text_response(http::status::ok, std::move(*body), "application/json");
+}
+
+Response ip_ban(const Request&, const Target& target, Context& context, std::string_view ip) {
+  if (auto bad = reject_unknown_params(target, {"for", "reason"}))
+    return std::move(*bad);
+  std::optional<config::Millis> ban_for;
+  if (const auto values = target.all("for"); !values.empty()) {
+    std::string why;
+    ban_for = config::parse_duration(values.back(), std::chrono::seconds(1), why);
+    // Ten years bounds `now + for` far from overflow; longer is what omitting `for` means.
+    if (!ban_for || ban_for->count() <= 0 || *ban_for > std::chrono::years(10)) {
+      return error_response(http::status::bad_request,
+                            "query parameter 'for' must be a positive duration up to 10 years, "
+                            "such as 10m or 90s (omit it to ban until unbanned)" +
+                                (why.empty() ? std::string() : ": " + why));
+    }
+  }
+  std::string reason = "manual ban via API";
+  if (const auto values = target.all("reason"); !values.empty() && !values.back().empty())
+    reason = std::string(values.back().substr(0, 200));
+  return command(context, ip, [&](Engine& engine, pool::TimePoint now) {
+    const pool::TimePoint until = ban_for ? now + *ban_for : pool::TimePoint::max();
+    return engine.ban(ip, until, reason, now);
+  });
+}
+
+Response ip_unban(const Request&, const Target& target, Context& context, std::string_view ip) {
+  if (auto bad = reject_unknown_params(target, {}))
+    return std::move(*bad);
+  return command(context, ip,
+                 [&](Engine& engine, pool::TimePoint now) { return engine.unban(ip, now); });
+}
+
+Response ip_reset(const Request&, const Target& target, Context& context, std::string_view ip) {
+  if (auto bad = reject_unknown_params(target, {}))
+    return std::move(*bad);
+  return command(context, ip,
+                 [&](Engine& engine, pool::TimePoint now) { return engine.reset(ip, now); });
+}
+
+}  // namespace ipm::probe::routes

@@ -1,0 +1,107 @@
+#include "probe/router.hpp"
+
+#include <array>
+#include <functional>
+
+#include "probe/auth.hpp"
+#include "probe/routes.hpp"
+
+namespace ipm::probe {
+
+namespace {
+
+using Handler = std::function<Response(const Request&, const Target&, Context&, std::string_view)>;
+
+struct Route {
+  http::verb method;
+  bool mutating;
+  Handler handler;
+};
+
+template <Response (*F)(const Request&, const Target&, Context&)>
+Response fixed(const Request& r, const Target& t, Context& c, std::string_view) {
+  return F(r, t, c);
+}
+
+// Resolves a path to its routes (one per method) and the {ip} it carries, if any.
+// Exact paths win over /api/ip/{ip}: "history" and "renew" are not IPs.
+std::vector<Route> routes_for(std::string_view path, std::string_view& ip) {
+  using V = http::verb;
+  using namespace routes;
+  if (path == "/ping")
+    return {{V::get, false, fixed<ping>}};
+  if (path == "/config" || path == "/api/config")
+    return {{V::get, false, fixed<config>}};
+  if (path == "/metrics")
+    return {{V::get, false, fixed<metrics>}};
+  if (path == "/probe" || path == "/api/ip/history")
+    return {{V::get, false, fixed<history>}};
+  if (path == "/api/decisions")
+    return {{V::get, false, fixed<decisions>}};
+  if (path == "/api/ip/renew")
+    return {{V::post, true, fixed<renew>}};
+
+  constexpr std::string_view kIpPrefix = "/api/ip/";
+  if (!path.starts_with(kIpPrefix))
+    return {};
+  std::string_view rest = path.substr(kIpPrefix.size());
+  const auto slash = rest.find('/');
+  ip = rest.substr(0, slash);
+  if (ip.empty())
+    return {};
+  if (slash == std::string_view::npos)
+    return {{V::get, false, ip_detail}};
+  const std::string_view action = rest.substr(slash + 1);
+  if (action == "ban")
+    return {{V::post, true, ip_ban}};
+  if (action == "unban")
+    return {{V::post, true, ip_unban}};
+  if (action == "reset")
+    return {{V::post, true, ip_reset}};
+  return {};
+}
+
+std::string allow_header(const std::vector<Route>& routes) {
+  std::string allow;
+  for (const auto& r : routes) {
+    if (!allow.empty())
+      allow += ", ";
+    allow += http::to_string(r.method);
+    if (r.method == http::verb::get)
+      allow += ", HEAD";
+  }
+  return allow;
+}
+
+}  // namespace
+
+Response handle(const Request& request, Context& context) {
+  const auto target = parse_target(request.message.target());
+  if (!target)
+    return error_response(http::status::bad_request, "malformed request target");
+
+  std::string_view ip;
+  const auto routes = routes_for(target->path, ip);
+  if (routes.empty())
+    return error_response(http::status::not_found, "no route " + target->path);
+
+  const http::verb method =
+      request.message.method() == http::verb::head ? http::verb::get : request.message.method();
+  for (const auto& route : routes) {
+    if (route.method != method)
+      continue;
+    if (route.mutating) {
+      const auto config = context.config();
+      if (auto refusal = refuse_mutation(request, config->api_token))
+        return std::move(*refusal);
+    }
+    return route.handler(request, *target, context, ip);
+  }
+  Response r = error_response(
+      http::status::method_not_allowed,
+      "method " + std::string(request.message.method_string()) + " not allowed on " + target->path);
+  r.message.set(http::field::allow, allow_header(routes));
+  return r;
+}
+
+}  // namespace ipm::probe

@@ -1,0 +1,195 @@
+#include "probe/server.hpp"
+
+#include <atomic>
+#include <iostream>
+#include <mutex>
+#include <unordered_map>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include "probe/session.hpp"
+
+namespace ipm::probe {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+}  // namespace
+
+ServerOptions options_from(const config::Config& config) {
+  ServerOptions o;
+  o.host = config.probe_host;
+  o.port = config.probe_port;
+  o.max_connections = config.probe_max_connections;
+  return o;
+}
+
+/// Shared by the server object and every coroutine it spawns, so a session that outlives
+/// stop() still finds its registry.
+struct Server::State {
+  State(asio::io_context& io_context, Context& ctx, ServerOptions opts)
+      : io(io_context),
+        context(ctx),
+        options(std::move(opts)),
+        acceptor(asio::make_strand(io_context)) {
+    if (!options.log)
+      options.log = [](std::string_view line) { std::cerr << "probe: " << line << '\n'; };
+  }
+
+  asio::io_context& io;
+  Context& context;
+  ServerOptions options;
+  tcp::acceptor acceptor;
+
+  std::mutex mutex;  // guards sessions and stopped
+  std::unordered_map<std::uint64_t, std::weak_ptr<beast::tcp_stream>> sessions;
+  std::uint64_t next_id = 0;
+  bool stopped = false;
+  std::atomic<std::size_t> refusing{0};
+
+  // Logs what escaped a coroutine; network errors never do, so this is a bug report.
+  auto on_exit(std::string what) {
+    return [log = options.log, what = std::move(what)](std::exception_ptr e) {
+      if (!e)
+        return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log(what + " failed: " + ex.what());
+      }
+    };
+  }
+};
+
+namespace {
+
+asio::awaitable<void> run_session(std::shared_ptr<Server::State> state,
+                                  std::shared_ptr<beast::tcp_stream> stream, std::uint64_t id) {
+  struct Unregister {
+    Server::State& s;
+    std::uint64_t id;
+    ~Unregister() {
+      std::lock_guard lock(s.mutex);
+      s.sessions.erase(id);
+    }
+  } unregister{*state, id};
+  co_await serve_connection(std::move(stream), state->context, state->options);
+}
+
+asio::awaitable<void> refuse(std::shared_ptr<Server::State> state, tcp::socket socket) {
+  struct Release {
+    Server::State& s;
+    ~Release() { --s.refusing; }
+  } release{*state};
+  co_await refuse_connection(beast::tcp_stream(std::move(socket)));
+}
+
+asio::awaitable<void> accept_loop(std::shared_ptr<Server::State> state) {
+  for (;;) {
+    auto [ec, socket] = co_await state->acceptor.async_accept(asio::make_strand(state->io), kTuple);
+    if (ec == asio::error::operation_aborted || !state->acceptor.is_open())
+      co_return;
+    if (ec) {
+      // Out of descriptors and the like: say so and pause instead of spinning.
+      state->options.log("accept failed: " + ec.message());
+      asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
+      co_await pause.async_wait(kTuple);
+      continue;
+    }
+    error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+
+    std::shared_ptr<beast::tcp_stream> stream;
+    std::uint64_t id = 0;
+    {
+      std::lock_guard lock(state->mutex);
+      if (state->stopped)
+        co_return;
+      if (state->sessions.size() < state->options.max_connections) {
+        stream = std::make_shared<beast::tcp_stream>(std::move(socket));
+        id = state->next_id++;
+        state->sessions.emplace(id, stream);
+      }
+    }
+    if (stream) {
+      auto executor = stream->get_executor();
+      asio::co_spawn(executor, run_session(state, std::move(stream), id),
+                     state->on_exit("probe session"));
+    } else if (state->refusing.fetch_add(1) < state->options.max_connections) {
+      auto executor = socket.get_executor();
+      asio::co_spawn(executor, refuse(state, std::move(socket)), state->on_exit("probe refusal"));
+    } else {
+      --state->refusing;  // a flood: not even a 503, just the close
+      socket.close(ignored);
+    }
+  }
+}
+
+}  // namespace
+
+Server::Server(asio::io_context& io, Context& context, ServerOptions options)
+    : state_(std::make_shared<State>(io, context, std::move(options))) {
+  const tcp::endpoint endpoint(asio::ip::make_address(state_->options.host), state_->options.port);
+  tcp::acceptor& a = state_->acceptor;
+  a.open(endpoint.protocol());
+  a.set_option(asio::socket_base::reuse_address(true));
+  a.bind(endpoint);
+  a.listen(asio::socket_base::max_listen_connections);
+}
+
+Server::~Server() {
+  stop();
+}
+
+void Server::start() {
+  asio::co_spawn(state_->acceptor.get_executor(), accept_loop(state_),
+                 state_->on_exit("probe accept loop"));
+}
+
+void Server::stop() {
+  std::vector<std::shared_ptr<beast::tcp_stream>> open;
+  {
+    std::lock_guard lock(state_->mutex);
+    if (state_->stopped)
+      return;
+    state_->stopped = true;
+    for (auto& [id, weak] : state_->sessions) {
+      if (auto s = weak.lock())
+        open.push_back(std::move(s));
+    }
+  }
+  // Each socket is closed on its own strand; the sessions then see operation_aborted.
+  asio::post(state_->acceptor.get_executor(), [state = state_] {
+    error_code ignored;
+    state->acceptor.close(ignored);
+  });
+  for (auto& s : open) {
+    asio::post(s->get_executor(), [s] {
+      error_code ignored;
+      s->socket().close(ignored);
+    });
+  }
+}
+
+tcp::endpoint Server::local_endpoint() const {
+  return state_->acceptor.local_endpoint();
+}
+
+std::size_t Server::active_connections() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->sessions.size();
+}
+
+}  // namespace ipm::probe

@@ -1,0 +1,115 @@
+// /api/ip/{ip} and the manual ban / unban / reset.
+#include "probe/routes.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
+
+#include "tests/probe/fixture.hpp"
+
+namespace {
+
+namespace http = boost::beast::http;
+namespace json = boost::json;
+using ipm::probe::body_of;
+using ipm::test::base_time;
+using ipm::test::ip_of;
+using ipm::test::ProbeWorld;
+using testing::HasSubstr;
+
+json::value parse(ipm::probe::Response& r) {
+  return json::parse(body_of(r));
+}
+
+TEST(IpRoutesTest, detail_shows_state_reason_counters_backoff_and_recent_history) {
+  ProbeWorld w(2);
+  w.fill(1, 5);
+  w.trip(0, base_time() + std::chrono::seconds(10));
+  auto r = w.get("/api/ip/" + ip_of(0) + "?limit=2");
+  ASSERT_EQ(r.message.result(), http::status::ok);
+  const auto v = parse(r);
+  EXPECT_EQ(v.at("ip").as_string(), ip_of(0));
+  EXPECT_EQ(v.at("port").as_int64(), 19000);
+  EXPECT_EQ(v.at("state").as_string(), "cooling");
+  EXPECT_THAT(std::string(v.at("reason").as_string()), HasSubstr("429"));
+  EXPECT_EQ(v.at("last_decision").as_string(), "eject");
+  EXPECT_FALSE(v.at("until").is_null());
+  EXPECT_EQ(v.at("counters").at("events").as_int64(), 8);
+  EXPECT_EQ(v.at("counters").at("failures").as_int64(), 3);
+  EXPECT_EQ(v.at("counters").at("ejections").as_int64(), 1);
+  EXPECT_GE(v.at("backoff_seconds").to_number<double>(), 600.0);
+  const auto& history = v.at("history").as_array();
+  ASSERT_EQ(history.size(), 2U);  // newest first
+  EXPECT_EQ(history[0].at("status").as_int64(), 429);
+  EXPECT_EQ(v.at("cooldowns").as_array().size(), 1U);
+  EXPECT_EQ(v.at("cooldowns").at(0).at("reason").as_string(), "failures");
+  const auto& decisions = v.at("decisions").as_array();
+  ASSERT_FALSE(decisions.empty());
+  EXPECT_EQ(decisions[0].at("kind").as_string(), "eject");
+  EXPECT_EQ(decisions[0].at("to").as_string(), "cooling");
+}
+
+TEST(IpRoutesTest, unknown_ip_is_404) {
+  ProbeWorld w(1);
+  for (const char* path : {"/api/ip/10.9.9.9", "/api/ip/not-an-ip"}) {
+    auto r = w.get(path);
+    EXPECT_EQ(r.message.result(), http::status::not_found) << path;
+  }
+  EXPECT_EQ(w.post("/api/ip/10.9.9.9/ban").message.result(), http::status::not_found);
+  EXPECT_EQ(w.post("/api/ip/10.9.9.9/unban").message.result(), http::status::not_found);
+  EXPECT_EQ(w.post("/api/ip/10.9.9.9/reset").message.result(), http::status::not_found);
+}
+
+TEST(IpRoutesTest, ban_for_a_duration_with_a_reason_then_unban) {
+  ProbeWorld w(2);
+  auto r = w.post("/api/ip/" + ip_of(1) + "/ban?for=10m&reason=abuse+report");
+  ASSERT_EQ(r.message.result(), http::status::ok) << body_of(r);
+  auto v = parse(r);
+  EXPECT_EQ(v.at("state").as_string(), "banned");
+  EXPECT_THAT(std::string(v.at("reason").as_string()), HasSubstr("abuse report"));
+  EXPECT_EQ(v.at("until").as_string(), "2026-11-22T03:58:14Z");  // now (base + 1h) + 10m
+
+  auto probe = w.get("/probe?ip=" + ip_of(1));
+  const auto p = json::parse(body_of(probe));
+  EXPECT_TRUE(p.at("IPHistory").at(ip_of(1)).at("Banned").as_bool());
+  EXPECT_TRUE(p.at("AvailableIP").as_array().empty());
+
+  r = w.post("/api/ip/" + ip_of(1) + "/unban");
+  ASSERT_EQ(r.message.result(), http::status::ok);
+  EXPECT_EQ(parse(r).at("state").as_string(), "available");
+}
+
+TEST(IpRoutesTest, ban_without_for_lasts_until_unbanned) {
+  ProbeWorld w(2);
+  auto r = w.post("/api/ip/" + ip_of(0) + "/ban");
+  ASSERT_EQ(r.message.result(), http::status::ok);
+  const auto v = parse(r);
+  EXPECT_EQ(v.at("state").as_string(), "banned");
+  EXPECT_TRUE(v.at("until").is_null());
+  EXPECT_TRUE(v.at("cooldowns").at(0).at("end").is_null());
+}
+
+TEST(IpRoutesTest, reset_forgets_the_backoff) {
+  ProbeWorld w(2);
+  w.trip(0, base_time());
+  auto r = w.post("/api/ip/" + ip_of(0) + "/reset");
+  ASSERT_EQ(r.message.result(), http::status::ok);
+  const auto v = parse(r);
+  EXPECT_EQ(v.at("state").as_string(), "available");
+  EXPECT_EQ(v.at("backoff_multiplier").to_number<double>(), 1.0);
+}
+
+TEST(IpRoutesTest, bad_ban_durations_are_400) {
+  ProbeWorld w(1);
+  for (const char* d : {"soon", "-5m", "0s", "100000h", ""}) {
+    auto r = w.post("/api/ip/" + ip_of(0) + "/ban?for=" + d);
+    EXPECT_EQ(r.message.result(), http::status::bad_request) << d;
+    EXPECT_THAT(body_of(r), HasSubstr("for")) << d;
+  }
+  EXPECT_EQ(w.post("/api/ip/" + ip_of(0) + "/ban?until=5m").message.result(),
+            http::status::bad_request);
+  auto detail = w.get("/api/ip/" + ip_of(0));
+  EXPECT_EQ(parse(detail).at("state").as_string(), "available");
+}
+
+}  // namespace
