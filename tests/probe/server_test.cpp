@@ -1,0 +1,297 @@
+// The probe server over real sockets on 127.0.0.1:0: keep-alive, pipelining, limits,
+// timeouts, the connection cap and streamed responses.
+#include "probe/server.hpp"
+
+#include <sys/socket.h>
+
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/json/parse.hpp>
+
+#include "tests/probe/fixture.hpp"
+
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using asio::ip::tcp;
+using ipm::test::ProbeWorld;
+using testing::HasSubstr;
+
+// Runs a probe server on two threads for the test's lifetime; stops and joins on exit.
+class RunningServer {
+ public:
+  RunningServer(ipm::probe::Context& context, ipm::probe::ServerOptions options)
+      : server_(io_, context, with_defaults(std::move(options))) {
+    server_.start();
+    for (int i = 0; i < 2; ++i)
+      threads_.emplace_back([this] { io_.run(); });
+  }
+  ~RunningServer() {
+    server_.stop();
+    work_.reset();
+    // Sessions end on their own once their sockets are closed; bound the wait anyway.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!io_.stopped() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    io_.stop();
+  }
+
+  std::uint16_t port() const { return server_.local_endpoint().port(); }
+  ipm::probe::Server& server() { return server_; }
+
+ private:
+  static ipm::probe::ServerOptions with_defaults(ipm::probe::ServerOptions o) {
+    o.host = "127.0.0.1";
+    o.port = 0;
+    o.log = [](std::string_view) {};
+    return o;
+  }
+
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
+  ipm::probe::Server server_;
+  std::vector<std::jthread> threads_;
+};
+
+// A blocking client whose reads give up after 5 s, so a server bug fails the test instead
+// of hanging it.
+class Client {
+ public:
+  explicit Client(std::uint16_t port) : socket_(io_) {
+    socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    timeval tv{5, 0};
+    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+
+  void send(std::string_view bytes) { asio::write(socket_, asio::buffer(bytes)); }
+
+  http::response<http::string_body> read(boost::system::error_code& ec) {
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(100 * 1024 * 1024);
+    http::read(socket_, buffer_, parser, ec);
+    return parser.release();
+  }
+  http::response<http::string_body> read() {
+    boost::system::error_code ec;
+    auto r = read(ec);
+    EXPECT_FALSE(ec) << ec.message();
+    return r;
+  }
+
+  http::response<http::empty_body> read_head() {
+    http::response_parser<http::empty_body> parser;
+    parser.skip(true);  // the answer to HEAD has no body whatever its headers say
+    boost::system::error_code ec;
+    http::read(socket_, buffer_, parser, ec);
+    EXPECT_FALSE(ec) << ec.message();
+    return parser.release();
+  }
+
+  // True when the server closed the connection (EOF or reset) rather than answering.
+  bool closed_by_server() {
+    std::array<char, 256> buf{};
+    boost::system::error_code ec;
+    socket_.read_some(asio::buffer(buf), ec);
+    return ec == asio::error::eof || ec == asio::error::connection_reset;
+  }
+
+ private:
+  asio::io_context io_;
+  tcp::socket socket_;
+  boost::beast::flat_buffer buffer_;
+};
+
+std::string get(std::string_view path, std::string_view extra = "") {
+  return "GET " + std::string(path) + " HTTP/1.1\r\nHost: probe\r\n" + std::string(extra) + "\r\n";
+}
+
+TEST(ServerTest, keep_alive_serves_many_requests_on_one_connection) {
+  ProbeWorld w(3);
+  RunningServer s(w.context, {});
+  Client c(s.port());
+  for (int i = 0; i < 5; ++i) {
+    c.send(get("/ping"));
+    const auto r = c.read();
+    EXPECT_EQ(r.result(), http::status::ok);
+    EXPECT_EQ(r.body(), "pong");
+    EXPECT_TRUE(r.keep_alive());
+  }
+}
+
+TEST(ServerTest, pipelined_requests_are_answered_in_order) {
+  ProbeWorld w(3);
+  RunningServer s(w.context, {});
+  Client c(s.port());
+  c.send(get("/ping") + get("/nope") + get("/api/config") + get("/ping"));
+  EXPECT_EQ(c.read().body(), "pong");
+  EXPECT_EQ(c.read().result(), http::status::not_found);
+  EXPECT_THAT(c.read().body(), HasSubstr("probe_port"));
+  EXPECT_EQ(c.read().body(), "pong");
+}
+
+TEST(ServerTest, connection_close_is_honoured) {
+  ProbeWorld w(1);
+  RunningServer s(w.context, {});
+  Client c(s.port());
+  c.send(get("/ping", "Connection: close\r\n"));
+  const auto r = c.read();
+  EXPECT_EQ(r.body(), "pong");
+  EXPECT_FALSE(r.keep_alive());
+  EXPECT_TRUE(c.closed_by_server());
+}
+
+TEST(ServerTest, oversized_header_gets_431_and_a_close) {
+  ProbeWorld w(1);
+  ipm::probe::ServerOptions o;
+  o.header_limit = 4096;
+  RunningServer s(w.context, o);
+  Client c(s.port());
+  c.send(get("/ping", "X-Big: " + std::string(8000, 'a') + "\r\n"));
+  const auto r = c.read();
+  EXPECT_EQ(r.result(), http::status::request_header_fields_too_large);
+  EXPECT_TRUE(c.closed_by_server());
+}
+
+TEST(ServerTest, oversized_body_gets_413) {
+  ProbeWorld w(1);
+  ipm::probe::ServerOptions o;
+  o.body_limit = 1024;
+  RunningServer s(w.context, o);
+  Client c(s.port());
+  c.send("POST /api/ip/renew HTTP/1.1\r\nHost: p\r\nContent-Length: 5000\r\n\r\n" +
+         std::string(5000, 'x'));
+  EXPECT_EQ(c.read().result(), http::status::payload_too_large);
+}
+
+TEST(ServerTest, malformed_requests_get_400_and_a_close) {
+  ProbeWorld w(1);
+  RunningServer s(w.context, {});
+  for (const char* junk :
+       {"GARBAGE\r\n\r\n", "GET /ping HTTP/9.9\r\n\r\n", "GET /ping HTTP/1.1\r\nBad Header\r\n\r\n",
+        "GET /ping HTTP/1.1\r\nContent-Length: -1\r\n\r\n"}) {
+    Client c(s.port());
+    c.send(junk);
+    boost::system::error_code ec;
+    const auto r = c.read(ec);
+    EXPECT_FALSE(ec) << junk;
+    EXPECT_EQ(r.result(), http::status::bad_request) << junk;
+    EXPECT_TRUE(c.closed_by_server()) << junk;
+  }
+  Client after(s.port());
+  after.send(get("/ping"));
+  EXPECT_EQ(after.read().body(), "pong");
+}
+
+TEST(ServerTest, stalled_half_request_is_closed_after_the_read_timeout_while_others_are_served) {
+  ProbeWorld w(1);
+  ipm::probe::ServerOptions o;
+  o.read_timeout = std::chrono::milliseconds(500);
+  RunningServer s(w.context, o);
+  Client slow(s.port());
+  slow.send("GET /ping HTTP/1.1\r\nHost: pro");
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i) {
+    Client other(s.port());
+    other.send(get("/ping"));
+    EXPECT_EQ(other.read().body(), "pong");
+  }
+  EXPECT_TRUE(slow.closed_by_server());
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(waited, std::chrono::milliseconds(400));
+  EXPECT_LT(waited, std::chrono::seconds(4));
+}
+
+TEST(ServerTest, idle_keep_alive_connection_is_closed_after_the_idle_timeout) {
+  ProbeWorld w(1);
+  ipm::probe::ServerOptions o;
+  o.idle_timeout = std::chrono::milliseconds(300);
+  RunningServer s(w.context, o);
+  Client c(s.port());
+  c.send(get("/ping"));
+  EXPECT_EQ(c.read().body(), "pong");
+  EXPECT_TRUE(c.closed_by_server());
+}
+
+TEST(ServerTest, connections_over_the_cap_get_503) {
+  ProbeWorld w(1);
+  ipm::probe::ServerOptions o;
+  o.max_connections = 2;
+  RunningServer s(w.context, o);
+  Client a(s.port());
+  Client b(s.port());
+  a.send(get("/ping"));
+  b.send(get("/ping"));
+  EXPECT_EQ(a.read().body(), "pong");
+  EXPECT_EQ(b.read().body(), "pong");
+  Client over(s.port());
+  over.send(get("/ping"));
+  const auto r = over.read();
+  EXPECT_EQ(r.result(), http::status::service_unavailable);
+  EXPECT_EQ(r[http::field::retry_after], "1");
+  EXPECT_EQ(s.server().active_connections(), 2U);
+}
+
+TEST(ServerTest, a_thousand_concurrent_connections_are_served) {
+  ProbeWorld w(10);
+  ipm::probe::ServerOptions o;
+  o.max_connections = 1100;
+  RunningServer s(w.context, o);
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 1000; ++i)
+    clients.push_back(std::make_unique<Client>(s.port()));
+  for (auto& c : clients)
+    c->send(get("/ping"));
+  int ok = 0;
+  for (auto& c : clients)
+    ok += c->read().body() == "pong" ? 1 : 0;
+  EXPECT_EQ(ok, 1000);
+  EXPECT_EQ(s.server().active_connections(), 1000U);
+}
+
+TEST(ServerTest, probe_is_streamed_chunked_and_head_has_no_body) {
+  ProbeWorld w(20);
+  w.fill(20, 200);
+  RunningServer s(w.context, {});
+  Client c(s.port());
+  c.send(get("/probe"));
+  const auto r = c.read();
+  EXPECT_TRUE(r.chunked());
+  const auto v = boost::json::parse(r.body());
+  EXPECT_EQ(v.at("IPHistory").as_object().size(), 20U);
+  auto direct = w.get("/probe");
+  EXPECT_EQ(r.body(), ipm::probe::body_of(direct));
+}
+
+TEST(ServerTest, head_sends_the_header_only) {
+  ProbeWorld w(3);
+  RunningServer s(w.context, {});
+  Client c(s.port());
+  c.send("HEAD /ping HTTP/1.1\r\nHost: p\r\n\r\nHEAD /probe HTTP/1.1\r\nHost: p\r\n\r\n" +
+         get("/ping"));
+  EXPECT_EQ(c.read_head().result(), http::status::ok);
+  EXPECT_EQ(c.read_head().result(), http::status::ok);
+  // Any body bytes after a HEAD answer would be read here instead of this response.
+  EXPECT_EQ(c.read().body(), "pong");
+}
+
+TEST(ServerTest, stop_closes_open_connections) {
+  ProbeWorld w(1);
+  auto s = std::make_unique<RunningServer>(w.context, ipm::probe::ServerOptions{});
+  Client c(s->port());
+  c.send(get("/ping"));
+  EXPECT_EQ(c.read().body(), "pong");
+  s.reset();
+  EXPECT_TRUE(c.closed_by_server());
+}
+
+}  // namespace
