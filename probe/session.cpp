@@ -65,14 +65,18 @@ asio::awaitable<error_code> write_plain(beast::tcp_stream& stream, Response& res
 }
 
 // Sends the header with chunked transfer encoding, then the body source piece by piece,
-// so only one piece is in memory at a time.
+// so only one piece is in memory at a time. HTTP/1.0 has no chunked encoding: a 1.0 client
+// gets the raw body, ended by closing the connection.
 asio::awaitable<error_code> write_streamed(beast::tcp_stream& stream, Response& response,
                                            bool head_only, const ServerOptions& options) {
+  const bool chunked = response.message.version() >= 11;
+  if (!chunked)
+    response.message.keep_alive(false);
   http::response<http::empty_body> header(response.message.result(), response.message.version());
   for (const auto& f : response.message)
     header.set(f.name_string(), f.value());
   header.keep_alive(response.message.keep_alive());
-  header.chunked(true);
+  header.chunked(chunked);
   http::response_serializer<http::empty_body> serializer(header);
   stream.expires_after(options.write_timeout);
   if (auto [ec, n] = co_await http::async_write_header(stream, serializer, kTuple); ec)
@@ -90,10 +94,13 @@ asio::awaitable<error_code> write_streamed(beast::tcp_stream& stream, Response& 
       break;
     stream.expires_after(options.write_timeout);
     auto [ec, n] =
-        co_await asio::async_write(stream, http::make_chunk(asio::buffer(piece)), kTuple);
+        chunked ? co_await asio::async_write(stream, http::make_chunk(asio::buffer(piece)), kTuple)
+                : co_await asio::async_write(stream, asio::buffer(piece), kTuple);
     if (ec)
       co_return ec;
   }
+  if (!chunked)
+    co_return error_code{};
   stream.expires_after(options.write_timeout);
   auto [ec, n] = co_await asio::async_write(stream, http::make_chunk_last(), kTuple);
   co_return ec;
