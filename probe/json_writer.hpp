@@ -16,6 +16,10 @@ namespace ipm::probe {
 /// valid JSON, as Go's encoding/json does.
 void append_json_string(std::string& out, std::string_view s);
 
+/// `s` with every byte that is not part of valid UTF-8 replaced by U+FFFD (for metric label
+/// values, which must be UTF-8).
+std::string to_valid_utf8(std::string_view s);
+
 /// Appends an integer.
 void append_json_int(std::string& out, std::int64_t v);
 
