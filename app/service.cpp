@@ -16,10 +16,12 @@
 #include "app/log.hpp"
 #include "app/log_pipeline.hpp"
 #include "app/pool_egress_source.hpp"
+#include "app/version.hpp"
 #include "config/json_view.hpp"
 #include "pool/decision_log.hpp"
 #include "pool/selector.hpp"
 #include "probe/context.hpp"
+#include "probe/pool_collector.hpp"
 #include "probe/server.hpp"
 #include "probe/server_options.hpp"
 #include "proxy/server.hpp"
@@ -91,6 +93,8 @@ int Service::run() {
   context.engine = &engine;
   context.decisions = &decisions;
   context.collectables.push_back(registry);
+  context.collectables.push_back(
+      std::make_shared<probe::PoolCollector>(engine, probe::BuildInfo{kVersion, kRevision}));
 
   auto rescan = [&] {
     try {
