@@ -197,4 +197,33 @@ TEST(PoolE2ETest, bad_input_is_counted_and_hurts_no_other_client) {
   EXPECT_TRUE(ipm.process().running());
 }
 
+TEST(PoolE2ETest, rotation_under_traffic_with_real_logrotate_loses_and_repeats_nothing) {
+  NginxPool pool(pool_of(4));
+  ipm::test::TempDir work;
+  IpmanagerProcess ipm(pool, "", work.path());
+  // The shipped policy (create + delaycompress + USR1), pointed at the test's log and nginx.
+  std::ofstream(work / "logrotate.conf")
+      << pool.access_log().string() << " {\n  rotate 5\n  compress\n  delaycompress\n"
+      << "  create 0644 root root\n  postrotate\n    kill -USR1 " << pool.master_pid()
+      << "\n  endscript\n}\n";
+  int sent = 0;
+  for (int round = 0; round < 3; ++round) {
+    sent += ipm.traffic(50)[200];
+    ipm::test::SpawnOptions rotate;
+    rotate.argv = {"logrotate", "-f", "-s", (work / "state").string(),
+                   (work / "logrotate.conf").string()};
+    ASSERT_EQ(ipm::test::run_command(rotate), 0);
+  }
+  sent += ipm.traffic(50)[200];
+  ASSERT_EQ(sent, 200);
+  // Every request nginx logged, across the rotated files, became exactly one event.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return sample(ipm.metrics(), "ipmanager_scanner_lines_total{result=\"parsed\"}") == 200;
+      },
+      10s))
+      << ipm.metrics();
+  EXPECT_EQ(sample(ipm.metrics(), "ipmanager_tail_rotations_total{kind=\"renamed\"}"), 3);
+}
+
 }  // namespace
