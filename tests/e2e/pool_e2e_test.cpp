@@ -4,6 +4,8 @@
 
 #include <csignal>
 #include <fstream>
+#include <iterator>
+#include <regex>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -224,6 +226,31 @@ TEST(PoolE2ETest, rotation_under_traffic_with_real_logrotate_loses_and_repeats_n
       10s))
       << ipm.metrics();
   EXPECT_EQ(sample(ipm.metrics(), "ipmanager_tail_rotations_total{kind=\"renamed\"}"), 3);
+}
+
+TEST(PoolE2ETest, grafana_dashboard_queries_only_metrics_ipmanager_exports) {
+  NginxPool pool(pool_of(3));
+  ipm::test::TempDir work;
+  IpmanagerProcess ipm(pool, "", work.path());
+  ipm.traffic(10);
+  std::ifstream in(std::string(IPM_SOURCE_DIR) + "/deploy/grafana/ipmanager-dashboard.json");
+  const std::string dashboard((std::istreambuf_iterator<char>(in)),
+                              std::istreambuf_iterator<char>());
+  ASSERT_FALSE(dashboard.empty());
+  const std::string metrics = ipm.metrics();
+  const std::regex name("ipmanager_[a-z_]+");
+  int checked = 0;
+  for (auto it = std::sregex_iterator(dashboard.begin(), dashboard.end(), name);
+       it != std::sregex_iterator(); ++it) {
+    const std::string series = it->str();
+    if (series == "ipmanager_pool")
+      continue;  // the dashboard's uid
+    EXPECT_TRUE(metrics.find("\n" + series + "{") != std::string::npos ||
+                metrics.find("\n" + series + " ") != std::string::npos)
+        << "the dashboard queries " << series << ", which /metrics does not have";
+    ++checked;
+  }
+  EXPECT_GT(checked, 20);
 }
 
 }  // namespace
