@@ -140,6 +140,7 @@ class Engine {
  private:
   IpRecord* find_mutable(std::string_view ip);
   void advance(IpRecord& r, pool::TimePoint t);
+  IpRecord* prepare_manual_release(std::string_view ip, pool::TimePoint now);
   void decay(IpRecord& r, pool::TimePoint t);
   void on_outcome(IpRecord& r, Outcome o, pool::TimePoint t, const Cause& cause, bool dial);
   void trip(IpRecord& r, pool::TimePoint t, const Cause& cause, bool from_probation);

@@ -61,16 +61,25 @@ bool Engine::ban(std::string_view ip, TimePoint until, std::string reason, TimeP
   return true;
 }
 
-bool Engine::unban(std::string_view ip, TimePoint now) {
+// What unban and reset share: the IP's pending time-driven transitions are applied, then
+// its failure streak and ban are forgotten so it is available from `now`.
+IpRecord* Engine::prepare_manual_release(std::string_view ip, TimePoint now) {
   IpRecord* r = find_mutable(ip);
   if (r == nullptr)
-    return false;
+    return nullptr;
   advance(*r, now);
   ++counters_.manual;
   r->clock = std::max(r->clock, now);
   r->streak.clear();
   r->capped = false;
   r->out_until = std::min(r->out_until, now);
+  return r;
+}
+
+bool Engine::unban(std::string_view ip, TimePoint now) {
+  IpRecord* r = prepare_manual_release(ip, now);
+  if (r == nullptr)
+    return false;
   if (r->state != IpState::available)
     r->healthy_since = now;
   transition(*r, IpState::available, now, DecisionKind::manual_unban,
@@ -81,15 +90,9 @@ bool Engine::unban(std::string_view ip, TimePoint now) {
 }
 
 bool Engine::reset(std::string_view ip, TimePoint now) {
-  IpRecord* r = find_mutable(ip);
+  IpRecord* r = prepare_manual_release(ip, now);
   if (r == nullptr)
     return false;
-  advance(*r, now);
-  ++counters_.manual;
-  r->clock = std::max(r->clock, now);
-  r->streak.clear();
-  r->capped = false;
-  r->out_until = std::min(r->out_until, now);
   r->backoff_multiplier = 1.0;
   r->healthy_since = now;
   transition(*r, IpState::available, now, DecisionKind::manual_reset,
