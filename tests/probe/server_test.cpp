@@ -18,6 +18,7 @@
 #include <boost/json/parse.hpp>
 
 #include "tests/probe/fixture.hpp"
+#include "tests/probe/running_server.hpp"
 
 namespace {
 
@@ -25,43 +26,8 @@ namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using asio::ip::tcp;
 using ipm::test::ProbeWorld;
+using ipm::test::RunningServer;
 using testing::HasSubstr;
-
-// Runs a probe server on two threads for the test's lifetime; stops and joins on exit.
-class RunningServer {
- public:
-  RunningServer(ipm::probe::Context& context, ipm::probe::ServerOptions options)
-      : server_(io_, context, with_defaults(std::move(options))) {
-    server_.start();
-    for (int i = 0; i < 2; ++i)
-      threads_.emplace_back([this] { io_.run(); });
-  }
-  ~RunningServer() {
-    server_.stop();
-    work_.reset();
-    // Sessions end on their own once their sockets are closed; bound the wait anyway.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!io_.stopped() && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    io_.stop();
-  }
-
-  std::uint16_t port() const { return server_.local_endpoint().port(); }
-  ipm::probe::Server& server() { return server_; }
-
- private:
-  static ipm::probe::ServerOptions with_defaults(ipm::probe::ServerOptions o) {
-    o.host = "127.0.0.1";
-    o.port = 0;
-    o.log = [](std::string_view) {};
-    return o;
-  }
-
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
-  ipm::probe::Server server_;
-  std::vector<std::jthread> threads_;
-};
 
 // A blocking client whose reads give up after 5 s, so a server bug fails the test instead
 // of hanging it.
