@@ -1,7 +1,6 @@
 #include "probe/pool_collector.hpp"
 
 #include <algorithm>
-#include <map>
 #include <unordered_map>
 
 #include "probe/json_writer.hpp"
@@ -30,34 +29,51 @@ void add(MetricFamily& f, std::vector<ClientMetric::Label> labels, double value)
   f.metric.push_back(std::move(m));
 }
 
-// The target label value of each interned target: the cap's most frequent targets (over
-// every IP's history) keep their name, the rest are folded into "other". Names are made
-// valid UTF-8, which the exposition format requires and log bytes do not guarantee.
-std::unordered_map<pool::Interner::Id, std::string> target_labels(const Engine& engine,
-                                                                  std::size_t cap) {
-  std::unordered_map<pool::Interner::Id, std::uint64_t> counts;
+// The target label of every interned target: the cap's most frequent targets (over every
+// IP's history) keep their name, the rest are folded into "other". Names are made valid
+// UTF-8, which the exposition format requires and log bytes do not guarantee. Labels are
+// deduplicated (two raw names may clean up to the same text), so no series repeats.
+struct TargetLabels {
+  std::vector<std::string> names;    // distinct label values
+  std::vector<std::uint32_t> of_id;  // interner id -> index into names
+};
+
+TargetLabels target_labels(const Engine& engine, std::size_t cap) {
+  const std::size_t ids = engine.targets().size();
+  std::vector<std::uint64_t> counts(ids, 0);
   for (const IpRecord& r : engine.ips())
-    r.history.for_each([&](const pool::HistoryEntry& e) { ++counts[e.target]; });
-  std::vector<std::pair<pool::Interner::Id, std::uint64_t>> ranked(counts.begin(), counts.end());
-  std::sort(ranked.begin(), ranked.end(), [&](const auto& a, const auto& b) {
-    if (a.second != b.second)
-      return a.second > b.second;
-    return engine.target(a.first) < engine.target(b.first);  // stable across scrapes
-  });
-  std::unordered_map<pool::Interner::Id, std::string> labels;
-  std::size_t named = 0;
-  for (const auto& [id, count] : ranked) {
-    if (id == pool::Interner::kEmpty) {
-      labels[id] = "-";  // as nginx logs an absent header
-    } else if (id != pool::Interner::kOverflow && named < cap) {
-      labels[id] = to_valid_utf8(engine.target(id));
-      ++named;
-    } else {
-      labels[id] = "other";
-    }
+    r.history.for_each([&](const pool::HistoryEntry& e) {
+      if (e.target < ids)
+        ++counts[e.target];
+    });
+  std::vector<pool::Interner::Id> ranked;
+  for (pool::Interner::Id id = 0; id < ids; ++id) {
+    if (counts[id] > 0 && id != pool::Interner::kEmpty && id != pool::Interner::kOverflow)
+      ranked.push_back(id);
   }
-  return labels;
+  std::sort(ranked.begin(), ranked.end(), [&](auto a, auto b) {
+    if (counts[a] != counts[b])
+      return counts[a] > counts[b];
+    return engine.target(a) < engine.target(b);  // stable across scrapes
+  });
+  TargetLabels out;
+  out.names = {"other", "-"};  // "-": no target, as nginx logs an absent header
+  out.of_id.assign(ids, 0);
+  if (pool::Interner::kEmpty < ids)
+    out.of_id[pool::Interner::kEmpty] = 1;
+  std::unordered_map<std::string, std::uint32_t> index{{"other", 0}, {"-", 1}};
+  for (std::size_t i = 0; i < ranked.size() && i < cap; ++i) {
+    auto name = to_valid_utf8(engine.target(ranked[i]));
+    const auto [it, added] = index.emplace(name, static_cast<std::uint32_t>(out.names.size()));
+    if (added)
+      out.names.push_back(std::move(name));
+    out.of_id[ranked[i]] = it->second;
+  }
+  return out;
 }
+
+// Statuses are 3-digit; anything else (0 for a missing field) shares the last row.
+constexpr std::size_t kStatuses = 1000;
 
 double backoff_seconds(const config::Config& cfg, double multiplier) {
   const double base = std::chrono::duration<double>(cfg.cool_down).count();
@@ -124,6 +140,9 @@ std::vector<MetricFamily> PoolCollector::Collect() const {
 
   engine_.read([&](const Engine& engine) {
     const auto targets = target_labels(engine, engine.config().history_target_label_cap);
+    const std::size_t width = targets.names.size();
+    std::vector<std::uint64_t> table(kStatuses * width, 0);
+    std::vector<std::size_t> touched;
     for (const IpRecord& r : engine.ips()) {
       const std::string& ip = r.egress.ip;
       const std::string port = std::to_string(r.egress.port);
@@ -148,19 +167,25 @@ std::vector<MetricFamily> PoolCollector::Collect() const {
       add(ip_ejections, id, static_cast<double>(r.counters.ejections));
       add(backoff, id, backoff_seconds(engine.config(), r.backoff_multiplier));
 
-      // (status, target label) -> count; a std::map keeps the series order stable.
-      std::map<std::pair<int, std::string_view>, std::uint64_t> by_response;
+      // (status, target label) -> count, in a table reused across IPs; `touched` lists
+      // the cells to emit (sorted, so the series order is stable) and to clear.
       r.history.for_each([&](const pool::HistoryEntry& e) {
-        ++by_response[{e.status, targets.at(e.target)}];
+        const std::size_t label = e.target < targets.of_id.size() ? targets.of_id[e.target] : 0;
+        const std::size_t cell = std::min<std::size_t>(e.status, kStatuses - 1) * width + label;
+        if (table[cell]++ == 0)
+          touched.push_back(cell);
       });
-      for (const auto& [key, n] : by_response) {
+      std::sort(touched.begin(), touched.end());
+      for (const std::size_t cell : touched) {
         add(history,
             {{"ip", ip},
              {"port", port},
-             {"status_code", std::to_string(key.first)},
-             {"target", std::string(key.second)}},
-            static_cast<double>(n));
+             {"status_code", std::to_string(cell / width)},
+             {"target", targets.names[cell % width]}},
+            static_cast<double>(table[cell]));
+        table[cell] = 0;
       }
+      touched.clear();
     }
     for (std::size_t s = 0; s < pool::kIpStateCount; ++s) {
       const auto st = static_cast<pool::IpState>(s);
