@@ -8,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "config/json_view.hpp"
+#include "probe/exposition.hpp"
 #include "probe/json_writer.hpp"
 #include "probe/params.hpp"
 
@@ -64,15 +65,30 @@ Response config(const Request&, const Target& target, Context& context) {
 Response metrics(const Request&, const Target& target, Context& context) {
   if (auto bad = reject_unknown_params(target, {}))
     return std::move(*bad);
+  // Collectables that write their own text (the pool collector, most of the output) append
+  // it directly; runs of the others are serialized together by TextSerializer, in order.
+  std::string body;
   std::vector<prometheus::MetricFamily> families;
+  auto serialize_pending = [&] {
+    if (families.empty())
+      return;
+    std::ostringstream text;
+    prometheus::TextSerializer().Serialize(text, families);
+    body += std::move(text).str();
+    families.clear();
+  };
   for (const auto& collectable : context.collectables) {
+    if (const auto* direct = dynamic_cast<const TextExposition*>(collectable.get())) {
+      serialize_pending();
+      direct->AppendText(body);
+      continue;
+    }
     auto more = collectable->Collect();
     families.insert(families.end(), std::make_move_iterator(more.begin()),
                     std::make_move_iterator(more.end()));
   }
-  std::ostringstream text;
-  prometheus::TextSerializer().Serialize(text, families);
-  return text_response(http::status::ok, std::move(text).str(),
+  serialize_pending();
+  return text_response(http::status::ok, std::move(body),
                        "text/plain; version=0.0.4; charset=utf-8");
 }
 

@@ -1,11 +1,13 @@
 #pragma once
 
+#include <atomic>
 #include <string>
 #include <vector>
 
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
+#include "probe/exposition.hpp"
 #include "strategy/shared_engine.hpp"
 
 namespace ipm::probe {
@@ -33,16 +35,24 @@ struct BuildInfo {
 ///   ipmanager_probations_total, ipmanager_recoveries_total, ipmanager_manual_commands_total,
 ///   ipmanager_build_info{version,revision}.
 ///
-/// Thread-safe: Collect() takes the engine's lock once, for the copy of the numbers.
-class PoolCollector final : public prometheus::Collectable {
+/// Collect() returns them as prometheus-cpp families; AppendText() writes the same families
+/// as text, byte-identical to TextSerializer's output for Collect(), without building them
+/// (/metrics uses it: at 300 IPs it is most of the exposition).
+///
+/// Thread-safe: each call takes the engine's lock once, to copy the numbers
+/// (a PoolSnapshot); families and text are built after the lock is released.
+class PoolCollector final : public prometheus::Collectable, public TextExposition {
  public:
   PoolCollector(const strategy::SharedEngine& engine, BuildInfo build);
 
   std::vector<prometheus::MetricFamily> Collect() const override;
+  void AppendText(std::string& out) const override;
 
  private:
   const strategy::SharedEngine& engine_;
   BuildInfo build_;
+  // Size of the last text, to reserve the next one at once (no regrowth of ~1 MB).
+  mutable std::atomic<std::size_t> last_text_size_{0};
 };
 
 }  // namespace ipm::probe

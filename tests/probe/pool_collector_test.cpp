@@ -1,7 +1,10 @@
 #include "probe/pool_collector.hpp"
 
+#include <sstream>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
 
 #include "tests/probe/fixture.hpp"
 #include "tests/support/child_process.hpp"
@@ -107,6 +110,44 @@ TEST(PoolCollectorTest, promtool_finds_nothing_at_any_pool_size) {
     }
     const std::string text = scrape(w);
     EXPECT_EQ(promtool_check(text), "") << ips << " IPs";
+  }
+}
+
+// AppendText() (what /metrics serves) must be exactly TextSerializer over Collect(), in
+// every state an IP can be in, with labels that need escaping and odd statuses.
+TEST(PoolCollectorTest, direct_text_is_byte_identical_to_text_serializer_at_any_pool_size) {
+  for (const std::size_t ips : {0, 1, 3, 50, 300}) {
+    ipm::config::Config c;
+    c.history_target_label_cap = 5;
+    c.cool_down_jitter = 0;  // probation exactly one cool_down after the trip
+    ProbeWorld w(ips, c);
+    w.fill(ips, 60);
+    const auto t = base_time() + std::chrono::minutes(5);
+    if (ips >= 3) {
+      w.trip(0, t);
+      w.engine.tick(t + c.cool_down + std::chrono::seconds(1));  // 0: cooling, then probation
+      w.engine.ban(ip_of(2), ipm::pool::TimePoint::max(), "test", t);
+      for (std::size_t k = 0; k < 3 * ips; ++k)  // busy enough to keep its own label
+        w.log(2, 0, t, "k", std::string_view("q\"\\\n\xff", 5));
+      w.log(2, 999, t, "k", "");
+      w.log(2, 1200, t, "k", "other");
+    }
+    if (ips >= 50)
+      w.trip(3, t + c.cool_down + std::chrono::seconds(2));  // cooling
+    ipm::probe::PoolCollector collector(w.engine, {"1.\"2\"", "a\\b\nc"});
+    std::ostringstream expected;
+    prometheus::TextSerializer().Serialize(expected, collector.Collect());
+    std::string text = "kept\n";
+    collector.AppendText(text);
+    EXPECT_EQ(text, "kept\n" + std::move(expected).str()) << ips << " IPs";
+    if (ips >= 3) {
+      EXPECT_THAT(text, HasSubstr("state=\"probation\"} 1"));
+      EXPECT_THAT(text, HasSubstr("state=\"banned\"} 1"));
+      EXPECT_THAT(text, HasSubstr("target=\"q\\\"\\\\\\n"));
+    }
+    if (ips >= 50) {
+      EXPECT_THAT(text, HasSubstr("state=\"cooling\"} 1"));
+    }
   }
 }
 

@@ -1,0 +1,114 @@
+#include "probe/pool_snapshot.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <unordered_map>
+
+#include "probe/json_writer.hpp"
+
+namespace ipm::probe {
+
+namespace {
+
+using strategy::Engine;
+using strategy::IpRecord;
+
+// The target label of every interned target: the cap's most frequent targets (over every
+// IP's history) keep their name, the rest are folded into "other". Names are made valid
+// UTF-8, which the exposition format requires and log bytes do not guarantee. Labels are
+// deduplicated (two raw names may clean up to the same text), so no series repeats.
+std::vector<std::uint32_t> rank_targets(const Engine& engine, std::size_t cap,
+                                        std::vector<std::string>& labels) {
+  const std::size_t ids = engine.targets().size();
+  std::vector<std::uint64_t> counts(ids, 0);
+  for (const IpRecord& r : engine.ips())
+    r.history.for_each([&](const pool::HistoryEntry& e) {
+      if (e.target < ids)
+        ++counts[e.target];
+    });
+  std::vector<pool::Interner::Id> ranked;
+  for (pool::Interner::Id id = 0; id < ids; ++id) {
+    if (counts[id] > 0 && id != pool::Interner::kEmpty && id != pool::Interner::kOverflow)
+      ranked.push_back(id);
+  }
+  const std::size_t kept = std::min(cap, ranked.size());
+  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(kept),
+                    ranked.end(), [&](auto a, auto b) {
+                      if (counts[a] != counts[b])
+                        return counts[a] > counts[b];
+                      return engine.target(a) < engine.target(b);  // stable across scrapes
+                    });
+  labels = {"other", "-"};  // "-": no target, as nginx logs an absent header
+  std::vector<std::uint32_t> of_id(ids, 0);
+  if (pool::Interner::kEmpty < ids)
+    of_id[pool::Interner::kEmpty] = 1;
+  std::unordered_map<std::string, std::uint32_t> index{{"other", 0}, {"-", 1}};
+  for (std::size_t i = 0; i < kept; ++i) {
+    auto name = to_valid_utf8(engine.target(ranked[i]));
+    const auto [it, added] = index.emplace(name, static_cast<std::uint32_t>(labels.size()));
+    if (added)
+      labels.push_back(std::move(name));
+    of_id[ranked[i]] = it->second;
+  }
+  return of_id;
+}
+
+// Statuses are 3-digit (0 for a missing field); larger values are counted as 999.
+constexpr std::size_t kStatuses = 1000;
+
+double backoff_seconds(const config::Config& cfg, double multiplier) {
+  const double base = std::chrono::duration<double>(cfg.cool_down).count();
+  const double cap = std::chrono::duration<double>(cfg.max_cool_down).count();
+  return std::min(base * multiplier, std::max(cap, base));
+}
+
+}  // namespace
+
+PoolSnapshot take_pool_snapshot(const Engine& engine) {
+  PoolSnapshot s;
+  const auto of_id =
+      rank_targets(engine, engine.config().history_target_label_cap, s.target_labels);
+  const std::size_t width = s.target_labels.size();
+  // (status, target label) -> count, in a table reused across IPs; `touched` lists the
+  // cells to copy out (sorted, so the series order is stable) and to clear. 32-bit counts:
+  // a ring holds at most max_history_log_each_ip (uint32) entries.
+  std::vector<std::uint32_t> table(kStatuses * width, 0);
+  std::vector<std::uint32_t> touched;
+  s.ips.reserve(engine.ips().size());
+  for (const IpRecord& r : engine.ips()) {
+    IpNumbers& n = s.ips.emplace_back();
+    n.ip = r.egress.ip;
+    n.port = std::to_string(r.egress.port);
+    n.state = r.state;
+    n.consecutive_failures = r.consecutive_failures();
+    n.successes = r.counters.successes;
+    n.failures = r.counters.failures;
+    n.neutrals = r.counters.neutrals;
+    n.dial_failures = r.counters.dial_failures;
+    n.ejections = r.counters.ejections;
+    n.backoff_seconds = backoff_seconds(engine.config(), r.backoff_multiplier);
+
+    r.history.for_each([&](const pool::HistoryEntry& e) {
+      const std::size_t label = e.target < of_id.size() ? of_id[e.target] : 0;
+      const std::size_t cell = std::min<std::size_t>(e.status, kStatuses - 1) * width + label;
+      if (table[cell]++ == 0)
+        touched.push_back(static_cast<std::uint32_t>(cell));
+    });
+    std::sort(touched.begin(), touched.end());
+    n.cells_begin = s.cells.size();
+    for (const std::uint32_t cell : touched) {
+      s.cells.push_back(HistoryCell{static_cast<std::uint16_t>(cell / width),
+                                    static_cast<std::uint32_t>(cell % width), table[cell]});
+      table[cell] = 0;
+    }
+    n.cells_end = s.cells.size();
+    touched.clear();
+  }
+  for (std::size_t i = 0; i < pool::kIpStateCount; ++i)
+    s.ips_by_state[i] = engine.count(static_cast<pool::IpState>(i));
+  s.all_unavailable = engine.all_unavailable();
+  s.counters = engine.counters();
+  return s;
+}
+
+}  // namespace ipm::probe
