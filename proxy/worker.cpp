@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "pool/time.hpp"
+#include "proxy/native_socket.hpp"
 
 namespace ipm::proxy {
 namespace asio = boost::asio;
@@ -28,6 +29,7 @@ constexpr config::Millis kMaxBackoff{1000};
 // safety net against a lost wake-up.
 constexpr config::Millis kCapRecheck{1000};
 constexpr std::size_t kFreeBuffersKept = 64;
+constexpr int kAcceptBatch = 16;
 
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
@@ -53,6 +55,7 @@ void Worker::listen(const tcp::endpoint& endpoint, bool reuse_port) {
     acceptor_.set_option(ReusePort(true));
   acceptor_.bind(endpoint);
   acceptor_.listen(tcp::acceptor::max_listen_connections);
+  acceptor_.non_blocking(true);  // accept4() is called directly, until EAGAIN
 }
 
 void Worker::start() {
@@ -100,6 +103,7 @@ void Worker::wake() {
 
 asio::awaitable<void> Worker::accept_loop() {
   config::Millis backoff = kFirstBackoff;
+  int accepted_in_a_row = 0;
   while (acceptor_.is_open()) {
     if (shared_.active.load() >= shared_.max_connections) {
       shared_.metrics.accept_paused();
@@ -107,7 +111,15 @@ asio::awaitable<void> Worker::accept_loop() {
       continue;
     }
     tcp::endpoint peer;
-    auto [ec, socket] = co_await acceptor_.async_accept(peer, kAwait);
+    tcp::socket socket(ctx_);
+    boost::system::error_code ec;
+    accept_nonblocking(acceptor_, socket, peer, ec);
+    if (ec == asio::error::would_block) {
+      // Edge-triggered readiness: wait only once the backlog is empty.
+      accepted_in_a_row = 0;
+      co_await acceptor_.async_wait(tcp::acceptor::wait_read, kAwait);
+      continue;
+    }
     if (ec) {
       if (!acceptor_.is_open())
         break;
@@ -129,6 +141,11 @@ asio::awaitable<void> Worker::accept_loop() {
     ++sessions_;
     asio::co_spawn(ctx_, session(std::move(socket), peer),
                    [this](std::exception_ptr e) { log_exception("session", e); });
+    // A full backlog is accepted in batches; the sessions started so far run in between.
+    if (++accepted_in_a_row == kAcceptBatch) {
+      accepted_in_a_row = 0;
+      co_await asio::post(ctx_, asio::use_awaitable);
+    }
   }
 }
 

@@ -1,0 +1,68 @@
+#include "proxy/native_socket.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace ipm::proxy {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+// basic_socket keeps its implementation (and the state flags Asio consults before each
+// operation) protected; a derived class may name it, and the member pointer then applies to
+// any tcp::socket.
+struct StateAccess : tcp::socket {
+  static asio::detail::socket_ops::state_type& state(tcp::socket& s) {
+    return (s.*&StateAccess::impl_).get_implementation().state_;
+  }
+};
+
+// Hands a fresh non-blocking descriptor to `socket`: registered with the reactor once, no
+// ioctl at the first operation, no EPOLL_CTL_DEL at close (it is not a dup).
+void adopt(tcp::socket& socket, const tcp& protocol, int fd, boost::system::error_code& ec) {
+  socket.assign(protocol, fd, ec);
+  if (ec) {
+    ::close(fd);
+    return;
+  }
+  auto& state = StateAccess::state(socket);
+  state |= asio::detail::socket_ops::internal_non_blocking;
+  state &=
+      static_cast<asio::detail::socket_ops::state_type>(~asio::detail::socket_ops::possible_dup);
+}
+
+boost::system::error_code last_error() {
+  return {errno, boost::system::system_category()};
+}
+
+}  // namespace
+
+void accept_nonblocking(tcp::acceptor& acceptor, tcp::socket& socket, tcp::endpoint& peer,
+                        boost::system::error_code& ec) {
+  socklen_t length = static_cast<socklen_t>(peer.capacity());
+  int fd;
+  do {
+    fd = ::accept4(acceptor.native_handle(), peer.data(), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    ec = errno == EAGAIN ? make_error_code(asio::error::would_block) : last_error();
+    return;
+  }
+  peer.resize(length);
+  adopt(socket, peer.protocol(), fd, ec);  // the peer's family: no getsockname()
+}
+
+void open_nonblocking(tcp::socket& socket, const tcp& protocol, boost::system::error_code& ec) {
+  const int fd =
+      ::socket(protocol.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol.protocol());
+  if (fd < 0) {
+    ec = last_error();
+    return;
+  }
+  adopt(socket, protocol, fd, ec);
+}
+
+}  // namespace ipm::proxy
