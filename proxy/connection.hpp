@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <optional>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -12,10 +13,12 @@ namespace ipm::proxy {
 
 using ConnectionHook =
     boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
+using DialHook =
+    boost::intrusive::list_member_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
 
-/// The sockets and the timer of one proxied client connection. It lives in the frame of the
-/// session coroutine that owns it and is linked into its worker's list, so the worker can cut
-/// it at the end of a drain. Not thread-safe: touched only from its worker's thread.
+/// The sockets, the timer and the dial deadline of one proxied client connection. It lives in the
+/// frame of the session coroutine that owns it and is linked into its worker's list, so the worker
+/// can cut it at the end of a drain. Not thread-safe: touched only from its worker's thread.
 class Connection : public ConnectionHook {
  public:
   explicit Connection(boost::asio::ip::tcp::socket client_socket)
@@ -35,7 +38,12 @@ class Connection : public ConnectionHook {
 
   boost::asio::ip::tcp::socket client;
   boost::asio::ip::tcp::socket egress;
-  boost::asio::steady_timer timer;  ///< dial timeout, then the relay's watchdog
+  boost::asio::steady_timer timer;  ///< the relay's watchdog
+
+  // Dial timeout, kept by the worker's DialWatch.
+  DialHook dial_hook;
+  std::chrono::steady_clock::time_point dial_deadline;
+  bool dial_expired = false;
 
  private:
   std::optional<pool::ConnectionEnd> aborted_;

@@ -1,17 +1,18 @@
 #include "proxy/dialer.hpp"
 
-#include <variant>
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "pool/time.hpp"
+#include "proxy/native_socket.hpp"
 
 namespace ipm::proxy {
 namespace asio = boost::asio;
-using namespace asio::experimental::awaitable_operators;
 using asio::ip::tcp;
 using boost::system::errc::errc_t;
 using SteadyClock = std::chrono::steady_clock;
@@ -57,13 +58,13 @@ Dialer::Dialer(DialSettings settings, EgressSource& source, ProxyMetrics& metric
     : settings_(settings), source_(source), metrics_(metrics) {}
 
 asio::awaitable<std::optional<pool::ConnectionEnd>> Dialer::connect(
-    Connection& c, pool::Decision& decision) const {
+    Connection& c, DialWatch& watch, pool::Decision& decision) const {
   if (c.aborted())
     co_return c.aborted();
   if (settings_.fix_port != 0) {
     decision.egress = pool::Egress{settings_.next.to_string(), settings_.fix_port, {}, 1};
     decision.tries = 1;
-    const Attempt a = co_await dial_once(c, settings_.fix_port);
+    const Attempt a = co_await dial_once(c, watch, settings_.fix_port);
     if (c.aborted())
       co_return c.aborted();
     if (!a.error) {
@@ -84,7 +85,7 @@ asio::awaitable<std::optional<pool::ConnectionEnd>> Dialer::connect(
       co_return attempt == 0 ? pool::ConnectionEnd::no_egress : pool::ConnectionEnd::dial_failed;
     decision.egress = *egress;
     decision.tries = attempt + 1;
-    const Attempt a = co_await dial_once(c, egress->port);
+    const Attempt a = co_await dial_once(c, watch, egress->port);
     if (c.aborted())
       co_return c.aborted();
     report(*egress, a);
@@ -100,24 +101,39 @@ asio::awaitable<std::optional<pool::ConnectionEnd>> Dialer::connect(
   co_return pool::ConnectionEnd::dial_failed;
 }
 
-asio::awaitable<Dialer::Attempt> Dialer::dial_once(Connection& c, std::uint16_t port) const {
+asio::awaitable<Dialer::Attempt> Dialer::dial_once(Connection& c, DialWatch& watch,
+                                                   std::uint16_t port) const {
   Attempt a;
   boost::system::error_code ignored;
   c.egress.close(ignored);
   const tcp::endpoint endpoint(settings_.next, port);
-  c.egress.open(endpoint.protocol(), a.error);
+  open_nonblocking(c.egress, endpoint.protocol(), a.error);
   if (a.error)
     co_return a;
   c.egress.set_option(tcp::no_delay(true), ignored);
 
+  // connect(2) by hand: Asio's async_connect adds a poll(2) before its getsockopt(SO_ERROR).
   const auto started = SteadyClock::now();
-  c.timer.expires_after(settings_.timeout);
-  auto winner = co_await (c.egress.async_connect(endpoint, kAwait) || c.timer.async_wait(kAwait));
+  if (::connect(c.egress.native_handle(), endpoint.data(), endpoint.size()) != 0) {
+    if (errno != EINPROGRESS && errno != EINTR) {
+      a.error = boost::system::error_code(errno, boost::system::system_category());
+    } else {
+      watch.watch(c);
+      auto [ec] = co_await c.egress.async_wait(tcp::socket::wait_write, kAwait);
+      watch.unwatch(c);
+      int error = 0;
+      socklen_t length = sizeof(error);
+      if (c.dial_expired)
+        a.error = boost::system::errc::make_error_code(errc_t::timed_out);
+      else if (ec)
+        a.error = ec;
+      else if (::getsockopt(c.egress.native_handle(), SOL_SOCKET, SO_ERROR, &error, &length) != 0)
+        a.error = boost::system::error_code(errno, boost::system::system_category());
+      else if (error != 0)
+        a.error = boost::system::error_code(error, boost::system::system_category());
+    }
+  }
   a.took = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started);
-  if (winner.index() == 0)
-    a.error = std::get<0>(std::get<0>(winner));
-  else
-    a.error = boost::system::errc::make_error_code(errc_t::timed_out);
   if (a.error)
     c.egress.close(ignored);
   co_return a;

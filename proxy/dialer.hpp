@@ -10,6 +10,7 @@
 #include "config/duration.hpp"
 #include "pool/decision_log.hpp"
 #include "proxy/connection.hpp"
+#include "proxy/dial_watch.hpp"
 #include "proxy/egress_source.hpp"
 #include "proxy/metrics.hpp"
 
@@ -27,20 +28,22 @@ struct DialSettings {
 DialFailure classify_dial_error(const boost::system::error_code& ec);
 
 /// Connects a client's Connection to `next:port` of an egress chosen by the EgressSource:
-/// each attempt is bounded by the dial timeout; a refused, timed-out or unreachable egress is
-/// reported at once and another untried one is dialled, up to `retries` more, before any byte
-/// is relayed. With `fix_port` the pool is bypassed (Go-tool debugging meaning): one dial to
-/// next:fix_port, nothing reported. Stateless after construction: one Dialer serves every
-/// worker thread (the EgressSource and metrics are thread-safe).
+/// each attempt is bounded by the dial timeout (kept by the worker's `watch`); a refused, timed-out
+/// or unreachable egress is reported at once and another untried one is dialled, up to `retries`
+/// more, before any byte is relayed. With `fix_port` the pool is bypassed (Go-tool debugging
+/// meaning): one dial to next:fix_port, nothing reported. Stateless after construction: one Dialer
+/// serves every worker thread (the EgressSource and metrics are thread-safe).
 class Dialer {
  public:
   Dialer(DialSettings settings, EgressSource& source, ProxyMetrics& metrics);
+
+  config::Millis timeout() const { return settings_.timeout; }
 
   /// Leaves `c.egress` connected and returns nullopt, or returns how the connection ends
   /// (dial_failed, no_egress, or the reason the Connection was aborted). Fills the egress,
   /// tries and dial_time of `decision`.
   boost::asio::awaitable<std::optional<pool::ConnectionEnd>> connect(
-      Connection& c, pool::Decision& decision) const;
+      Connection& c, DialWatch& watch, pool::Decision& decision) const;
 
  private:
   struct Attempt {
@@ -48,7 +51,8 @@ class Dialer {
     std::chrono::microseconds took{0};
   };
 
-  boost::asio::awaitable<Attempt> dial_once(Connection& c, std::uint16_t port) const;
+  boost::asio::awaitable<Attempt> dial_once(Connection& c, DialWatch& watch,
+                                            std::uint16_t port) const;
   void report(const pool::Egress& egress, const Attempt& attempt) const;
 
   const DialSettings settings_;

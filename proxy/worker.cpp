@@ -42,7 +42,9 @@ bool out_of_fds(const boost::system::error_code& ec) {
 }  // namespace
 
 Worker::Worker(WorkerShared& shared)
-    : shared_(shared), buffers_(shared.buffer_bytes, kFreeBuffersKept) {}
+    : shared_(shared),
+      dial_watch_(ctx_.get_executor(), shared.dialer.timeout()),
+      buffers_(shared.buffer_bytes, kFreeBuffersKept) {}
 
 Worker::~Worker() {
   join();
@@ -90,6 +92,7 @@ void Worker::stop(config::Millis drain) {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
     pause_timer_.cancel();
+    dial_watch_.stop();
     if (sessions_ > 0)
       asio::co_spawn(ctx_, drain_then_cut(drain),
                      [this](std::exception_ptr e) { log_exception("drain", e); });
@@ -180,7 +183,8 @@ asio::awaitable<void> Worker::session(tcp::socket client, tcp::endpoint peer) {
   boost::system::error_code ignored;
   c.client.set_option(tcp::no_delay(true), ignored);
 
-  std::optional<pool::ConnectionEnd> end = co_await shared_.dialer.connect(c, decision);
+  std::optional<pool::ConnectionEnd> end =
+      co_await shared_.dialer.connect(c, dial_watch_, decision);
   if (!end) {
     shared_.source.opened(decision.egress);
     const RelayTotals totals =

@@ -15,6 +15,7 @@
 #include "pool/decision_log.hpp"
 #include "proxy/buffer_pool.hpp"
 #include "proxy/connection.hpp"
+#include "proxy/dial_watch.hpp"
 #include "proxy/dialer.hpp"
 #include "proxy/metrics.hpp"
 #include "proxy/relay.hpp"
@@ -94,6 +95,7 @@ class Worker {
   boost::asio::ip::tcp::acceptor acceptor_{ctx_};
   boost::asio::steady_timer pause_timer_{ctx_};
   boost::asio::steady_timer drain_timer_{ctx_};
+  DialWatch dial_watch_;
   ConnectionList connections_;
   BufferPool buffers_;
   std::atomic<bool> paused_{false};
