@@ -57,6 +57,7 @@ struct Direction {
   pool::ConnectionEnd from_failed;  ///< how the connection ends when `from` errors
   pool::ConnectionEnd to_failed;    ///< how it ends when writing to `to` errors
   prometheus::Counter& counter;
+  bool starts_likely;  ///< data is probably waiting when the relay starts
   std::uint64_t bytes = 0;
 };
 
@@ -85,29 +86,50 @@ asio::awaitable<void> transfer(Direction& d, RelayState& st, BufferPool& buffers
   // comes back short (the socket is drained).
   std::array<std::byte, kSmallBuffer> small;
   BufferPool::Lease big;
+  // When data is likely (the client's first bytes, a burst that filled the buffer), recv(2)
+  // is called directly: no operation object, no completion posted through the scheduler.
+  // Otherwise Asio's async_read_some: it tries recv once and then waits without another
+  // syscall, where a readiness wait would cost an epoll_ctl(MOD) each time.
+  bool likely = d.starts_likely;
   for (;;) {
     const std::span<std::byte> space = big ? big.bytes() : std::span<std::byte>(small);
-    auto [ec, n] =
-        co_await d.from.async_read_some(asio::buffer(space.data(), space.size()), kAwait);
-    if (ec == asio::error::eof) {
-      boost::system::error_code ignored;
-      d.to.shutdown(tcp::socket::shutdown_send, ignored);
-      ++st.directions_done;
+    ssize_t got = -1;
+    if (likely) {
+      got = ::recv(d.from.native_handle(), space.data(), space.size(), 0);
+      if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        st.c.abort(d.from_failed);
+        co_return;
+      }
+    }
+    if (got < 0) {
+      auto [ec, n] =
+          co_await d.from.async_read_some(asio::buffer(space.data(), space.size()), kAwait);
+      if (ec && ec != asio::error::eof) {
+        st.c.abort(d.from_failed);
+        co_return;
+      }
+      got = ec ? 0 : static_cast<ssize_t>(n);
+    }
+    if (got == 0) {
+      // The last direction to end needs no shutdown: the sockets are closed right after,
+      // which sends the FIN (nothing is left unread on `to`: it already gave its EOF).
+      if (++st.directions_done < 2) {
+        boost::system::error_code ignored;
+        d.to.shutdown(tcp::socket::shutdown_send, ignored);
+      }
       st.touch();
       st.c.timer.cancel();  // the watchdog recomputes its deadline for the closing phase
       co_return;
     }
-    if (ec) {
-      st.c.abort(d.from_failed);
-      co_return;
-    }
+    const auto n = static_cast<std::size_t>(got);
     st.touch();
-    if (const auto wec = co_await write_all(d.to, space.data(), n)) {
+    if (co_await write_all(d.to, space.data(), n)) {
       st.c.abort(d.to_failed);
       co_return;
     }
     d.bytes += n;
     d.counter.Increment(static_cast<double>(n));
+    likely = n == space.size();
     if (n < space.size())
       big.reset();
     else if (!big)
@@ -136,10 +158,18 @@ asio::awaitable<void> watchdog(RelayState& st) {
 asio::awaitable<RelayTotals> relay(Connection& c, RelayLimits limits, BufferPool& buffers,
                                    ProxyMetrics& metrics, SteadyClock::time_point accepted) {
   RelayState st{c, limits, accepted, SteadyClock::now()};
-  Direction up{c.client, c.egress, pool::ConnectionEnd::client_reset,
-               pool::ConnectionEnd::egress_reset, metrics.bytes_up};
-  Direction down{c.egress, c.client, pool::ConnectionEnd::egress_reset,
-                 pool::ConnectionEnd::client_reset, metrics.bytes_down};
+  Direction up{c.client,
+               c.egress,
+               pool::ConnectionEnd::client_reset,
+               pool::ConnectionEnd::egress_reset,
+               metrics.bytes_up,
+               true};
+  Direction down{c.egress,
+                 c.client,
+                 pool::ConnectionEnd::egress_reset,
+                 pool::ConnectionEnd::client_reset,
+                 metrics.bytes_down,
+                 false};
 
   co_await ((transfer(up, st, buffers) && transfer(down, st, buffers)) || watchdog(st));
 
