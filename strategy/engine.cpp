@@ -67,14 +67,14 @@ void Engine::apply(const pool::LogEvent& e) {
     ++counters_.unknown_ip_events;
     return;
   }
-  r->history.push(pool::HistoryEntry{
-      .time_ns = pool::to_ns(e.time),
-      .key = keys_.intern(e.key),
-      .target = targets_.intern(e.target),
-      .status = clamp_status(e.status),
-      .upstream_status = clamp_status(e.upstream_status),
-      .latency_seconds = e.latency_seconds,
-  });
+  r->history_tally.push(r->history, pool::HistoryEntry{
+                                        .time_ns = pool::to_ns(e.time),
+                                        .key = keys_.intern(e.key),
+                                        .target = targets_.intern(e.target),
+                                        .status = clamp_status(e.status),
+                                        .upstream_status = clamp_status(e.upstream_status),
+                                        .latency_seconds = e.latency_seconds,
+                                    });
   ++r->counters.events;
   const Outcome o = classify(e, cfg_.failure_statuses);
   switch (o) {

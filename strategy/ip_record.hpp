@@ -6,6 +6,7 @@
 
 #include "pool/egress.hpp"
 #include "pool/history.hpp"
+#include "pool/history_tally.hpp"
 #include "pool/ip_state.hpp"
 #include "pool/time.hpp"
 #include "strategy/decision.hpp"
@@ -52,7 +53,8 @@ struct IpRecord {
   std::string last_reason;  ///< reason of the last decision about this IP
   DecisionKind last_decision = DecisionKind::ip_added;
   IpCounters counters;
-  pool::HistoryRing history;
+  pool::HistoryRing history;         ///< pushed only through history_tally
+  pool::HistoryTally history_tally;  ///< history's entries by (status, target), for /metrics
   pool::CooldownLog cooldowns;
 
   std::uint32_t consecutive_failures() const { return static_cast<std::uint32_t>(streak.size()); }

@@ -1,0 +1,76 @@
+#include "pool/history_tally.hpp"
+
+#include <map>
+#include <random>
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using ipm::pool::HistoryEntry;
+using ipm::pool::HistoryRing;
+using ipm::pool::HistoryTally;
+using Counts = std::map<std::pair<std::uint16_t, std::uint32_t>, std::uint32_t>;
+
+Counts tallied(const HistoryTally& t) {
+  Counts out;
+  t.for_each([&](std::uint16_t status, std::uint32_t target, std::uint32_t n) {
+    EXPECT_GT(n, 0U);
+    EXPECT_TRUE(out.emplace(std::pair{status, target}, n).second) << "pair listed twice";
+  });
+  return out;
+}
+
+// The counts by walking the ring, as the scrape did before the tally.
+Counts walked(const HistoryRing& ring) {
+  Counts out;
+  ring.for_each([&](const HistoryEntry& e) { ++out[{e.status, e.target}]; });
+  return out;
+}
+
+HistoryEntry entry(std::uint16_t status, std::uint32_t target) {
+  HistoryEntry e;
+  e.status = status;
+  e.target = target;
+  return e;
+}
+
+TEST(HistoryTallyTest, overwritten_entries_leave_the_counts) {
+  HistoryRing ring(3);
+  HistoryTally tally;
+  tally.push(ring, entry(200, 5));
+  tally.push(ring, entry(200, 5));
+  tally.push(ring, entry(404, 6));
+  EXPECT_EQ(tallied(tally), (Counts{{{200, 5}, 2}, {{404, 6}, 1}}));
+  tally.push(ring, entry(429, 5));  // overwrites the first 200/5
+  tally.push(ring, entry(429, 5));  // overwrites the second: 200/5 is gone
+  EXPECT_EQ(tallied(tally), (Counts{{{404, 6}, 1}, {{429, 5}, 2}}));
+  EXPECT_EQ(tally.size(), 2U);
+}
+
+TEST(HistoryTallyTest, a_ring_that_keeps_nothing_counts_nothing) {
+  HistoryRing ring(0);
+  HistoryTally tally;
+  tally.push(ring, entry(200, 1));
+  EXPECT_EQ(tally.size(), 0U);
+  EXPECT_EQ(ring.pushed(), 1U);  // as a direct push would count it
+}
+
+TEST(HistoryTallyTest, always_equals_the_walk_of_the_ring) {
+  std::mt19937 random(11);
+  for (const std::size_t capacity : {1, 2, 7, 100}) {
+    HistoryRing ring(capacity);
+    HistoryTally tally;
+    std::uniform_int_distribution<int> status(0, 3);
+    std::uniform_int_distribution<std::uint32_t> target(0, 9);
+    for (int i = 0; i < 2'000; ++i) {
+      tally.push(ring,
+                 entry(static_cast<std::uint16_t>(200 + 100 * status(random)), target(random)));
+      if (i % 97 == 0 || i == 1'999) {
+        ASSERT_EQ(tallied(tally), walked(ring)) << "capacity " << capacity << ", push " << i;
+      }
+    }
+  }
+}
+
+}  // namespace
