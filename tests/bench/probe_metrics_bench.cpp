@@ -1,15 +1,16 @@
 // /metrics in process at 300 IPs x 1,000 history entries (arguments: IPs), in its parts:
-// the pool collector's Collect(), prometheus-cpp's TextSerializer over those families, the
-// collector's direct text (AppendText), and the whole route as the probe serves it. For profiling
-// (valgrind --tool=callgrind) and for before/after figures that the load of a shared
-// machine disturbs less than an HTTP benchmark; tests/bench/probe_bench.sh measures the
-// same route over HTTP against the Go tool's 18 ms.
+// the snapshot taken under the engine's lock, the pool collector's Collect(), prometheus-cpp's
+// TextSerializer over those families, the collector's direct text (AppendText), and the whole route
+// as the probe serves it. For profiling (valgrind --tool=callgrind) and for before/after figures
+// that the load of a shared machine disturbs less than an HTTP benchmark;
+// tests/bench/probe_bench.sh measures the same route over HTTP against the Go tool's 18 ms.
 #include <sstream>
 
 #include <benchmark/benchmark.h>
 #include <prometheus/text_serializer.h>
 
 #include "probe/pool_collector.hpp"
+#include "probe/pool_snapshot.hpp"
 #include "tests/probe/fixture.hpp"
 
 namespace {
@@ -31,6 +32,15 @@ struct World {
   ipm::test::ProbeWorld world;
   std::shared_ptr<ipm::probe::PoolCollector> collector;
 };
+
+// The part done under the engine's lock.
+void BM_Snapshot(benchmark::State& state) {
+  World w(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(w.world.engine.read(
+        [](const ipm::strategy::Engine& e) { return ipm::probe::take_pool_snapshot(e); }));
+  }
+}
 
 void BM_Collect(benchmark::State& state) {
   World w(static_cast<std::size_t>(state.range(0)));
@@ -68,6 +78,7 @@ void BM_MetricsRoute(benchmark::State& state) {
   state.counters["body_KB"] = static_cast<double>(bytes) / 1024.0;
 }
 
+BENCHMARK(BM_Snapshot)->Arg(300)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Collect)->Arg(300)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TextSerializer)->Arg(300)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_AppendText)->Arg(300)->Unit(benchmark::kMillisecond);
