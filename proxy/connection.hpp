@@ -5,6 +5,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/intrusive/list.hpp>
 #include <boost/intrusive/list_hook.hpp>
 
 #include "pool/decision_log.hpp"
@@ -38,7 +39,13 @@ class Connection : public ConnectionHook {
 
   boost::asio::ip::tcp::socket client;
   boost::asio::ip::tcp::socket egress;
-  boost::asio::steady_timer timer;  ///< the relay's watchdog
+  boost::asio::steady_timer timer;  ///< wakes the relay when its second direction ends
+
+  // Relay progress, read by the worker's RelayWatch for the idle and lifetime limits.
+  bool relaying = false;
+  int directions_done = 0;  ///< directions that reached EOF (1: the closing phase)
+  std::chrono::steady_clock::time_point accepted;
+  std::chrono::steady_clock::time_point last_activity;
 
   // Dial timeout, kept by the worker's DialWatch.
   DialHook dial_hook;
@@ -48,5 +55,9 @@ class Connection : public ConnectionHook {
  private:
   std::optional<pool::ConnectionEnd> aborted_;
 };
+
+/// A worker's connections, for the drain and the relay limits.
+using ConnectionList =
+    boost::intrusive::list<Connection, boost::intrusive::constant_time_size<false>>;
 
 }  // namespace ipm::proxy

@@ -8,13 +8,12 @@
 #include <span>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
 namespace ipm::proxy {
 namespace asio = boost::asio;
-using namespace asio::experimental::awaitable_operators;
 using asio::ip::tcp;
 using SteadyClock = std::chrono::steady_clock;
 
@@ -22,34 +21,6 @@ namespace {
 
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kSmallBuffer = 2048;
-
-/// State shared by the two directions and the watchdog; all on one thread.
-struct RelayState {
-  Connection& c;
-  RelayLimits limits;
-  SteadyClock::time_point accepted;
-  SteadyClock::time_point last_activity;
-  int directions_done = 0;
-
-  void touch() { last_activity = SteadyClock::now(); }
-
-  /// When the connection must be cut unless something happens before.
-  SteadyClock::time_point deadline() const {
-    auto result = SteadyClock::time_point::max();
-    config::Millis inactivity = limits.idle;
-    if (directions_done > 0 && limits.closing.count() > 0)
-      inactivity = inactivity.count() > 0 ? std::min(inactivity, limits.closing) : limits.closing;
-    if (inactivity.count() > 0)
-      result = last_activity + inactivity;
-    if (limits.lifetime.count() > 0)
-      result = std::min(result, accepted + limits.lifetime);
-    return result;
-  }
-
-  bool lifetime_over(SteadyClock::time_point now) const {
-    return limits.lifetime.count() > 0 && now >= accepted + limits.lifetime;
-  }
-};
 
 struct Direction {
   tcp::socket& from;
@@ -80,7 +51,7 @@ asio::awaitable<boost::system::error_code> write_all(tcp::socket& to, const std:
   co_return boost::system::error_code{};
 }
 
-asio::awaitable<void> transfer(Direction& d, RelayState& st, BufferPool& buffers) {
+asio::awaitable<void> transfer(Direction& d, Connection& c, BufferPool& buffers) {
   // Small reads use this frame-local buffer, so an idle connection holds no pooled one;
   // a read that fills it switches to a pooled buffer for the burst, given back when a read
   // comes back short (the socket is drained).
@@ -97,7 +68,7 @@ asio::awaitable<void> transfer(Direction& d, RelayState& st, BufferPool& buffers
     if (likely) {
       got = ::recv(d.from.native_handle(), space.data(), space.size(), 0);
       if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        st.c.abort(d.from_failed);
+        c.abort(d.from_failed);
         co_return;
       }
     }
@@ -105,7 +76,7 @@ asio::awaitable<void> transfer(Direction& d, RelayState& st, BufferPool& buffers
       auto [ec, n] =
           co_await d.from.async_read_some(asio::buffer(space.data(), space.size()), kAwait);
       if (ec && ec != asio::error::eof) {
-        st.c.abort(d.from_failed);
+        c.abort(d.from_failed);
         co_return;
       }
       got = ec ? 0 : static_cast<ssize_t>(n);
@@ -113,18 +84,17 @@ asio::awaitable<void> transfer(Direction& d, RelayState& st, BufferPool& buffers
     if (got == 0) {
       // The last direction to end needs no shutdown: the sockets are closed right after,
       // which sends the FIN (nothing is left unread on `to`: it already gave its EOF).
-      if (++st.directions_done < 2) {
+      if (++c.directions_done < 2) {
         boost::system::error_code ignored;
         d.to.shutdown(tcp::socket::shutdown_send, ignored);
       }
-      st.touch();
-      st.c.timer.cancel();  // the watchdog recomputes its deadline for the closing phase
+      c.last_activity = SteadyClock::now();
       co_return;
     }
     const auto n = static_cast<std::size_t>(got);
-    st.touch();
+    c.last_activity = SteadyClock::now();
     if (co_await write_all(d.to, space.data(), n)) {
-      st.c.abort(d.to_failed);
+      c.abort(d.to_failed);
       co_return;
     }
     d.bytes += n;
@@ -137,27 +107,11 @@ asio::awaitable<void> transfer(Direction& d, RelayState& st, BufferPool& buffers
   }
 }
 
-asio::awaitable<void> watchdog(RelayState& st) {
-  for (;;) {
-    if (st.directions_done == 2 || st.c.aborted())
-      co_return;
-    const auto deadline = st.deadline();
-    const auto now = SteadyClock::now();
-    if (now >= deadline) {
-      st.c.abort(st.lifetime_over(now) ? pool::ConnectionEnd::lifetime
-                                       : pool::ConnectionEnd::idle_timeout);
-      co_return;
-    }
-    st.c.timer.expires_at(deadline);
-    co_await st.c.timer.async_wait(kAwait);  // woken early by a half-close or an abort
-  }
-}
-
 }  // namespace
 
-asio::awaitable<RelayTotals> relay(Connection& c, RelayLimits limits, BufferPool& buffers,
-                                   ProxyMetrics& metrics, SteadyClock::time_point accepted) {
-  RelayState st{c, limits, accepted, SteadyClock::now()};
+asio::awaitable<RelayTotals> relay(Connection& c, BufferPool& buffers, ProxyMetrics& metrics) {
+  c.last_activity = SteadyClock::now();
+  c.directions_done = 0;
   Direction up{c.client,
                c.egress,
                pool::ConnectionEnd::client_reset,
@@ -171,7 +125,32 @@ asio::awaitable<RelayTotals> relay(Connection& c, RelayLimits limits, BufferPool
                  metrics.bytes_down,
                  false};
 
-  co_await ((transfer(up, st, buffers) && transfer(down, st, buffers)) || watchdog(st));
+  // One coroutine per direction, without awaitable operators (each operand would be one more
+  // co_spawn, and the group's cancellation state): down runs beside this frame, up runs in it.
+  // The spawned one refers to this frame, so the frame waits for its completion handler.
+  bool down_running = true;
+  std::exception_ptr down_error;
+  asio::co_spawn(c.client.get_executor(), transfer(down, c, buffers),
+                 [&c, &down_running, &down_error](std::exception_ptr e) {
+                   if (e)
+                     c.abort(pool::ConnectionEnd::egress_reset);  // ends the other direction
+                   down_error = e;
+                   down_running = false;
+                   c.timer.cancel();
+                 });
+  std::exception_ptr up_error;
+  try {
+    co_await transfer(up, c, buffers);
+  } catch (...) {
+    up_error = std::current_exception();
+    c.abort(pool::ConnectionEnd::client_reset);
+  }
+  while (down_running) {
+    c.timer.expires_at(SteadyClock::time_point::max());
+    co_await c.timer.async_wait(kAwait);  // cancelled by the handler above (or an abort)
+  }
+  if (up_error || down_error)
+    std::rethrow_exception(up_error ? up_error : down_error);
 
   RelayTotals totals{up.bytes, down.bytes, c.aborted().value_or(pool::ConnectionEnd::closed)};
   co_return totals;

@@ -32,10 +32,11 @@ struct RelayTotals {
 /// other and the other direction goes on (half-close). An error on one side resets the other.
 /// Each direction holds at most one pooled buffer, borrowed only during a burst (small reads
 /// use a 2 KB buffer in the coroutine frame), so a peer that stops reading stops the reading
-/// from the other side (back-pressure) and an idle connection holds no pooled buffer. Runs on the
-/// Connection's executor (one thread).
-boost::asio::awaitable<RelayTotals> relay(Connection& c, RelayLimits limits, BufferPool& buffers,
-                                          ProxyMetrics& metrics,
-                                          std::chrono::steady_clock::time_point accepted);
+/// from the other side (back-pressure) and an idle connection holds no pooled buffer. Keeps
+/// `c.directions_done` and `c.last_activity` up to date; the time limits are enforced by the
+/// worker's RelayWatch, which aborts the Connection. Runs on the Connection's executor (one
+/// thread).
+boost::asio::awaitable<RelayTotals> relay(Connection& c, BufferPool& buffers,
+                                          ProxyMetrics& metrics);
 
 }  // namespace ipm::proxy

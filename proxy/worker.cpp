@@ -44,6 +44,7 @@ bool out_of_fds(const boost::system::error_code& ec) {
 Worker::Worker(WorkerShared& shared)
     : shared_(shared),
       dial_watch_(ctx_.get_executor(), shared.dialer.timeout()),
+      relay_watch_(ctx_.get_executor(), shared.limits, connections_),
       buffers_(shared.buffer_bytes, kFreeBuffersKept) {}
 
 Worker::~Worker() {
@@ -93,6 +94,7 @@ void Worker::stop(config::Millis drain) {
     acceptor_.close(ignored);
     pause_timer_.cancel();
     dial_watch_.stop();
+    relay_watch_.stop();
     if (sessions_ > 0)
       asio::co_spawn(ctx_, drain_then_cut(drain),
                      [this](std::exception_ptr e) { log_exception("drain", e); });
@@ -177,6 +179,7 @@ asio::awaitable<void> Worker::session(tcp::socket client, tcp::endpoint peer) {
   shared_.metrics.active.Increment();
 
   Connection c(std::move(client));
+  c.accepted = accepted;
   connections_.push_back(c);
   if (cutting_)
     c.abort(pool::ConnectionEnd::shutdown);
@@ -187,8 +190,21 @@ asio::awaitable<void> Worker::session(tcp::socket client, tcp::endpoint peer) {
       co_await shared_.dialer.connect(c, dial_watch_, decision);
   if (!end) {
     shared_.source.opened(decision.egress);
-    const RelayTotals totals =
-        co_await relay(c, shared_.limits, buffers_, shared_.metrics, accepted);
+    c.relaying = true;
+    relay_watch_.started();
+    struct RelayEnd {  // also when the relay throws
+      RelayWatch& watch;
+      Connection& c;
+      ~RelayEnd() {
+        c.relaying = false;
+        watch.ended();
+      }
+    };
+    RelayTotals totals;
+    {
+      RelayEnd relay_end{relay_watch_, c};
+      totals = co_await relay(c, buffers_, shared_.metrics);
+    }
     shared_.source.closed(decision.egress);
     decision.bytes_up = totals.bytes_up;
     decision.bytes_down = totals.bytes_down;

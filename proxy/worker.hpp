@@ -19,6 +19,7 @@
 #include "proxy/dialer.hpp"
 #include "proxy/metrics.hpp"
 #include "proxy/relay.hpp"
+#include "proxy/relay_watch.hpp"
 
 namespace ipm::proxy {
 
@@ -79,9 +80,6 @@ class Worker {
   void wake();
 
  private:
-  using ConnectionList =
-      boost::intrusive::list<Connection, boost::intrusive::constant_time_size<false>>;
-
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> pause(config::Millis at_most);
   boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket client,
@@ -97,6 +95,7 @@ class Worker {
   boost::asio::steady_timer drain_timer_{ctx_};
   DialWatch dial_watch_;
   ConnectionList connections_;
+  RelayWatch relay_watch_;
   BufferPool buffers_;
   std::atomic<bool> paused_{false};
   bool draining_ = false;
