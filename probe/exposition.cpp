@@ -27,6 +27,14 @@ std::string_view type_name(prometheus::MetricType type) {
 }
 
 void append_label_value(std::string& out, std::string_view value) {
+  // Almost every value (IPs, ports, statuses, host names) needs no escape: one append.
+  bool plain = true;
+  for (const char c : value)
+    plain &= c != '\\' && c != '"' && c != '\n';
+  if (plain) {
+    out += value;
+    return;
+  }
   for (const char c : value) {
     switch (c) {
       case '\\':
