@@ -57,6 +57,8 @@ void Worker::listen(const tcp::endpoint& endpoint, bool reuse_port) {
   if (reuse_port)
     acceptor_.set_option(ReusePort(true));
   acceptor_.bind(endpoint);
+  // Accepted sockets inherit TCP_NODELAY from the listener: no setsockopt per client.
+  acceptor_.set_option(tcp::no_delay(true));
   acceptor_.listen(tcp::acceptor::max_listen_connections);
   acceptor_.non_blocking(true);  // accept4() is called directly, until EAGAIN
 }
@@ -184,7 +186,6 @@ asio::awaitable<void> Worker::session(tcp::socket client, tcp::endpoint peer) {
   if (cutting_)
     c.abort(pool::ConnectionEnd::shutdown);
   boost::system::error_code ignored;
-  c.client.set_option(tcp::no_delay(true), ignored);
 
   std::optional<pool::ConnectionEnd> end =
       co_await shared_.dialer.connect(c, dial_watch_, decision);
