@@ -78,7 +78,7 @@ while true; do
     [ .key, $v.Port, $v.State, ($v.Failure|tostring),
       ([$v.History[] | .StatusCode] | group_by(.) | map("\(.[0])x\(length)") | join(" ")) ]
     | @tsv' 2>/dev/null || true)
-  blocked=$(tr -d ';1' < "$demo/conf/blocked.conf" | xargs)
+  blocked=$(sed 's/ 1;$//' "$demo/conf/blocked.conf" | xargs)
   clear
   echo "ipmanager demo - probe http://$probe   proxy $proxy   (Ctrl-C stops everything)"
   echo "try: curl -s $probe/probe?ip=127.0.1.1 | jq .   curl -s $probe/metrics | grep ^ipmanager_pool"
@@ -90,6 +90,6 @@ while true; do
   done
   echo
   echo "last decisions:"
-  grep ' decision ' "$demo/logs/ipmanager.log" | tail -n 5 | cut -c 1-150
+  { grep ' decision ' "$demo/logs/ipmanager.log" || true; } | tail -n 5 | cut -c 1-150
   sleep 1
 done
