@@ -1,5 +1,9 @@
 #include "proxy/connection.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <boost/asio/socket_base.hpp>
 
 namespace ipm::proxy {
@@ -15,6 +19,23 @@ void reset_and_close(boost::asio::ip::tcp::socket& s) {
 }
 
 }  // namespace
+
+bool Connection::read_first_bytes(BufferPool& buffers) {
+  BufferPool::Lease lease = buffers.take();
+  const std::span<std::byte> space = lease.bytes();
+  ssize_t got;
+  do {
+    got = ::recv(client.native_handle(), space.data(), space.size(), 0);
+  } while (got < 0 && errno == EINTR);
+  if (got < 0)
+    return errno == EAGAIN || errno == EWOULDBLOCK;
+  if (got > 0) {
+    first_bytes = std::move(lease);
+    first_size = static_cast<std::size_t>(got);
+    first_sent = 0;
+  }
+  return true;
+}
 
 void Connection::abort(pool::ConnectionEnd why) {
   if (aborted_)

@@ -9,6 +9,7 @@
 #include <boost/intrusive/list_hook.hpp>
 
 #include "pool/decision_log.hpp"
+#include "proxy/buffer_pool.hpp"
 
 namespace ipm::proxy {
 
@@ -40,6 +41,17 @@ class Connection : public ConnectionHook {
   boost::asio::ip::tcp::socket client;
   boost::asio::ip::tcp::socket egress;
   boost::asio::steady_timer timer;  ///< wakes the relay when its second direction ends
+
+  // The client's first bytes, read before the dial (see read_first_bytes()). The dialer sends
+  // them as soon as connect(2) returns, the relay sends whatever it could not.
+  BufferPool::Lease first_bytes;
+  std::size_t first_size = 0;  ///< bytes held in first_bytes
+  std::size_t first_sent = 0;  ///< of those, already sent to the egress
+
+  /// Reads what the client has sent so far (usually its whole request: it arrives with the
+  /// handshake) into a buffer of `buffers`, without waiting. Returns false when the client
+  /// socket failed (reset); an empty read or EOF leaves nothing held.
+  bool read_first_bytes(BufferPool& buffers);
 
   // Relay progress, read by the worker's RelayWatch for the idle and lifetime limits.
   bool relaying = false;

@@ -36,6 +36,30 @@ pool::DialResult to_result(DialFailure f) {
   return pool::DialResult::other_error;
 }
 
+// On loopback and other fast paths the handshake is complete by the time connect(2) returns
+// EINPROGRESS. Sending the client's first bytes right away then proves the connection: no
+// wait for writability, no getsockopt(SO_ERROR), no trip through the event loop. A socket
+// still connecting answers EAGAIN (and is then awaited as usual); a refused one, its error.
+struct FirstSend {
+  bool connected = false;           ///< the bytes went out
+  boost::system::error_code error;  ///< the connect failed
+};
+
+FirstSend send_first_bytes(Connection& c) {
+  FirstSend result;
+  if (c.first_size == 0)
+    return result;
+  const ssize_t sent = ::send(c.egress.native_handle(), c.first_bytes.bytes().data(), c.first_size,
+                              MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (sent > 0) {
+    c.first_sent = static_cast<std::size_t>(sent);
+    result.connected = true;
+  } else if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    result.error = boost::system::error_code(errno, boost::system::system_category());
+  }
+  return result;
+}
+
 }  // namespace
 
 DialFailure classify_dial_error(const boost::system::error_code& ec) {
@@ -117,6 +141,8 @@ asio::awaitable<Dialer::Attempt> Dialer::dial_once(Connection& c, DialWatch& wat
   if (::connect(c.egress.native_handle(), endpoint.data(), endpoint.size()) != 0) {
     if (errno != EINPROGRESS && errno != EINTR) {
       a.error = boost::system::error_code(errno, boost::system::system_category());
+    } else if (const FirstSend first = send_first_bytes(c); first.connected || first.error) {
+      a.error = first.error;
     } else {
       watch.watch(c);
       auto [ec] = co_await c.egress.async_wait(tcp::socket::wait_write, kAwait);

@@ -30,7 +30,9 @@ DialFailure classify_dial_error(const boost::system::error_code& ec);
 /// Connects a client's Connection to `next:port` of an egress chosen by the EgressSource:
 /// each attempt is bounded by the dial timeout (kept by the worker's `watch`); a refused, timed-out
 /// or unreachable egress is reported at once and another untried one is dialled, up to `retries`
-/// more, before any byte is relayed. With `fix_port` the pool is bypassed (Go-tool debugging
+/// more, before any byte is relayed. The client's first bytes (Connection::first_bytes), when
+/// there are any, go out as soon as connect(2) returns: a send that succeeds proves the
+/// connection without waiting for it. With `fix_port` the pool is bypassed (Go-tool debugging
 /// meaning): one dial to next:fix_port, nothing reported. Stateless after construction: one Dialer
 /// serves every worker thread (the EgressSource and metrics are thread-safe).
 class Dialer {

@@ -52,6 +52,22 @@ asio::awaitable<boost::system::error_code> write_all(tcp::socket& to, const std:
   co_return boost::system::error_code{};
 }
 
+// The client's bytes read before the dial: sends what the dialer could not, counts them all.
+asio::awaitable<bool> forward_first_bytes(Direction& d, Connection& c) {
+  if (c.first_size == 0)
+    co_return true;
+  const std::byte* data = c.first_bytes.bytes().data();
+  if (c.first_sent < c.first_size &&
+      co_await write_all(d.to, data + c.first_sent, c.first_size - c.first_sent)) {
+    c.abort(d.to_failed);
+    co_return false;
+  }
+  d.bytes += c.first_size;
+  d.counter.Increment(static_cast<double>(c.first_size));
+  c.first_bytes.reset();
+  co_return true;
+}
+
 asio::awaitable<void> transfer(Direction& d, Connection& c, BufferPool& buffers) {
   // Small reads use this frame-local buffer, so an idle connection holds no pooled one;
   // a read that fills it switches to a pooled buffer for the burst, given back when a read
@@ -132,12 +148,14 @@ asio::awaitable<void> transfer(Direction& d, Connection& c, BufferPool& buffers)
 asio::awaitable<RelayTotals> relay(Connection& c, BufferPool& buffers, ProxyMetrics& metrics) {
   c.last_activity = SteadyClock::now();
   c.directions_done = 0;
+  // The client's first read came before the dial: more is waiting only if it filled the buffer.
+  const bool client_has_more = c.first_bytes && c.first_size == c.first_bytes.bytes().size();
   Direction up{c.client,
                c.egress,
                pool::ConnectionEnd::client_reset,
                pool::ConnectionEnd::egress_reset,
                metrics.bytes_up,
-               true,
+               client_has_more,
                false};
   Direction down{c.egress,
                  c.client,
@@ -162,7 +180,8 @@ asio::awaitable<RelayTotals> relay(Connection& c, BufferPool& buffers, ProxyMetr
                  });
   std::exception_ptr up_error;
   try {
-    co_await transfer(up, c, buffers);
+    if (co_await forward_first_bytes(up, c))
+      co_await transfer(up, c, buffers);
   } catch (...) {
     up_error = std::current_exception();
     c.abort(pool::ConnectionEnd::client_reset);

@@ -30,6 +30,8 @@ struct RelayTotals {
 /// Relays bytes both ways between `c.client` and the connected `c.egress` until both sides
 /// have finished or the connection is aborted. EOF on one side shuts down writing on the
 /// other and the other direction goes on (half-close). An error on one side resets the other.
+/// The client's first bytes, read before the dial, are counted and whatever of them the
+/// dialer did not send goes first.
 /// Each direction holds at most one pooled buffer, borrowed only during a burst (small reads
 /// use a 2 KB buffer in the coroutine frame), so a peer that stops reading stops the reading
 /// from the other side (back-pressure) and an idle connection holds no pooled buffer. Keeps

@@ -30,6 +30,8 @@ constexpr config::Millis kMaxBackoff{1000};
 constexpr config::Millis kCapRecheck{1000};
 constexpr std::size_t kFreeBuffersKept = 64;
 constexpr int kAcceptBatch = 16;
+// Holds a client's first bytes during the dial only: a request, a TLS ClientHello.
+constexpr std::size_t kFirstBytesBuffer = 4096;
 
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
@@ -45,7 +47,8 @@ Worker::Worker(WorkerShared& shared)
     : shared_(shared),
       dial_watch_(ctx_.get_executor(), shared.dialer.timeout()),
       relay_watch_(ctx_.get_executor(), shared.limits, connections_),
-      buffers_(shared.buffer_bytes, kFreeBuffersKept) {}
+      buffers_(shared.buffer_bytes, kFreeBuffersKept),
+      first_buffers_(kFirstBytesBuffer, kFreeBuffersKept) {}
 
 Worker::~Worker() {
   join();
@@ -186,6 +189,8 @@ asio::awaitable<void> Worker::session(tcp::socket client, tcp::endpoint peer) {
   if (cutting_)
     c.abort(pool::ConnectionEnd::shutdown);
   boost::system::error_code ignored;
+  if (!c.aborted() && !c.read_first_bytes(first_buffers_))
+    c.abort(pool::ConnectionEnd::client_reset);  // gone before the dial: no IP is tried
 
   std::optional<pool::ConnectionEnd> end =
       co_await shared_.dialer.connect(c, dial_watch_, decision);

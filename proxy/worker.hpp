@@ -97,6 +97,7 @@ class Worker {
   ConnectionList connections_;
   RelayWatch relay_watch_;
   BufferPool buffers_;
+  BufferPool first_buffers_;  ///< for Connection::first_bytes
   std::atomic<bool> paused_{false};
   bool draining_ = false;
   bool cutting_ = false;      ///< the drain timeout passed: sessions starting now are cut too
