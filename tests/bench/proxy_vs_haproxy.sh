@@ -3,6 +3,8 @@
 # worker), all three forwarding to the same backends on loopback. Each proxy is pinned to one
 # core, the load generators and backends to the other. Runs are interleaved (round r runs
 # every proxy before round r+1) and the medians are reported, with ratios against HAProxy.
+# The connection-rate test also reports each proxy's own CPU time per connection and how busy
+# the load core was, since on two cores the load side can be what sets the rate.
 #
 #   tests/bench/proxy_vs_haproxy.sh            # builds build/bench-proxy (release) first
 #   ROUNDS=5 DURATION=10 IDLE_CONNECTIONS=4000 tests/bench/proxy_vs_haproxy.sh
@@ -147,6 +149,11 @@ proxy_pids() {
   esac
 }
 rss_kb() { local total=0; for pid in $(proxy_pids "$1"); do total=$((total + $(ps -o rss= -p "$pid"))); done; echo $total; }
+# CPU time (user + system, clock ticks) the proxy's processes have used so far.
+cpu_ticks() { local total=0; for pid in $(proxy_pids "$1"); do total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat"))); done; echo $total; }
+# Busy and total ticks of one core so far (/proc/stat).
+core_ticks() { awk -v c="cpu$1" '$1 == c { busy = $2 + $3 + $4 + $7 + $8; print busy, busy + $5 + $6 }' /proc/stat; }
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
 
 # Converts wrk's latency ("52.00us", "1.20ms", "1.00s") to microseconds.
 to_us() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /ms$/) n *= 1000; else if (v ~ /[0-9]s$/ && v !~ /us$/) n *= 1000000; printf "%.1f", n }'; }
@@ -171,8 +178,16 @@ for round in $(seq "$ROUNDS"); do
     record bulk_down_gbps "$proxy" "$(run_bulk "$proxy" -R)"
     [ "$proxy" = direct ] && continue
     port=$(http_port "$proxy")
+    # The connection rate, with what it cost: the proxy's own CPU per connection, and how busy
+    # the load core was (at 100% the load generator and backend, not the proxy, set the rate).
+    cpu_before=$(cpu_ticks "$proxy")
+    read -r load_busy_before load_all_before < <(core_ticks "$LOAD_CPU")
     out=$(run_wrk "$port" -c50 -H "Connection: close")
+    read -r load_busy_after load_all_after < <(core_ticks "$LOAD_CPU")
+    connections=$(awk '/requests in/ { print $1 }' <<<"$out")
     record conn_rate_per_s "$proxy" "$(awk '/Requests\/sec/ { print $2 }' <<<"$out")"
+    record proxy_cpu_us_per_conn "$proxy" "$(awk -v t=$(($(cpu_ticks "$proxy") - cpu_before)) -v us=$TICK_US -v n="$connections" 'BEGIN { printf "%.1f", t * us / n }')"
+    record load_core_busy_pct "$proxy" "$(awk -v b=$((load_busy_after - load_busy_before)) -v a=$((load_all_after - load_all_before)) 'BEGIN { printf "%.1f", 100 * b / a }')"
     out=$(run_wrk "$port" -c1 --latency)
     record p50_us "$proxy" "$(to_us "$(awk '$1 == "50%" { print $2 }' <<<"$out")")"
     record p99_us "$proxy" "$(to_us "$(awk '$1 == "99%" { print $2 }' <<<"$out")")"
@@ -206,7 +221,7 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { if (
 echo
 echo "== medians (ratio = value / HAProxy's; for latency and memory lower is better)"
 printf "%-22s %12s %12s %12s %12s %10s %10s\n" test direct haproxy nginx ipm "ipm/ha" "nginx/ha"
-for test in bulk_up_gbps bulk_down_gbps conn_rate_per_s p50_us p99_us keepalive_req_per_s rss_per_idle_conn_kb; do
+for test in bulk_up_gbps bulk_down_gbps conn_rate_per_s proxy_cpu_us_per_conn load_core_busy_pct p50_us p99_us keepalive_req_per_s rss_per_idle_conn_kb; do
   declare -A M=()
   for proxy in direct "${PROXIES[@]}"; do
     M[$proxy]=$( [ -n "${RESULTS[$test,$proxy]:-}" ] && median <<<"${RESULTS[$test,$proxy]}" || echo "-")
@@ -221,3 +236,5 @@ for test in bulk_up_gbps bulk_down_gbps conn_rate_per_s p50_us p99_us keepalive_
 done
 echo
 echo "goals: bulk and conn_rate ipm/ha >= 1.0; p50 within 10 us; p99 ipm/ha <= 1.0; rss <= 64 KB per idle connection"
+echo "proxy_cpu_us_per_conn: the proxy's CPU time per connection during the conn_rate test (lower is better);"
+echo "load_core_busy_pct near 100 means the load core (wrk + backend), not the proxy, limited conn_rate."
