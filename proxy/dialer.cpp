@@ -96,7 +96,7 @@ asio::awaitable<std::optional<pool::ConnectionEnd>> Dialer::connect(
       metrics_.dial_succeeded(std::chrono::duration<double>(a.took).count());
       co_return std::nullopt;
     }
-    metrics_.dial_failed(classify_dial_error(a.error), decision.egress.ip, settings_.fix_port);
+    metrics_.dial_failed(classify_dial_error(a.error));
     co_return pool::ConnectionEnd::dial_failed;
   }
 
@@ -168,7 +168,7 @@ asio::awaitable<Dialer::Attempt> Dialer::dial_once(Connection& c, DialWatch& wat
 void Dialer::report(const pool::Egress& egress, const Attempt& a) const {
   const DialFailure failure = classify_dial_error(a.error);
   if (a.error && failure == DialFailure::local) {
-    metrics_.dial_failed(failure, egress.ip, egress.port);
+    metrics_.dial_failed(failure);
     return;
   }
   pool::DialOutcome outcome;
@@ -179,7 +179,7 @@ void Dialer::report(const pool::Egress& egress, const Attempt& a) const {
   outcome.dial_time = a.took;
   source_.report(outcome);
   if (a.error)
-    metrics_.dial_failed(failure, egress.ip, egress.port);
+    metrics_.dial_failed(failure);
   else
     metrics_.dial_succeeded(std::chrono::duration<double>(a.took).count());
 }

@@ -41,8 +41,6 @@ ProxyMetrics::ProxyMetrics(prometheus::Registry& registry)
       bytes_down(counter_family(registry, "ipmanager_proxy_relayed_bytes_total",
                                 "Bytes relayed by the proxy, by direction (up: client to egress)")
                      .Add({{"direction", "down"}})),
-      ip_dial_failures_(counter_family(registry, "ipmanager_proxy_ip_dial_failures_total",
-                                       "Failed dials to next:port of one egress IP")),
       dial_duration_(
           prometheus::BuildHistogram()
               .Name("ipmanager_proxy_dial_duration_seconds")
@@ -72,13 +70,6 @@ ProxyMetrics::ProxyMetrics(prometheus::Registry& registry)
     const auto kind = static_cast<DialFailure>(i);
     dial_failures_[i] = &failures.Add({{"kind", std::string(to_string(kind))}});
   }
-}
-
-void ProxyMetrics::dial_failed(DialFailure kind, std::string_view ip, std::uint16_t port) {
-  dial_failures_[static_cast<std::size_t>(kind)]->Increment();
-  // Bounded cardinality: one series per egress of the pool.
-  if (kind != DialFailure::local)
-    ip_dial_failures_.Add({{"ip", std::string(ip)}, {"port", std::to_string(port)}}).Increment();
 }
 
 }  // namespace ipm::proxy

@@ -22,7 +22,7 @@ enum class DialFailure : std::uint8_t { refused, timeout, unreachable, error, lo
 std::string_view to_string(DialFailure f);
 
 /// The proxy's Prometheus metrics, registered once in the registry the app serializes.
-/// Thread-safe: prometheus-cpp metrics are atomics; the per-IP family takes its own lock.
+/// Thread-safe: prometheus-cpp metrics are atomics.
 class ProxyMetrics {
  public:
   explicit ProxyMetrics(prometheus::Registry& registry);
@@ -32,7 +32,10 @@ class ProxyMetrics {
   void connection_ended(pool::ConnectionEnd end) {
     connections_[static_cast<std::size_t>(end)]->Increment();
   }
-  void dial_failed(DialFailure kind, std::string_view ip, std::uint16_t port);
+  /// Per kind; the per-IP count is the strategy engine's (ipmanager_ip_dial_failures_total).
+  void dial_failed(DialFailure kind) {
+    dial_failures_[static_cast<std::size_t>(kind)]->Increment();
+  }
   void dial_succeeded(double seconds) { dial_duration_.Observe(seconds); }
   void accept_failed(bool out_of_fds) {
     (out_of_fds ? accept_fd_limit_ : accept_other_).Increment();
@@ -49,7 +52,6 @@ class ProxyMetrics {
 
   std::array<prometheus::Counter*, kEnds> connections_{};
   std::array<prometheus::Counter*, kFailures> dial_failures_{};
-  prometheus::Family<prometheus::Counter>& ip_dial_failures_;
   prometheus::Histogram& dial_duration_;
   prometheus::Counter& accept_fd_limit_;
   prometheus::Counter& accept_other_;
