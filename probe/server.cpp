@@ -146,7 +146,6 @@ Server::Server(asio::io_context& io, Context& context, ServerOptions options)
   a.open(endpoint.protocol());
   a.set_option(asio::socket_base::reuse_address(true));
   a.bind(endpoint);
-  a.listen(asio::socket_base::max_listen_connections);
 }
 
 Server::~Server() {
@@ -154,6 +153,7 @@ Server::~Server() {
 }
 
 void Server::start() {
+  state_->acceptor.listen(asio::socket_base::max_listen_connections);
   asio::co_spawn(state_->acceptor.get_executor(), accept_loop(state_),
                  state_->on_exit("probe accept loop"));
 }

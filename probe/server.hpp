@@ -16,8 +16,10 @@ namespace ipm::probe {
 /// others. Each connection is one coroutine on its own strand, so the io_context may run
 /// on several threads.
 ///
-/// The constructor binds and listens (throws boost::system::system_error when it cannot:
-/// a startup error); start() begins accepting. `context` must outlive the server and every
+/// The constructor binds (throws boost::system::system_error when it cannot: a startup
+/// error found before a long parse-mode replay); start() listens and begins accepting, so a
+/// connection to the port before start() is refused, not left waiting, and a readiness check
+/// that connects to it means the process is ready. `context` must outlive the server and every
 /// session, i.e. until the io_context has stopped running. Thread-safe: stop() may be called
 /// from any thread.
 class Server {
@@ -28,6 +30,7 @@ class Server {
   /// Calls stop().
   ~Server();
 
+  /// Listens and accepts; throws boost::system::system_error when listen(2) fails.
   void start();
 
   /// Closes the listening socket and every open connection. Idempotent.

@@ -250,6 +250,29 @@ TEST(ServerTest, head_sends_the_header_only) {
   EXPECT_EQ(c.read().body(), "pong");
 }
 
+TEST(ServerTest, port_refuses_connections_until_start) {
+  // A readiness check that connects to the probe port must not pass while ipmanager is still
+  // starting (the proxy not yet listening, a parse-mode replay under way).
+  ProbeWorld w(1);
+  asio::io_context io;
+  ipm::probe::ServerOptions o;
+  o.host = "127.0.0.1";
+  o.port = 0;
+  ipm::probe::Server server(io, w.context, o);
+  const tcp::endpoint bound = server.local_endpoint();
+  ASSERT_NE(bound.port(), 0) << "bound at construction: a taken port fails at startup";
+  tcp::socket early(io);
+  boost::system::error_code ec;
+  early.connect(bound, ec);
+  EXPECT_EQ(ec, asio::error::connection_refused);
+
+  server.start();
+  tcp::socket ready(io);
+  ready.connect(bound, ec);
+  EXPECT_FALSE(ec) << ec.message();
+  server.stop();
+}
+
 TEST(ServerTest, stop_closes_open_connections) {
   ProbeWorld w(1);
   auto s = std::make_unique<RunningServer>(w.context, ipm::probe::ServerOptions{});
