@@ -232,7 +232,13 @@ TEST(PoolE2ETest, grafana_dashboard_queries_only_metrics_ipmanager_exports) {
   NginxPool pool(pool_of(3));
   ipm::test::TempDir work;
   IpmanagerProcess ipm(pool, "", work.path());
-  ipm.traffic(10);
+  ASSERT_EQ(ipm.traffic(10)[200], 10);
+  // The per-IP history series appear once the tailer has parsed the requests' log lines.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return sample(ipm.metrics(), "ipmanager_scanner_lines_total{result=\"parsed\"}") == 10;
+      },
+      10s));
   std::ifstream in(std::string(IPM_SOURCE_DIR) + "/deploy/grafana/ipmanager-dashboard.json");
   const std::string dashboard((std::istreambuf_iterator<char>(in)),
                               std::istreambuf_iterator<char>());

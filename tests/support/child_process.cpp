@@ -12,7 +12,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <random>
 #include <stdexcept>
+#include <string>
 
 extern char** environ;
 
@@ -176,20 +178,37 @@ bool wait_for_tcp_port(const std::string& host, std::uint16_t port,
       timeout);
 }
 
-std::uint16_t free_tcp_port() {
+namespace {
+
+bool port_is_free(std::uint16_t port) {
   Fd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (s.fd < 0)
-    throw sys_error("socket");
+    return false;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    throw sys_error("bind");
-  socklen_t len = sizeof addr;
-  if (::getsockname(s.fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    throw sys_error("getsockname");
+  return ::bind(s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+}
+
+}  // namespace
+
+std::uint16_t free_tcp_port_run(int n) {
+  std::mt19937 rng(static_cast<unsigned>(::getpid()) ^ std::random_device{}());
+  std::uniform_int_distribution<int> pick(20000, 32000 - n);
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const int base = pick(rng);
+    bool all = true;
+    for (int i = 0; i < n && all; ++i)
+      all = port_is_free(static_cast<std::uint16_t>(base + i));
+    if (all)
+      return static_cast<std::uint16_t>(base);
   }
-  return ntohs(addr.sin_port);
+  throw std::runtime_error("no run of " + std::to_string(n) + " free ports on 127.0.0.1");
+}
+
+std::uint16_t free_tcp_port() {
+  return free_tcp_port_run(1);
 }
 
 }  // namespace ipm::test

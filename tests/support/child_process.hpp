@@ -60,7 +60,13 @@ int run_command(const SpawnOptions& options,
 bool wait_for_tcp_port(const std::string& host, std::uint16_t port,
                        std::chrono::milliseconds timeout);
 
-/// A port that was free on 127.0.0.1 a moment ago (bind :0, read back, close).
+/// A run of `n` consecutive ports that were free on 127.0.0.1 a moment ago, picked below
+/// the kernel's ephemeral range (32768+): outgoing connections never take them, and a
+/// connect() to one cannot succeed by connecting to itself (TCP self-connect, which made
+/// wait_for_tcp_port() report a server that had not started yet).
+std::uint16_t free_tcp_port_run(int n);
+
+/// One such port.
 std::uint16_t free_tcp_port();
 
 /// Polls `predicate` every few milliseconds until it is true or `timeout` passes.

@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <random>
 #include <sstream>
 #include <stdexcept>
 
@@ -35,19 +34,6 @@ std::string ip_plus(const std::string& base, int offset) {
   char out[INET_ADDRSTRLEN];
   ::inet_ntop(AF_INET, &a, out, sizeof out);
   return out;
-}
-
-bool port_is_free(std::uint16_t port) {
-  const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s < 0)
-    return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = ::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(s);
-  return ok;
 }
 
 // Children of `parent` (nginx workers), found through /proc.
@@ -99,21 +85,6 @@ std::vector<std::string> open_files_under(pid_t pid, const std::string& dir) {
 }
 
 }  // namespace
-
-std::uint16_t free_tcp_port_run(int n) {
-  // Below the kernel's ephemeral range (32768+), so outgoing connections do not take them.
-  std::mt19937 rng(static_cast<unsigned>(::getpid()) ^ std::random_device{}());
-  std::uniform_int_distribution<int> pick(20000, 32000 - n);
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    const int base = pick(rng);
-    bool all = true;
-    for (int i = 0; i < n && all; ++i)
-      all = port_is_free(static_cast<std::uint16_t>(base + i));
-    if (all)
-      return static_cast<std::uint16_t>(base);
-  }
-  throw std::runtime_error("no run of " + std::to_string(n) + " free ports on 127.0.0.1");
-}
 
 NginxPool::NginxPool(NginxPoolOptions options) : options_(std::move(options)), dir_("ipm-nginx") {
   if (options_.egress_count < 1)

@@ -93,7 +93,4 @@ class NginxPool {
   std::unique_ptr<ChildProcess> master_;
 };
 
-/// A run of `n` consecutive ports that were free on 127.0.0.1 a moment ago.
-std::uint16_t free_tcp_port_run(int n);
-
 }  // namespace ipm::test
