@@ -77,7 +77,18 @@ void Selector::publish(Snapshot next) {
     e.target = std::make_shared<const PickTarget>(PickTarget{e.egress, e.active});
   }
   counters_ = std::move(kept);
-  next.schedule = build_schedule(next, policy_);
+  swap_in(std::move(next));
+}
+
+void Selector::set_policy(config::Selection policy) {
+  std::lock_guard lock(publish_mutex_);
+  policy_.store(policy, std::memory_order_relaxed);
+  swap_in(*snapshot());  // same IPs and counters, the schedule rebuilt for the new policy
+}
+
+void Selector::swap_in(Snapshot next) {
+  next.policy = policy_.load(std::memory_order_relaxed);
+  next.schedule = build_schedule(next, next.policy);
   auto published = std::make_shared<const Snapshot>(std::move(next));
   {
     std::lock_guard current_lock(current_mutex_);
@@ -140,7 +151,7 @@ std::optional<std::uint32_t> Selector::choose(const Snapshot& s,
 
 std::uint32_t Selector::draw(const Snapshot& s) {
   const auto& schedule = s.schedule;
-  switch (policy_) {
+  switch (s.policy) {
     case config::Selection::random:
       return schedule[random_below(schedule.size())];
     case config::Selection::round_robin:

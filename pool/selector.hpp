@@ -67,6 +67,10 @@ class Selector {
   /// IPs that stay), builds the selection schedule for the policy, and swaps it in.
   void publish(Snapshot next);
 
+  /// Switches the selection policy (a SIGHUP reload): the current snapshot is republished
+  /// with a schedule for `policy`, and every later publish uses it.
+  void set_policy(config::Selection policy);
+
   /// An egress for a new connection, skipping the IPs in `exclude` (those a caller already
   /// tried and failed to dial). nullopt when nothing selectable remains.
   std::optional<Pick> pick(std::span<const std::string> exclude = {});
@@ -74,15 +78,16 @@ class Selector {
   /// The current snapshot (never null: empty before the first publish).
   std::shared_ptr<const Snapshot> snapshot() const;
 
-  config::Selection policy() const { return policy_; }
+  config::Selection policy() const { return policy_.load(std::memory_order_relaxed); }
 
  private:
   std::optional<std::uint32_t> choose(const Snapshot& s, std::span<const std::string> exclude);
   std::uint32_t draw(const Snapshot& s);
 
   const std::shared_ptr<const Snapshot>& current_for_this_thread();
+  void swap_in(Snapshot next);  // with publish_mutex_ held
 
-  const config::Selection policy_;
+  std::atomic<config::Selection> policy_;  // written with publish_mutex_ held
   const std::uint64_t id_;  // tells this selector's entry in a thread's cache from another's
   // Not std::atomic<shared_ptr>: libstdc++ 12 implements it with a lock bit that TSan cannot
   // see through. A thread takes this mutex only to refresh its cached copy, once per publish.

@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "config/config.hpp"
 #include "pool/egress.hpp"
 #include "pool/ip_state.hpp"
 
@@ -54,6 +55,8 @@ struct Snapshot {
   /// proportion to weight x share, interleaved smoothly (stride scheduling, the
   /// smoothness nginx's smooth weighted round robin gives). Empty when nothing is selectable.
   std::vector<std::uint32_t> schedule;
+  /// Filled by Selector::publish: the policy `schedule` was built for (they change together).
+  config::Selection policy = config::Selection::least_conn;
 
   std::uint32_t count(IpState s) const { return count_by_state[static_cast<std::size_t>(s)]; }
   std::size_t selectable_count() const;

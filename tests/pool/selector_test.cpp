@@ -165,6 +165,28 @@ TEST(SelectorTest, connection_counts_survive_a_new_snapshot) {
   EXPECT_EQ(sel.snapshot()->ips[1].active->value.load(), 1U);
 }
 
+TEST(SelectorTest, set_policy_rebuilds_the_schedule_and_keeps_connection_counts) {
+  Selector sel(Selection::random);
+  Snapshot s;
+  s.ips.push_back(entry(1, IpState::available, 1.0, 1));
+  s.ips.push_back(entry(2, IpState::available, 1.0, 3));
+  sel.publish(s);
+  auto held = sel.pick(std::vector<std::string>{"127.0.1.2"});
+  ASSERT_TRUE(held);
+
+  sel.set_policy(Selection::weighted);  // a SIGHUP reload
+  EXPECT_EQ(sel.policy(), Selection::weighted);
+  EXPECT_EQ(sel.snapshot()->policy, Selection::weighted);
+  auto counts = draw(sel, 400);  // weighted is deterministic: 1:3 exactly
+  EXPECT_EQ(counts["127.0.1.1"], 100);
+  EXPECT_EQ(counts["127.0.1.2"], 300);
+  EXPECT_EQ(sel.snapshot()->ips[0].active->value.load(), 1U) << "the open connection is kept";
+
+  s.version = 2;
+  sel.publish(s);  // later snapshots from the engine get the new policy too
+  EXPECT_EQ(sel.snapshot()->policy, Selection::weighted);
+}
+
 TEST(SelectorTest, picks_and_publishes_race_safely) {
   Selector sel(Selection::round_robin);
   std::atomic<bool> stop{false};
