@@ -108,6 +108,14 @@ class Engine {
   /// keep their first entry. Returns the number of duplicates ignored.
   std::size_t reload(std::vector<pool::Egress> egresses, pool::TimePoint now);
 
+  /// A reloaded config (SIGHUP): its strategy keys apply from now on to what happens next.
+  /// Thresholds, windows and failure statuses judge the next outcomes; cooldown lengths,
+  /// jitter and backoff shape the next ejections (IPs cooling now keep their deadlines);
+  /// probation_share, all_unavailable and max_ejected_percent the next snapshot and
+  /// ejections. The sizes of what is already allocated (max_history_log_each_ip,
+  /// max_cool_down_log_each_ip, decisions_kept) stay until a restart.
+  void reconfigure(const config::Config& next);
+
   // --- reading (for the probe, metrics and tests) ---
 
   std::span<const IpRecord> ips() const { return ips_; }

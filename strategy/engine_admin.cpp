@@ -146,6 +146,15 @@ std::size_t Engine::reload(std::vector<pool::Egress> egresses, TimePoint now) {
   return duplicates;
 }
 
+void Engine::reconfigure(const config::Config& next) {
+  config::Config kept = cfg_;
+  cfg_ = next;
+  cfg_.max_history_log_each_ip = kept.max_history_log_each_ip;
+  cfg_.max_cool_down_log_each_ip = kept.max_cool_down_log_each_ip;
+  cfg_.decisions_kept = kept.decisions_kept;
+  ++selection_version_;  // probation_share and all_unavailable shape the snapshot
+}
+
 std::vector<DecisionRecord> Engine::latest_decisions(std::size_t limit) const {
   const std::size_t n = std::min(limit, decisions_.size());
   return {decisions_.rbegin(), decisions_.rbegin() + static_cast<std::ptrdiff_t>(n)};

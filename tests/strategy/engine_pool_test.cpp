@@ -183,6 +183,30 @@ TEST(EnginePoolTest, reload_keeps_staying_ips_adds_new_and_drops_removed) {
   EXPECT_EQ(e.counters().unknown_ip_events, 1U);
 }
 
+TEST(EnginePoolTest, reconfigure_applies_to_what_happens_next) {
+  Engine e(test_config(), egresses(3), kBase);
+  trip(e, "127.0.1.1", 0);  // ejected at 2 s for 10 min
+  const auto cooling_until = e.find("127.0.1.1")->cooldown_until;
+  e.apply(log_event("127.0.1.2", at_s(10), 403));
+  const auto version = e.selection_version();
+
+  auto next = test_config();
+  next.consecutive_failure = 1;
+  next.cool_down = 1min;
+  next.max_history_log_each_ip = 5;  // sizes what is allocated: kept until restart
+  next.decisions_kept = 1;
+  e.reconfigure(next);
+  EXPECT_GT(e.selection_version(), version) << "snapshot keys may have changed";
+  EXPECT_EQ(e.config().consecutive_failure, 1U);
+  EXPECT_EQ(e.config().max_history_log_each_ip, 1000U);
+  EXPECT_EQ(e.config().decisions_kept, 100000U);
+
+  EXPECT_EQ(e.find("127.0.1.1")->cooldown_until, cooling_until) << "a cooling IP keeps its end";
+  e.apply(log_event("127.0.1.3", at_s(20), 403));  // one failure now ejects, for 1 min
+  EXPECT_EQ(state(e, "127.0.1.3"), IpState::cooling);
+  EXPECT_EQ(e.find("127.0.1.3")->cooldown_until, at_s(80));
+}
+
 TEST(EnginePoolTest, reload_to_an_empty_pool_is_all_unavailable) {
   Engine e(test_config(), egresses(2), kBase);
   e.reload({}, at_s(1));
