@@ -18,6 +18,7 @@
 #include "app/pool_egress_source.hpp"
 #include "app/version.hpp"
 #include "config/json_view.hpp"
+#include "config/schema.hpp"
 #include "pool/decision_log.hpp"
 #include "pool/selector.hpp"
 #include "probe/context.hpp"
@@ -45,25 +46,28 @@ scanner::UpstreamConfig read_upstream(const config::Config& c) {
   return upstream;
 }
 
-// Keys the running process picks up on SIGHUP without a restart.
-bool reloads_live(std::string_view key) {
-  return key == "debug" || key == "api_token" || key == "history_target_label_cap" ||
-         key == "upstream_conf_path";
-}
-
-void log_restart_only_changes(const config::Config& before, const config::Config& after) {
-  const auto a = config::to_json(before);
-  const auto b = config::to_json(after);
-  std::string keys;
-  for (const auto& [key, value] : b) {
-    if (reloads_live(key))
+// Applies the live keys of `next` to `running` (the schema says which keys are live) and
+// logs the changed keys, live or waiting for a restart. Secrets are compared redacted, so a
+// changed token is applied without being named.
+void apply_live_changes(config::Config& running, const config::Config& next) {
+  const auto a = config::to_json(running);
+  const auto b = config::to_json(next);
+  std::string applied;
+  std::string pending;
+  for (const config::KeySpec& k : config::schema()) {
+    if (k.live && k.copy)
+      k.copy(next, running);
+    const auto before = a.find(k.name);
+    const auto after = b.find(k.name);
+    if (after == b.end() || (before != a.end() && before->value() == after->value()))
       continue;
-    const auto it = a.find(key);
-    if (it == a.end() || it->value() != value)
-      keys += (keys.empty() ? "" : ", ") + std::string(key);
+    std::string& list = k.live ? applied : pending;
+    list += (list.empty() ? "" : ", ") + std::string(k.name);
   }
-  if (!keys.empty())
-    log_warn() << "SIGHUP: changes to " << keys << " take effect on restart";
+  if (!applied.empty())
+    log_info() << "SIGHUP: applied " << applied;
+  if (!pending.empty())
+    log_warn() << "SIGHUP: changes to " << pending << " take effect on restart";
 }
 
 }  // namespace
@@ -156,11 +160,13 @@ int Service::run() {
       if (ec)
         return;
       try {
-        config::Config next = reload_();
-        log_restart_only_changes(config_, next);
-        set_debug(next.debug);
-        context.set_config(next);
-        config_.upstream_conf_path = next.upstream_conf_path;
+        const config::Config next = reload_();
+        apply_live_changes(config_, next);
+        set_debug(config_.debug);
+        context.set_config(config_);
+        if (selector.policy() != config_.selection)
+          selector.set_policy(config_.selection);
+        engine.update([&](strategy::Engine& e) { e.reconfigure(config_); });
         log_info() << "SIGHUP: configuration reloaded";
       } catch (const std::exception& e) {
         log_error() << "SIGHUP: reload failed, keeping the running configuration: " << e.what();

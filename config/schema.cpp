@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
@@ -125,79 +127,89 @@ bool is_ip_address(const std::string& s) {
 template <class T>
 using Member = T Config::*;
 
+template <class T>
+KeySpec with_copy(Member<T> m, KeySpec k) {
+  k.copy = [m](const Config& from, Config& to) { to.*m = from.*m; };
+  return k;
+}
+
 KeySpec port_key(std::string_view name, std::string_view doc, Member<std::uint16_t> m,
                  bool zero_allowed = false) {
-  return {name, doc,
-          [name, m, zero_allowed](const YAML::Node& n, Config& c) {
-            // The Go tool writes ports as strings ("9091"); an empty string means "none".
-            if (zero_allowed && n.IsScalar() && n.Scalar().empty()) {
-              c.*m = 0;
-              return;
-            }
-            c.*m = static_cast<std::uint16_t>(
-                read_integer(name, n, zero_allowed ? 0 : 1, 65535, "a port number (1-65535)"));
-          },
-          [m](const Config& c) -> json::value {
-            // Shown as the Go tool shows it: a string, "" for none.
-            return c.*m == 0 ? json::value("") : json::value(std::to_string(c.*m));
-          }};
+  return with_copy(m, {name, doc,
+                       [name, m, zero_allowed](const YAML::Node& n, Config& c) {
+                         // The Go tool writes ports as strings ("9091"); an empty string means
+                         // "none".
+                         if (zero_allowed && n.IsScalar() && n.Scalar().empty()) {
+                           c.*m = 0;
+                           return;
+                         }
+                         c.*m = static_cast<std::uint16_t>(read_integer(
+                             name, n, zero_allowed ? 0 : 1, 65535, "a port number (1-65535)"));
+                       },
+                       [m](const Config& c) -> json::value {
+                         // Shown as the Go tool shows it: a string, "" for none.
+                         return c.*m == 0 ? json::value("") : json::value(std::to_string(c.*m));
+                       }});
 }
 
 KeySpec uint_key(std::string_view name, std::string_view doc, Member<std::uint32_t> m,
                  long long min, long long max) {
-  return {name, doc,
-          [name, m, min, max](const YAML::Node& n, Config& c) {
-            c.*m = static_cast<std::uint32_t>(read_integer(name, n, min, max));
-          },
-          [m](const Config& c) -> json::value { return c.*m; }};
+  return with_copy(m, {name, doc,
+                       [name, m, min, max](const YAML::Node& n, Config& c) {
+                         c.*m = static_cast<std::uint32_t>(read_integer(name, n, min, max));
+                       },
+                       [m](const Config& c) -> json::value { return c.*m; }});
 }
 
 KeySpec number_key(std::string_view name, std::string_view doc, Member<double> m, double min,
                    double max, bool min_inclusive = true) {
-  return {
-      name, doc,
-      [=](const YAML::Node& n, Config& c) { c.*m = read_number(name, n, min, max, min_inclusive); },
-      [m](const Config& c) -> json::value { return c.*m; }};
+  return with_copy(m, {name, doc,
+                       [=](const YAML::Node& n, Config& c) {
+                         c.*m = read_number(name, n, min, max, min_inclusive);
+                       },
+                       [m](const Config& c) -> json::value { return c.*m; }});
 }
 
 KeySpec bool_key(std::string_view name, std::string_view doc, Member<bool> m) {
-  return {name, doc, [name, m](const YAML::Node& n, Config& c) { c.*m = read_bool(name, n); },
-          [m](const Config& c) -> json::value { return c.*m; }};
+  return with_copy(
+      m, {name, doc, [name, m](const YAML::Node& n, Config& c) { c.*m = read_bool(name, n); },
+          [m](const Config& c) -> json::value { return c.*m; }});
 }
 
 KeySpec string_key(std::string_view name, std::string_view doc, Member<std::string> m,
                    bool allow_empty = false) {
-  return {name, doc,
-          [=](const YAML::Node& n, Config& c) { c.*m = read_string(name, n, allow_empty); },
-          [m](const Config& c) -> json::value { return json::value(c.*m); }};
+  return with_copy(
+      m,
+      {name, doc, [=](const YAML::Node& n, Config& c) { c.*m = read_string(name, n, allow_empty); },
+       [m](const Config& c) -> json::value { return json::value(c.*m); }});
 }
 
 KeySpec address_key(std::string_view name, std::string_view doc, Member<std::string> m) {
-  return {name, doc,
-          [name, m](const YAML::Node& n, Config& c) {
-            std::string v = read_string(name, n, false);
-            if (!is_ip_address(v)) {
-              throw ConfigError(std::string(name), "'" + v + "' is not an IP address");
-            }
-            c.*m = v;
-          },
-          [m](const Config& c) -> json::value { return json::value(c.*m); }};
+  return with_copy(m, {name, doc,
+                       [name, m](const YAML::Node& n, Config& c) {
+                         std::string v = read_string(name, n, false);
+                         if (!is_ip_address(v)) {
+                           throw ConfigError(std::string(name), "'" + v + "' is not an IP address");
+                         }
+                         c.*m = v;
+                       },
+                       [m](const Config& c) -> json::value { return json::value(c.*m); }});
 }
 
 // A duration key. The Go tool's keys are shown as integers in their own unit (what its
 // users' dashboards and scripts read); new keys are shown with a unit ("5m").
 KeySpec duration_key(std::string_view name, std::string_view doc, Member<Millis> m,
                      Millis bare_unit, bool show_in_unit = false) {
-  return {name, doc,
-          [name, m, bare_unit](const YAML::Node& n, Config& c) {
-            c.*m = read_duration(name, n, bare_unit);
-          },
-          [m, bare_unit, show_in_unit](const Config& c) -> json::value {
-            if (show_in_unit && (c.*m).count() % bare_unit.count() == 0) {
-              return (c.*m).count() / bare_unit.count();
-            }
-            return json::value(format_duration(c.*m));
-          }};
+  return with_copy(m, {name, doc,
+                       [name, m, bare_unit](const YAML::Node& n, Config& c) {
+                         c.*m = read_duration(name, n, bare_unit);
+                       },
+                       [m, bare_unit, show_in_unit](const Config& c) -> json::value {
+                         if (show_in_unit && (c.*m).count() % bare_unit.count() == 0) {
+                           return (c.*m).count() / bare_unit.count();
+                         }
+                         return json::value(format_duration(c.*m));
+                       }});
 }
 
 constexpr std::array<std::pair<std::string_view, Mode>, 2> kModes{
@@ -213,7 +225,8 @@ constexpr std::array<std::pair<std::string_view, AllUnavailable>, 2> kAllUnavail
 template <class Enum, std::size_t N>
 KeySpec enum_key(std::string_view name, std::string_view doc, Member<Enum> m,
                  const std::array<std::pair<std::string_view, Enum>, N>& names) {
-  return {name, doc,
+  return with_copy(
+      m, {name, doc,
           [name, m, &names](const YAML::Node& n, Config& c) { c.*m = read_enum(name, n, names); },
           [m, &names](const Config& c) -> json::value {
             for (const auto& [text, value] : names) {
@@ -221,7 +234,7 @@ KeySpec enum_key(std::string_view name, std::string_view doc, Member<Enum> m,
                 return json::value(text);
             }
             return nullptr;
-          }};
+          }});
 }
 
 void add_status(std::string_view key, const std::string& item, StatusSet& set) {
@@ -249,27 +262,27 @@ void add_status(std::string_view key, const std::string& item, StatusSet& set) {
 }
 
 KeySpec status_set_key(std::string_view name, std::string_view doc, Member<StatusSet> m) {
-  return {name, doc,
-          [name, m](const YAML::Node& n, Config& c) {
-            StatusSet set;
-            if (n.IsScalar()) {
-              add_status(name, n.Scalar(), set);  // a single status is a list of one
-            } else if (n.IsSequence()) {
-              for (const auto& item : n) {
-                add_status(name, scalar(name, item, "a status or class"), set);
-              }
-            } else {
-              throw ConfigError(std::string(name),
-                                "expected a list of statuses, got " + describe(n));
-            }
-            c.*m = std::move(set);
-          },
-          [m](const Config& c) -> json::value {
-            json::array a;
-            for (const auto& s : (c.*m).spec)
-              a.emplace_back(s);
-            return a;
-          }};
+  return with_copy(m, {name, doc,
+                       [name, m](const YAML::Node& n, Config& c) {
+                         StatusSet set;
+                         if (n.IsScalar()) {
+                           add_status(name, n.Scalar(), set);  // a single status is a list of one
+                         } else if (n.IsSequence()) {
+                           for (const auto& item : n) {
+                             add_status(name, scalar(name, item, "a status or class"), set);
+                           }
+                         } else {
+                           throw ConfigError(std::string(name),
+                                             "expected a list of statuses, got " + describe(n));
+                         }
+                         c.*m = std::move(set);
+                       },
+                       [m](const Config& c) -> json::value {
+                         json::array a;
+                         for (const auto& s : (c.*m).spec)
+                           a.emplace_back(s);
+                         return a;
+                       }});
 }
 
 std::vector<KeySpec> build_schema() {
@@ -309,16 +322,17 @@ std::vector<KeySpec> build_schema() {
       duration_key("max_connection_timeout",
                    "total lifetime of a proxied connection, 0 for none; seconds or a duration",
                    &Config::max_connection_timeout, seconds(1), true));
-  keys.push_back({"strategy", "health strategy; only 'consecutive'",
-                  [](const YAML::Node& n, Config& c) {
-                    std::string v = read_string("strategy", n, false);
-                    if (v != "consecutive") {
-                      throw ConfigError("strategy",
-                                        "'" + v + "' is not supported (supported: consecutive)");
-                    }
-                    c.strategy = v;
-                  },
-                  [](const Config& c) -> json::value { return json::value(c.strategy); }});
+  keys.push_back(with_copy(
+      &Config::strategy,
+      {"strategy", "health strategy; only 'consecutive'",
+       [](const YAML::Node& n, Config& c) {
+         std::string v = read_string("strategy", n, false);
+         if (v != "consecutive") {
+           throw ConfigError("strategy", "'" + v + "' is not supported (supported: consecutive)");
+         }
+         c.strategy = v;
+       },
+       [](const Config& c) -> json::value { return json::value(c.strategy); }}));
   keys.push_back(uint_key("consecutive_failure", "consecutive failures that make an IP unavailable",
                           &Config::consecutive_failure, 1, 1'000'000));
   keys.push_back({"config_path", "accepted for compatibility with the Go tool; ignored",
@@ -379,13 +393,14 @@ std::vector<KeySpec> build_schema() {
 
   // Probe.
   keys.push_back(address_key("probe_host", "address the probe listens on", &Config::probe_host));
-  keys.push_back(
+  keys.push_back(with_copy(
+      &Config::api_token,
       {"api_token", "bearer token for mutating API routes; empty: loopback clients only",
        [](const YAML::Node& n, Config& c) { c.api_token = read_string("api_token", n, true); },
        [](const Config& c) -> json::value {
          return json::value(c.api_token.empty() ? "" : "<redacted>");
        },
-       true});
+       true}));
   keys.push_back(uint_key("probe_max_connections", "concurrent probe connections",
                           &Config::probe_max_connections, 1, 1'000'000));
   keys.push_back(
@@ -394,6 +409,20 @@ std::vector<KeySpec> build_schema() {
                &Config::history_target_label_cap, 0, 10'000));
   keys.push_back(uint_key("decisions_kept", "proxy decisions kept for /api/decisions",
                           &Config::decisions_kept, 1, 1'000'000));
+
+  // What a running process applies on SIGHUP (app/service.cpp): logging, the pool config
+  // path, the probe's token and label cap, and the strategy and selection keys.
+  for (const std::string_view live :
+       {"debug", "upstream_conf_path", "cool_down_min", "consecutive_failure", "failure_window",
+        "failure_statuses", "max_cool_down", "cool_down_jitter", "backoff_decay_after",
+        "max_ejected_percent", "all_unavailable", "probation_share", "selection", "api_token",
+        "history_target_label_cap"}) {
+    const auto it =
+        std::find_if(keys.begin(), keys.end(), [live](const KeySpec& k) { return k.name == live; });
+    if (it == keys.end())
+      throw std::logic_error("schema: unknown live key " + std::string(live));
+    it->live = true;
+  }
   return keys;
 }
 

@@ -27,6 +27,11 @@ struct KeySpec {
   std::function<boost::json::value(const Config& config)> show;
   bool secret = false;      ///< redacted by /config
   bool deprecated = false;  ///< accepted for compatibility and ignored
+  /// Copies the key's value between configs (empty for deprecated keys).
+  std::function<void(const Config& from, Config& to)> copy{};
+  /// A running process applies a new value on SIGHUP; the other keys need new sockets,
+  /// threads or memory and take effect on restart.
+  bool live = false;
 };
 
 /// Every key ipmanager knows, in documentation order.

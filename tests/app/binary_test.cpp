@@ -12,6 +12,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include "tests/support/child_process.hpp"
 #include "tests/support/http_client.hpp"
@@ -115,16 +116,35 @@ TEST_F(BinaryTest, serves_then_reloads_and_stops_cleanly) {
   ASSERT_TRUE(ipm::test::wait_for_tcp_port("127.0.0.1", probe, std::chrono::seconds(10)));
   EXPECT_EQ(ipm::test::http_get("127.0.0.1", probe, "/ping").body, "pong");
 
+  const auto stderr_log = [&] {
+    std::ifstream in(dir_ / "stderr.log");
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  const auto shown = [&](const std::string& key) {
+    const auto j = boost::json::parse(ipm::test::http_get("127.0.0.1", probe, "/config").body);
+    return boost::json::serialize(j.at(key));
+  };
+
+  // A strategy key applies at once; a port change waits for a restart, and the log says so.
+  std::ofstream(cfg, std::ios::app) << "consecutive_failure: 7\nselection: weighted\n"
+                                    << "probe_port: " << ipm::test::free_tcp_port() << "\n";
+  ASSERT_TRUE(ipm.signal(SIGHUP));
+  ASSERT_TRUE(ipm::test::wait_until(
+      [&] { return stderr_log().find("configuration reloaded") != std::string::npos; },
+      std::chrono::seconds(5)));
+  EXPECT_THAT(stderr_log(), HasSubstr("SIGHUP: applied consecutive_failure, selection"));
+  EXPECT_THAT(stderr_log(), HasSubstr("changes to probe_port take effect on restart"));
+  EXPECT_EQ(shown("consecutive_failure"), "7");
+  EXPECT_EQ(shown("selection"), "\"weighted\"");
+  EXPECT_EQ(shown("probe_port"), "\"" + std::to_string(probe) + "\"") << "the running port";
+
   // A broken config on SIGHUP is reported; the running one stays.
   std::ofstream(cfg) << "upstream_conf_path: [\n";
   ASSERT_TRUE(ipm.signal(SIGHUP));
-  ASSERT_TRUE(ipm::test::wait_until(
-      [&] {
-        std::ifstream in(dir_ / "stderr.log");
-        std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        return all.find("reload failed") != std::string::npos;
-      },
-      std::chrono::seconds(5)));
+  ASSERT_TRUE(
+      ipm::test::wait_until([&] { return stderr_log().find("reload failed") != std::string::npos; },
+                            std::chrono::seconds(5)));
+  EXPECT_EQ(shown("consecutive_failure"), "7");
   EXPECT_EQ(ipm::test::http_get("127.0.0.1", probe, "/ping").body, "pong");
 
   ASSERT_TRUE(ipm.signal(SIGTERM));

@@ -262,6 +262,22 @@ TEST(ConfigJsonTest, shown_config_loads_back_to_the_same_config) {
   EXPECT_EQ(back.cool_down, 90s);
 }
 
+TEST(ConfigSchemaTest, copy_carries_every_key_between_configs) {
+  // What SIGHUP uses to apply the live keys to the running config.
+  const Config from = load(std::string(kMinimal) +
+                           "probe_port: 9100\ncool_down_min: 90s\nselection: weighted\n"
+                           "failure_statuses: [429]\napi_token: t\nprobation_share: 0.5\n"
+                           "all_unavailable: refuse\ndebug: true\n");
+  Config to = load(kMinimal);
+  for (const auto& k : ipm::config::schema()) {
+    EXPECT_EQ(static_cast<bool>(k.copy), !k.deprecated) << k.name;
+    if (k.copy)
+      k.copy(from, to);
+  }
+  EXPECT_EQ(ipm::config::to_json(to), ipm::config::to_json(from));
+  EXPECT_EQ(to.api_token, "t");
+}
+
 TEST(ConfigSchemaTest, every_key_is_documented_and_unique) {
   std::set<std::string_view> names;
   for (const auto& k : ipm::config::schema()) {

@@ -46,4 +46,17 @@ TEST(ReadmeReferenceTest, names_no_key_the_schema_lacks) {
   }
 }
 
+TEST(ReadmeReferenceTest, reloading_section_names_every_live_key) {
+  const std::string all = readme();
+  const auto start = all.find("### Reloading");
+  ASSERT_NE(start, std::string::npos);
+  const std::string text = all.substr(start, all.find("\n#", start + 1) - start);
+  for (const auto& k : ipm::config::schema()) {
+    const bool named = text.find("`" + std::string(k.name) + "`") != std::string::npos;
+    EXPECT_EQ(named, k.live) << k.name
+                             << (k.live ? " applies on SIGHUP but the README omits it"
+                                        : " is named as live but is not");
+  }
+}
+
 }  // namespace
