@@ -69,11 +69,20 @@ void LogPipeline::rebind(const std::vector<pool::Egress>& bindings) {
   flush_counts();
   parser_ = std::make_unique<scanner::LineParser>(format_, bindings, config_.max_line_bytes);
   bindings_ = bindings;
-  // Per-IP logs (%s) of new IPs are followed from the next restart; say so rather than
-  // silently missing them.
-  if (config_.access_log_path.find("%s") != std::string::npos && ips_of(bindings) != ips_) {
-    log_warn() << "upstream config changed the egress IPs: per-IP logs of added IPs are "
-                  "followed after a restart";
+  // Per-IP logs (%s): an added IP's log is followed from now on. A removed IP's log stays
+  // followed; its lines name an IP the engine no longer has and are ignored there.
+  std::vector<std::string> added;
+  for (std::string& ip : ips_of(bindings)) {
+    if (std::find(ips_.begin(), ips_.end(), ip) == ips_.end()) {
+      ips_.push_back(ip);
+      added.push_back(std::move(ip));
+    }
+  }
+  if (!tailer_ || added.empty() || config_.access_log_path.find("%s") == std::string::npos)
+    return;
+  for (std::string& path : scanner::expand_log_paths(config_.access_log_path, added)) {
+    log_info() << "following " << path << " (egress IP added)";
+    tailer_->follow(std::move(path));
   }
 }
 

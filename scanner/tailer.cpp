@@ -2,6 +2,7 @@
 
 #include <sys/inotify.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -68,6 +69,7 @@ class Tailer::Impl : public std::enable_shared_from_this<Impl> {
 
   void start();
   void stop();
+  void follow(const std::string& path);
   const asio::any_io_executor& executor() const { return executor_; }
 
  private:
@@ -139,6 +141,7 @@ class Tailer::Impl : public std::enable_shared_from_this<Impl> {
 
   asio::any_io_executor executor_;
   TailerOptions options_;
+  FollowerOptions follower_options_;
   LineSink sink_;
   TailMetrics metrics_;
   std::vector<std::unique_ptr<File>> files_;
@@ -162,7 +165,7 @@ Tailer::Impl::Impl(asio::any_io_executor executor, TailerOptions options, LineSi
       metrics_(registry),
       reconcile_timer_(executor_),
       backlog_wake_(executor_) {
-  FollowerOptions fo;
+  FollowerOptions& fo = follower_options_;
   fo.start_at_end = options_.start_at_end;
   fo.max_line_bytes = options_.max_line_bytes;
   fo.settle = options_.settle.count() > 0 ? options_.settle : 2 * options_.reconcile_interval;
@@ -196,6 +199,21 @@ void Tailer::Impl::stop() {
     watcher_->close();
   reconcile_timer_.cancel();
   backlog_wake_.cancel();
+}
+
+void Tailer::Impl::follow(const std::string& path) {
+  if (stopped_ || std::any_of(files_.begin(), files_.end(),
+                              [&path](const auto& f) { return f->path == path; })) {
+    return;
+  }
+  FollowerOptions fo = follower_options_;
+  fo.start_at_end = true;
+  files_.push_back(std::make_unique<File>(*this, files_.size(), path, fo));
+  if (!started_)
+    return;  // start() watches and reads it with the others
+  // As in start(): the watch first, then the first read fixes where the file starts.
+  refresh_watches();
+  poll(*files_.back(), Clock::now());
 }
 
 void Tailer::Impl::spawn(asio::awaitable<void> task, const char* name) {
@@ -358,6 +376,10 @@ void Tailer::start() {
 
 void Tailer::stop() {
   asio::dispatch(impl_->executor(), [impl = impl_] { impl->stop(); });
+}
+
+void Tailer::follow(std::string path) {
+  asio::dispatch(impl_->executor(), [impl = impl_, path = std::move(path)] { impl->follow(path); });
 }
 
 }  // namespace ipm::scanner

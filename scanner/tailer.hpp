@@ -70,6 +70,12 @@ class Tailer {
   void start();
   void stop();
 
+  /// Follows one more log from its current end (a new egress IP's per-IP log after a
+  /// reload: what it held before belongs to a time it was not followed), or from its
+  /// beginning once it appears if it does not exist yet. A path already followed is left
+  /// as it is. Runs on the executor (dispatched there).
+  void follow(std::string path);
+
  private:
   class Impl;
   std::shared_ptr<Impl> impl_;

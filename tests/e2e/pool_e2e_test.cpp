@@ -228,6 +228,31 @@ TEST(PoolE2ETest, rotation_under_traffic_with_real_logrotate_loses_and_repeats_n
   EXPECT_EQ(sample(ipm.metrics(), "ipmanager_tail_rotations_total{kind=\"renamed\"}"), 3);
 }
 
+TEST(PoolE2ETest, per_ip_log_of_an_ip_added_by_a_reload_is_followed) {
+  NginxPoolOptions options = pool_of(3);
+  options.per_ip_logs = true;
+  NginxPool pool(options);
+  const std::string added = pool.ips()[2];
+  pool.stop_server(added);  // not in the pool config when ipmanager starts
+  ipm::test::TempDir work;
+  IpmanagerProcess ipm(pool, "", work.path());
+  ASSERT_FALSE(ipm.states().contains(added));
+
+  pool.start_server(added);
+  ASSERT_TRUE(ipm.process().signal(SIGHUP));
+  ASSERT_TRUE(wait_until([&] { return ipm.states().contains(added); }, 10s));
+  for (int i = 0; i < 5; ++i)
+    ASSERT_EQ(pool.get(pool.port_of(added)).status, 200);
+  // Its lines are in its own log file, followed since the reload.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return sample(ipm.metrics(), "ipmanager_scanner_lines_total{result=\"parsed\"}") == 5;
+      },
+      10s))
+      << ipm.stderr_text();
+  EXPECT_THAT(ipm.stderr_text(), testing::HasSubstr("(egress IP added)"));
+}
+
 TEST(PoolE2ETest, grafana_dashboard_queries_only_metrics_ipmanager_exports) {
   NginxPool pool(pool_of(3));
   ipm::test::TempDir work;

@@ -9,6 +9,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -295,6 +296,31 @@ TEST_F(TailerTest, several_files_keep_their_own_order_and_identity) {
   }
   EXPECT_THAT(from_first, ElementsAre("a1", "a2"));
   EXPECT_THAT(from_second, ElementsAre("b1", "b2"));
+}
+
+TEST_F(TailerTest, follow_adds_a_log_from_its_end_or_from_its_creation) {
+  // Per-IP logs of egress IPs added by a reload: what such a log held before is not read.
+  const auto added = dir_ / "10.0.0.9.access.log";
+  const auto later = dir_ / "10.0.0.10.access.log";
+  append(added, "old\n");
+  start({log_}, /*at_end=*/true);
+  append(log_, "a1\n");
+  run_until_lines(1);
+  tailer_->follow(added.string());
+  tailer_->follow(later.string());  // does not exist yet: read from its start once created
+  tailer_->follow(log_.string());   // already followed: no second reader
+  ioc_.run_for(std::chrono::milliseconds(50));
+  append(added, "b1\n");
+  append(later, "c1\n");
+  append(log_, "a2\n");
+  run_until_lines(4);
+  std::map<std::size_t, std::vector<std::string>> by_file;
+  for (std::size_t i = 0; i < lines_.size(); ++i)
+    by_file[files_[i]].push_back(lines_[i]);
+  EXPECT_THAT(by_file[0], ElementsAre("a1", "a2"));
+  EXPECT_THAT(by_file[1], ElementsAre("b1"));
+  EXPECT_THAT(by_file[2], ElementsAre("c1"));
+  EXPECT_EQ(by_file.size(), 3U);
 }
 
 TEST_F(TailerTest, large_backlog_is_read_in_capped_rounds_in_order) {
