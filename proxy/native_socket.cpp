@@ -5,33 +5,52 @@
 
 #include <cerrno>
 
+#include <boost/version.hpp>
+
 namespace ipm::proxy {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
 namespace {
 
-// basic_socket keeps its implementation (and the state flags Asio consults before each
-// operation) protected; a derived class may name it, and the member pointer then applies to
-// any tcp::socket.
+#if BOOST_VERSION / 100 == 1081
+// Reviewed against Boost 1.81 (Debian 12): basic_socket keeps its implementation (and the
+// state flags Asio consults before each operation) protected; a derived class may name it,
+// and the member pointer then applies to any tcp::socket.
 struct StateAccess : tcp::socket {
   static asio::detail::socket_ops::state_type& state(tcp::socket& s) {
     return (s.*&StateAccess::impl_).get_implementation().state_;
   }
 };
 
-// Hands a fresh non-blocking descriptor to `socket`: registered with the reactor once, no
-// ioctl at the first operation, no EPOLL_CTL_DEL at close (it is not a dup).
+// Tells Asio what is true of a descriptor made here: already non-blocking (no ioctl at the
+// first operation) and not a dup (no EPOLL_CTL_DEL before close()).
+void mark_nonblocking_original(tcp::socket& socket, boost::system::error_code&) {
+  auto& state = StateAccess::state(socket);
+  state |= asio::detail::socket_ops::internal_non_blocking;
+  state &=
+      static_cast<asio::detail::socket_ops::state_type>(~asio::detail::socket_ops::possible_dup);
+}
+#else
+// Another Boost: its internals are not assumed. The public call costs one ioctl per socket
+// (and Asio keeps its EPOLL_CTL_DEL at close); behaviour is the same.
+void mark_nonblocking_original(tcp::socket& socket, boost::system::error_code& ec) {
+  socket.non_blocking(true, ec);
+}
+#endif
+
+// Hands a fresh non-blocking descriptor to `socket`: registered with the reactor once.
 void adopt(tcp::socket& socket, const tcp& protocol, int fd, boost::system::error_code& ec) {
   socket.assign(protocol, fd, ec);
   if (ec) {
     ::close(fd);
     return;
   }
-  auto& state = StateAccess::state(socket);
-  state |= asio::detail::socket_ops::internal_non_blocking;
-  state &=
-      static_cast<asio::detail::socket_ops::state_type>(~asio::detail::socket_ops::possible_dup);
+  mark_nonblocking_original(socket, ec);
+  if (ec) {
+    boost::system::error_code ignored;
+    socket.close(ignored);
+  }
 }
 
 boost::system::error_code last_error() {

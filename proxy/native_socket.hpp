@@ -10,7 +10,9 @@ namespace ipm::proxy {
 /// operation, and an accepted (assigned) descriptor is removed from epoll with an explicit
 /// EPOLL_CTL_DEL before close(). Descriptors made here are non-blocking from birth
 /// (accept4/socket with SOCK_NONBLOCK) and Asio is told so, and they are known not to be
-/// dup()ed, so close() alone leaves the epoll set. Not thread-safe (like the sockets).
+/// dup()ed, so close() alone leaves the epoll set. Telling Asio uses its internal state
+/// flags, as reviewed for Boost 1.81; with another Boost the public non_blocking() call is
+/// used instead (one ioctl more per socket). Not thread-safe (like the sockets).
 
 /// Accepts one pending connection as a non-blocking, close-on-exec socket on `socket`
 /// (which must be closed) and fills `peer`. Errors (would_block when none is pending,
