@@ -8,6 +8,7 @@
 #
 #   tests/bench/proxy_vs_haproxy.sh            # builds build/bench-proxy (release) first
 #   ROUNDS=5 DURATION=10 IDLE_CONNECTIONS=4000 tests/bench/proxy_vs_haproxy.sh
+#   TESTS="bulk conn" PROXIES="haproxy ipm" tests/bench/proxy_vs_haproxy.sh   # a subset
 #
 # Needs: haproxy iperf3 wrk nginx libnginx-mod-stream (deploy/install-deps.sh --bench).
 # Only 127.0.0.1 is used; every process the script starts is killed on exit.
@@ -18,6 +19,8 @@ DURATION=${DURATION:-5}
 IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-3000}
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
+TESTS=${TESTS:-bulk conn latency keepalive idle}
+read -r -a PROXIES <<<"${PROXIES:-haproxy nginx ipm}"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$ROOT/build/bench-proxy}
 STREAM_MODULE=/usr/lib/nginx/modules/ngx_stream_module.so
@@ -135,7 +138,6 @@ for p in $IPERF_PORT $HTTP_PORT $HA_BULK $HA_HTTP $NX_BULK $NX_HTTP $IPM_BULK $I
   wait_port $p
 done
 
-PROXIES=(haproxy nginx ipm)
 bulk_port() { case $1 in haproxy) echo $HA_BULK ;; nginx) echo $NX_BULK ;; ipm) echo $IPM_BULK ;; direct) echo $IPERF_PORT ;; esac; }
 http_port() { case $1 in haproxy) echo $HA_HTTP ;; nginx) echo $NX_HTTP ;; ipm) echo $IPM_HTTP ;; esac; }
 # PIDs whose RSS counts as the proxy's (nginx: the worker, not the master).
@@ -163,7 +165,7 @@ record() { RESULTS[$1,$2]="${RESULTS[$1,$2]:-} $3"; }
 
 run_bulk() {  # $1 proxy, $2 "" or "-R"
   taskset -c "$LOAD_CPU" iperf3 -c 127.0.0.1 -p "$(bulk_port "$1")" -t "$DURATION" -J $2 |
-    jq '.end.sum_received.bits_per_second / 1e9'
+    jq '.end.sum_received.bits_per_second / 1e9 * 100 | round / 100'
 }
 run_wrk() {  # $1 port, then wrk args
   local port=$1
@@ -172,12 +174,16 @@ run_wrk() {  # $1 port, then wrk args
 }
 
 echo "== $ROUNDS interleaved rounds of ${DURATION}s per test; proxies on CPU $PROXY_CPU, load on CPU $LOAD_CPU"
+testing() { [[ " $TESTS " == *" $1 "* ]]; }
 for round in $(seq "$ROUNDS"); do
   for proxy in direct "${PROXIES[@]}"; do
-    record bulk_up_gbps "$proxy" "$(run_bulk "$proxy" "")"
-    record bulk_down_gbps "$proxy" "$(run_bulk "$proxy" -R)"
+    if testing bulk; then
+      record bulk_up_gbps "$proxy" "$(run_bulk "$proxy" "")"
+      record bulk_down_gbps "$proxy" "$(run_bulk "$proxy" -R)"
+    fi
     [ "$proxy" = direct ] && continue
     port=$(http_port "$proxy")
+    if testing conn; then
     # The connection rate, with what it cost: the proxy's own CPU per connection, and how busy
     # the load core was (at 100% the load generator and backend, not the proxy, set the rate).
     cpu_before=$(cpu_ticks "$proxy")
@@ -188,19 +194,25 @@ for round in $(seq "$ROUNDS"); do
     record conn_rate_per_s "$proxy" "$(awk '/Requests\/sec/ { print $2 }' <<<"$out")"
     record proxy_cpu_us_per_conn "$proxy" "$(awk -v t=$(($(cpu_ticks "$proxy") - cpu_before)) -v us=$TICK_US -v n="$connections" 'BEGIN { printf "%.1f", t * us / n }')"
     record load_core_busy_pct "$proxy" "$(awk -v b=$((load_busy_after - load_busy_before)) -v a=$((load_all_after - load_all_before)) 'BEGIN { printf "%.1f", 100 * b / a }')"
-    out=$(run_wrk "$port" -c1 --latency)
-    record p50_us "$proxy" "$(to_us "$(awk '$1 == "50%" { print $2 }' <<<"$out")")"
-    record p99_us "$proxy" "$(to_us "$(awk '$1 == "99%" { print $2 }' <<<"$out")")"
-    out=$(run_wrk "$port" -c32)
-    record keepalive_req_per_s "$proxy" "$(awk '/Requests\/sec/ { print $2 }' <<<"$out")"
-    # Errors in a run make its numbers meaningless: say so.
-    grep -q "Socket errors\|Non-2xx" <<<"$out" && echo "warning: $proxy round $round: $(grep -E 'Socket errors|Non-2xx' <<<"$out")" >&2
+    fi
+    if testing latency; then
+      out=$(run_wrk "$port" -c1 --latency)
+      record p50_us "$proxy" "$(to_us "$(awk '$1 == "50%" { print $2 }' <<<"$out")")"
+      record p99_us "$proxy" "$(to_us "$(awk '$1 == "99%" { print $2 }' <<<"$out")")"
+    fi
+    if testing keepalive; then
+      out=$(run_wrk "$port" -c32)
+      record keepalive_req_per_s "$proxy" "$(awk '/Requests\/sec/ { print $2 }' <<<"$out")"
+      # Errors in a run make its numbers meaningless: say so.
+      grep -q "Socket errors\|Non-2xx" <<<"$out" && echo "warning: $proxy round $round: $(grep -E 'Socket errors|Non-2xx' <<<"$out")" >&2
+    fi
   done
   echo "round $round done"
 done
 
-echo "== memory per idle connection ($IDLE_CONNECTIONS connections, after ${DURATION}s of the tests above)"
+testing idle && echo "== memory per idle connection ($IDLE_CONNECTIONS connections, after the tests above)"
 for proxy in "${PROXIES[@]}"; do
+  testing idle || break
   before=$(rss_kb "$proxy")
   taskset -c "$LOAD_CPU" "$BUILD/tests/bench/proxy_bench_idle_clients" "$(http_port "$proxy")" \
     "$IDLE_CONNECTIONS" >"$WORK/idle-$proxy.log" 2>&1 &
@@ -219,13 +231,17 @@ done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 echo
+echo "== every round"
+for key in "${!RESULTS[@]}"; do echo "$key:${RESULTS[$key]}"; done | sort
+echo
 echo "== medians (ratio = value / HAProxy's; for latency and memory lower is better)"
 printf "%-22s %12s %12s %12s %12s %10s %10s\n" test direct haproxy nginx ipm "ipm/ha" "nginx/ha"
 for test in bulk_up_gbps bulk_down_gbps conn_rate_per_s proxy_cpu_us_per_conn load_core_busy_pct p50_us p99_us keepalive_req_per_s rss_per_idle_conn_kb; do
   declare -A M=()
-  for proxy in direct "${PROXIES[@]}"; do
+  for proxy in direct haproxy nginx ipm; do
     M[$proxy]=$( [ -n "${RESULTS[$test,$proxy]:-}" ] && median <<<"${RESULTS[$test,$proxy]}" || echo "-")
   done
+  [ "${M[ipm]}" = - ] && [ "${M[haproxy]}" = - ] && continue
   ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0 || a == "-") print "-"; else printf "%.2f", a / b }'; }
   printf "%-22s %12s %12s %12s %12s %10s %10s\n" "$test" "${M[direct]}" "${M[haproxy]}" "${M[nginx]}" \
     "${M[ipm]}" "$(ratio "${M[ipm]}" "${M[haproxy]}")" "$(ratio "${M[nginx]}" "${M[haproxy]}")"
