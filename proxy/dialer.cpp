@@ -60,6 +60,21 @@ FirstSend send_first_bytes(Connection& c) {
   return result;
 }
 
+// Without first bytes to send, a second connect(2) asks the same question: 0 (or EISCONN) once
+// the handshake is done, the error once it failed, EALREADY while it goes on. One syscall
+// instead of a readiness wait, its epoll_ctl and getsockopt(SO_ERROR).
+FirstSend connect_again(Connection& c, const tcp::endpoint& endpoint) {
+  FirstSend result;
+  if (c.first_size != 0)
+    return result;  // send_first_bytes() answered EAGAIN: still connecting
+  if (::connect(c.egress.native_handle(), endpoint.data(), endpoint.size()) == 0 ||
+      errno == EISCONN)
+    result.connected = true;
+  else if (errno != EALREADY && errno != EINPROGRESS && errno != EINTR)
+    result.error = boost::system::error_code(errno, boost::system::system_category());
+  return result;
+}
+
 }  // namespace
 
 DialFailure classify_dial_error(const boost::system::error_code& ec) {
@@ -143,6 +158,8 @@ asio::awaitable<Dialer::Attempt> Dialer::dial_once(Connection& c, DialWatch& wat
       a.error = boost::system::error_code(errno, boost::system::system_category());
     } else if (const FirstSend first = send_first_bytes(c); first.connected || first.error) {
       a.error = first.error;
+    } else if (const FirstSend again = connect_again(c, endpoint); again.connected || again.error) {
+      a.error = again.error;
     } else {
       watch.watch(c);
       auto [ec] = co_await c.egress.async_wait(tcp::socket::wait_write, kAwait);
