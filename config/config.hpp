@@ -77,6 +77,7 @@ struct Config {
   std::uint32_t max_connections = 10000;
   Millis drain_timeout{std::chrono::seconds(30)};
   std::uint32_t proxy_threads = 0;  ///< 0: one per core
+  bool proxy_splice = false;        ///< bulk bursts through pipes with splice(2), uncopied
 
   // --- probe ---
   std::string probe_host = "127.0.0.1";

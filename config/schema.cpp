@@ -390,6 +390,9 @@ std::vector<KeySpec> build_schema() {
                               &Config::drain_timeout, seconds(1)));
   keys.push_back(uint_key("proxy_threads", "proxy threads, 0 for one per core",
                           &Config::proxy_threads, 0, 1024));
+  keys.push_back(bool_key("proxy_splice",
+                          "relay bulk transfers with splice(2); slower over loopback (README)",
+                          &Config::proxy_splice));
 
   // Probe.
   keys.push_back(address_key("probe_host", "address the probe listens on", &Config::probe_host));

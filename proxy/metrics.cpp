@@ -41,6 +41,10 @@ ProxyMetrics::ProxyMetrics(prometheus::Registry& registry)
       bytes_down(counter_family(registry, "ipmanager_proxy_relayed_bytes_total",
                                 "Bytes relayed by the proxy, by direction (up: client to egress)")
                      .Add({{"direction", "down"}})),
+      spliced_bytes(counter_family(registry, "ipmanager_proxy_spliced_bytes_total",
+                                   "Of the relayed bytes, those moved with splice(2) "
+                                   "(proxy_splice), uncopied")
+                        .Add({})),
       dial_duration_(
           prometheus::BuildHistogram()
               .Name("ipmanager_proxy_dial_duration_seconds")

@@ -43,8 +43,9 @@ class ProxyMetrics {
   void accept_paused() { accept_paused_.Increment(); }
 
   prometheus::Gauge& active;
-  prometheus::Counter& bytes_up;    ///< client -> egress
-  prometheus::Counter& bytes_down;  ///< egress -> client
+  prometheus::Counter& bytes_up;       ///< client -> egress
+  prometheus::Counter& bytes_down;     ///< egress -> client
+  prometheus::Counter& spliced_bytes;  ///< of those, moved with splice(2)
 
  private:
   static constexpr std::size_t kEnds = 8;

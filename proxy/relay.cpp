@@ -3,7 +3,6 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <span>
 
@@ -11,6 +10,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+
+#include "proxy/splice_burst.hpp"
 
 namespace ipm::proxy {
 namespace asio = boost::asio;
@@ -20,7 +21,6 @@ using SteadyClock = std::chrono::steady_clock;
 namespace {
 
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t kSmallBuffer = 2048;
 
 struct Direction {
   tcp::socket& from;
@@ -28,6 +28,7 @@ struct Direction {
   pool::ConnectionEnd from_failed;  ///< how the connection ends when `from` errors
   pool::ConnectionEnd to_failed;    ///< how it ends when writing to `to` errors
   prometheus::Counter& counter;
+  prometheus::Counter& spliced;
   bool starts_likely;     ///< data is probably waiting when the relay starts
   bool eof_follows_data;  ///< the sender often closes right after its first answer
   std::uint64_t bytes = 0;
@@ -68,11 +69,24 @@ asio::awaitable<bool> forward_first_bytes(Direction& d, Connection& c) {
   co_return true;
 }
 
-asio::awaitable<void> transfer(Direction& d, Connection& c, BufferPool& buffers) {
-  // Small reads use this frame-local buffer, so an idle connection holds no pooled one;
-  // a read that fills it switches to a pooled buffer for the burst, given back when a read
-  // comes back short (the socket is drained).
-  std::array<std::byte, kSmallBuffer> small;
+// `from` gave its EOF: shut down writing on `to` so the other side sees it (half-close).
+// The last direction to end needs no shutdown: the sockets are closed right after, which sends
+// the FIN (nothing is left unread on `to`: it already gave its EOF)... unless bytes were just
+// corked with MSG_MORE: shutdown pushes them out with the FIN.
+void end_direction(Direction& d, Connection& c, bool corked) {
+  if (++c.directions_done < 2 || corked) {
+    boost::system::error_code ignored;
+    d.to.shutdown(tcp::socket::shutdown_send, ignored);
+  }
+  c.last_activity = SteadyClock::now();
+}
+
+asio::awaitable<void> transfer(Direction& d, Connection& c, RelayBuffers& buffers) {
+  // Small reads use a small buffer held for the direction's life, so an idle connection holds
+  // no burst buffer; a read that fills it switches to a burst buffer, given back when a read
+  // comes back short (the socket is drained). Both come from the worker's pools: the coroutine
+  // frame stays small enough for the allocator's fast path.
+  const BufferPool::Lease small = buffers.small.take();
   BufferPool::Lease big;
   // When data is likely (the client's first bytes, a burst that filled the buffer), recv(2)
   // is called directly: no operation object, no completion posted through the scheduler.
@@ -80,8 +94,9 @@ asio::awaitable<void> transfer(Direction& d, Connection& c, BufferPool& buffers)
   // syscall, where a readiness wait would cost an epoll_ctl(MOD) each time.
   bool likely = d.starts_likely;
   bool look_for_eof = d.eof_follows_data;
+  bool splice_works = true;
   for (;;) {
-    const std::span<std::byte> space = big ? big.bytes() : std::span<std::byte>(small);
+    const std::span<std::byte> space = big ? big.bytes() : small.bytes();
     ssize_t got = -1;
     if (likely) {
       got = ::recv(d.from.native_handle(), space.data(), space.size(), 0);
@@ -127,25 +142,44 @@ asio::awaitable<void> transfer(Direction& d, Connection& c, BufferPool& buffers)
       if (n < space.size())
         big.reset();
       else if (!big)
-        big = buffers.take();
+        big = buffers.bursts.take();
     }
     if (eof) {
-      // The last direction to end needs no shutdown: the sockets are closed right after,
-      // which sends the FIN (nothing is left unread on `to`: it already gave its EOF)...
-      // unless bytes were just corked with MSG_MORE: shutdown pushes them out with the FIN.
-      if (++c.directions_done < 2 || got > 0) {
-        boost::system::error_code ignored;
-        d.to.shutdown(tcp::socket::shutdown_send, ignored);
-      }
-      c.last_activity = SteadyClock::now();
+      end_direction(d, c, got > 0);
       co_return;
+    }
+    if (big && likely && buffers.pipes && splice_works) {
+      // The burst buffer filled up: a bulk stream. It goes on through a pipe, uncopied.
+      PipePool::Lease pipe = buffers.pipes->take();
+      if (!pipe)
+        continue;  // out of descriptors: copying works too
+      const BurstEnd end = co_await splice_burst(
+          d.from, d.to, pipe, BurstProgress{d.bytes, d.counter, d.spliced, c.last_activity});
+      switch (end) {
+        case BurstEnd::slowed:
+          likely = false;  // the socket is drained
+          big.reset();
+          break;
+        case BurstEnd::unsupported:
+          splice_works = false;
+          break;
+        case BurstEnd::eof:
+          end_direction(d, c, false);
+          co_return;
+        case BurstEnd::from_failed:
+          c.abort(d.from_failed);
+          co_return;
+        case BurstEnd::to_failed:
+          c.abort(d.to_failed);
+          co_return;
+      }
     }
   }
 }
 
 }  // namespace
 
-asio::awaitable<RelayTotals> relay(Connection& c, BufferPool& buffers, ProxyMetrics& metrics) {
+asio::awaitable<RelayTotals> relay(Connection& c, RelayBuffers& buffers, ProxyMetrics& metrics) {
   c.last_activity = SteadyClock::now();
   c.directions_done = 0;
   // The client's first read came before the dial: more is waiting only if it filled the buffer.
@@ -155,6 +189,7 @@ asio::awaitable<RelayTotals> relay(Connection& c, BufferPool& buffers, ProxyMetr
                pool::ConnectionEnd::client_reset,
                pool::ConnectionEnd::egress_reset,
                metrics.bytes_up,
+               metrics.spliced_bytes,
                client_has_more,
                false};
   Direction down{c.egress,
@@ -162,6 +197,7 @@ asio::awaitable<RelayTotals> relay(Connection& c, BufferPool& buffers, ProxyMetr
                  pool::ConnectionEnd::egress_reset,
                  pool::ConnectionEnd::client_reset,
                  metrics.bytes_down,
+                 metrics.spliced_bytes,
                  false,
                  true};
 

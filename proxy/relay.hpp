@@ -10,6 +10,7 @@
 #include "proxy/buffer_pool.hpp"
 #include "proxy/connection.hpp"
 #include "proxy/metrics.hpp"
+#include "proxy/pipe_pool.hpp"
 
 namespace ipm::proxy {
 
@@ -19,6 +20,13 @@ struct RelayLimits {
   config::Millis closing{0};   ///< once one side has half-closed, the inactivity limit becomes
                                ///< min(idle, closing) (`close_timeout`)
   config::Millis lifetime{0};  ///< total life from accept (`max_connection_timeout`)
+};
+
+/// The buffer pools of one worker that its relays borrow from.
+struct RelayBuffers {
+  BufferPool& bursts;  ///< large buffers, borrowed while a direction moves a burst
+  BufferPool& small;   ///< small buffers, held by each direction for its whole life
+  PipePool* pipes;     ///< pipes for splice(2) once a burst fills its buffer; null: copy only
 };
 
 struct RelayTotals {
@@ -32,13 +40,14 @@ struct RelayTotals {
 /// other and the other direction goes on (half-close). An error on one side resets the other.
 /// The client's first bytes, read before the dial, are counted and whatever of them the
 /// dialer did not send goes first.
-/// Each direction holds at most one pooled buffer, borrowed only during a burst (small reads
-/// use a 2 KB buffer in the coroutine frame), so a peer that stops reading stops the reading
-/// from the other side (back-pressure) and an idle connection holds no pooled buffer. Keeps
+/// Each direction holds a small buffer and at most one burst buffer, borrowed only during a
+/// burst; a burst that fills its buffer goes on through a pipe with splice(2) (see
+/// splice_burst()). A peer that stops reading stops the reading from the other side
+/// (back-pressure), and an idle connection holds only its two small buffers. Keeps
 /// `c.directions_done` and `c.last_activity` up to date; the time limits are enforced by the
 /// worker's RelayWatch, which aborts the Connection. Runs on the Connection's executor (one
 /// thread).
-boost::asio::awaitable<RelayTotals> relay(Connection& c, BufferPool& buffers,
+boost::asio::awaitable<RelayTotals> relay(Connection& c, RelayBuffers& buffers,
                                           ProxyMetrics& metrics);
 
 }  // namespace ipm::proxy

@@ -72,9 +72,10 @@ void Server::start() {
   dialer_ = std::make_unique<Dialer>(dial, source_, *metrics_);
 
   RelayLimits limits{config_.idle_timeout, config_.close_timeout, config_.max_connection_timeout};
-  shared_ = std::make_unique<WorkerShared>(*dialer_, source_, *metrics_, decisions_, limits,
-                                           std::max<std::uint32_t>(config_.max_connections, 1),
-                                           options_.buffer_bytes, options_.warn);
+  shared_ =
+      std::make_unique<WorkerShared>(*dialer_, source_, *metrics_, decisions_, limits,
+                                     std::max<std::uint32_t>(config_.max_connections, 1),
+                                     options_.buffer_bytes, config_.proxy_splice, options_.warn);
 
   std::uint32_t threads = config_.proxy_threads;
   if (threads == 0)

@@ -1,6 +1,8 @@
 #include "proxy/worker.hpp"
 
-#include <array>
+#include <pthread.h>
+
+#include <csignal>
 #include <exception>
 #include <string>
 
@@ -29,6 +31,11 @@ constexpr config::Millis kMaxBackoff{1000};
 // safety net against a lost wake-up.
 constexpr config::Millis kCapRecheck{1000};
 constexpr std::size_t kFreeBuffersKept = 64;
+// Small relay buffers: two per relaying connection, so more of them are kept for reuse.
+constexpr std::size_t kSmallBuffer = 2048;
+constexpr std::size_t kFreeSmallBuffersKept = 1024;
+// Idle pipes kept for splice(2): two descriptors each, so only a few.
+constexpr std::size_t kFreePipesKept = 8;
 constexpr int kAcceptBatch = 16;
 // Holds a client's first bytes during the dial only: a request, a TLS ClientHello.
 constexpr std::size_t kFirstBytesBuffer = 4096;
@@ -47,8 +54,11 @@ Worker::Worker(WorkerShared& shared)
     : shared_(shared),
       dial_watch_(ctx_.get_executor(), shared.dialer.timeout()),
       relay_watch_(ctx_.get_executor(), shared.limits, connections_),
-      buffers_(shared.buffer_bytes, kFreeBuffersKept),
-      first_buffers_(kFirstBytesBuffer, kFreeBuffersKept) {}
+      burst_buffers_(shared.buffer_bytes, kFreeBuffersKept),
+      small_buffers_(kSmallBuffer, kFreeSmallBuffersKept),
+      first_buffers_(kFirstBytesBuffer, kFreeBuffersKept),
+      pipes_(kFreePipesKept),
+      relay_buffers_{burst_buffers_, small_buffers_, shared.splice ? &pipes_ : nullptr} {}
 
 Worker::~Worker() {
   join();
@@ -70,6 +80,12 @@ void Worker::start() {
   asio::co_spawn(ctx_, accept_loop(),
                  [this](std::exception_ptr e) { log_exception("accept loop", e); });
   thread_ = std::thread([this] {
+    // splice(2) has no MSG_NOSIGNAL: a peer gone mid-burst would raise SIGPIPE, whose default
+    // action ends the process. Blocked on this thread, it leaves splice() failing with EPIPE.
+    sigset_t pipe_signal;
+    sigemptyset(&pipe_signal);
+    sigaddset(&pipe_signal, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
     // run() returns when there is no work left: acceptor closed and every session ended.
     for (;;) {
       try {
@@ -209,7 +225,7 @@ asio::awaitable<void> Worker::session(tcp::socket client, tcp::endpoint peer) {
     RelayTotals totals;
     {
       RelayEnd relay_end{relay_watch_, c};
-      totals = co_await relay(c, buffers_, shared_.metrics);
+      totals = co_await relay(c, relay_buffers_, shared_.metrics);
     }
     shared_.source.closed(decision.egress);
     decision.bytes_up = totals.bytes_up;
@@ -220,8 +236,10 @@ asio::awaitable<void> Worker::session(tcp::socket client, tcp::endpoint peer) {
     // discarded first so the kernel does not turn the close into a RST.
     c.client.shutdown(tcp::socket::shutdown_send, ignored);
     c.client.non_blocking(true, ignored);
-    std::array<char, 4096> sink{};
-    while (c.client.read_some(asio::buffer(sink), ignored) > 0) {
+    // A pooled buffer, not one in this frame: a large frame misses the allocator's fast path.
+    const BufferPool::Lease sink = first_buffers_.take();
+    while (c.client.read_some(asio::buffer(sink.bytes().data(), sink.bytes().size()), ignored) >
+           0) {
     }
   }
   decision.duration =

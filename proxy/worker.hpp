@@ -18,6 +18,7 @@
 #include "proxy/dial_watch.hpp"
 #include "proxy/dialer.hpp"
 #include "proxy/metrics.hpp"
+#include "proxy/pipe_pool.hpp"
 #include "proxy/relay.hpp"
 #include "proxy/relay_watch.hpp"
 
@@ -29,7 +30,7 @@ class Worker;
 /// enforces max_connections across workers.
 struct WorkerShared {
   WorkerShared(const Dialer& d, EgressSource& s, ProxyMetrics& m, pool::DecisionLog& log,
-               RelayLimits l, std::uint32_t max, std::size_t bytes,
+               RelayLimits l, std::uint32_t max, std::size_t bytes, bool spl,
                std::function<void(std::string_view)> w)
       : dialer(d),
         source(s),
@@ -38,6 +39,7 @@ struct WorkerShared {
         limits(l),
         max_connections(max),
         buffer_bytes(bytes),
+        splice(spl),
         warn(std::move(w)) {}
 
   const Dialer& dialer;
@@ -47,6 +49,7 @@ struct WorkerShared {
   RelayLimits limits;
   std::uint32_t max_connections;
   std::size_t buffer_bytes;
+  bool splice;  ///< bulk bursts go through pipes with splice(2)
   std::function<void(std::string_view)> warn;
 
   std::atomic<std::uint32_t> active{0};
@@ -89,15 +92,20 @@ class Worker {
   void log_exception(std::string_view what, std::exception_ptr e) const;
 
   WorkerShared& shared_;
-  boost::asio::io_context ctx_{1};
+  // One thread runs the context and every socket operation happens on it: no lock per socket
+  // operation. Other threads only post (wake(), stop()), which keeps the scheduler's lock.
+  boost::asio::io_context ctx_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   boost::asio::ip::tcp::acceptor acceptor_{ctx_};
   boost::asio::steady_timer pause_timer_{ctx_};
   boost::asio::steady_timer drain_timer_{ctx_};
   DialWatch dial_watch_;
   ConnectionList connections_;
   RelayWatch relay_watch_;
-  BufferPool buffers_;
-  BufferPool first_buffers_;  ///< for Connection::first_bytes
+  BufferPool burst_buffers_;
+  BufferPool small_buffers_;
+  BufferPool first_buffers_;  ///< for Connection::first_bytes, and to drain a refused client
+  PipePool pipes_;
+  RelayBuffers relay_buffers_;
   std::atomic<bool> paused_{false};
   bool draining_ = false;
   bool cutting_ = false;      ///< the drain timeout passed: sessions starting now are cut too

@@ -3,7 +3,7 @@
 // SIGINT, then drains like the app does.
 //
 //   proxy_bench_server --backend-port P [--port N] [--threads T] [--buffer-bytes B]
-//                      [--drain-ms D] [--max-connections M]
+//                      [--drain-ms D] [--max-connections M] [--splice 0|1]
 // Prints "listening PORT" on stdout once it accepts.
 #include <csignal>
 #include <cstdlib>
@@ -54,6 +54,8 @@ int main(int argc, char** argv) {
       options.buffer_bytes = number(argv[i], value);
     else if (flag == "--drain-ms")
       config.drain_timeout = std::chrono::milliseconds(number(argv[i], value));
+    else if (flag == "--splice")
+      config.proxy_splice = number(argv[i], value) != 0;
     else if (flag == "--max-connections")
       config.max_connections = static_cast<std::uint32_t>(number(argv[i], value));
     else {
@@ -63,7 +65,7 @@ int main(int argc, char** argv) {
   }
   if (backend_port == 0 || backend_port > 65535 || options.buffer_bytes < 1024) {
     std::cerr << "usage: proxy_bench_server --backend-port P [--port N] [--threads T] "
-                 "[--buffer-bytes B>=1024] [--drain-ms D] [--max-connections M]\n";
+                 "[--buffer-bytes B>=1024] [--drain-ms D] [--max-connections M] [--splice 0|1]\n";
     return 2;
   }
 

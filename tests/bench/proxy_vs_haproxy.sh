@@ -20,7 +20,7 @@ IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-3000}
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 TESTS=${TESTS:-bulk conn latency keepalive idle}
-read -r -a PROXIES <<<"${PROXIES:-haproxy nginx ipm}"
+read -r -a PROXIES <<<"${PROXIES:-haproxy nginx ipm ipm-splice}"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$ROOT/build/bench-proxy}
 STREAM_MODULE=/usr/lib/nginx/modules/ngx_stream_module.so
@@ -49,8 +49,8 @@ trap cleanup EXIT INT TERM
 IPERF_PORT=25201 HTTP_PORT=25202
 HA_BULK=25211 HA_HTTP=25212
 NX_BULK=25221 NX_HTTP=25222
-IPM_BULK=25231 IPM_HTTP=25232
-for p in $IPERF_PORT $HTTP_PORT $HA_BULK $HA_HTTP $NX_BULK $NX_HTTP $IPM_BULK $IPM_HTTP; do
+IPM_BULK=25231 IPM_HTTP=25232 IPM_SPLICE_BULK=25241
+for p in $IPERF_PORT $HTTP_PORT $HA_BULK $HA_HTTP $NX_BULK $NX_HTTP $IPM_BULK $IPM_HTTP $IPM_SPLICE_BULK; do
   if ss -ltn "sport = :$p" | grep -q LISTEN; then echo "port $p is busy" >&2; exit 1; fi
 done
 
@@ -134,11 +134,15 @@ start "$PROXY_CPU" ipm-bulk "$BUILD/tests/bench/proxy_bench_server" --port $IPM_
 start "$PROXY_CPU" ipm-http "$BUILD/tests/bench/proxy_bench_server" --port $IPM_HTTP \
   --backend-port $HTTP_PORT --max-connections 9000
 
-for p in $IPERF_PORT $HTTP_PORT $HA_BULK $HA_HTTP $NX_BULK $NX_HTTP $IPM_BULK $IPM_HTTP; do
+# ipmanager again with proxy_splice on (bulk only): splice(2) measured against copying.
+start "$PROXY_CPU" ipm-splice-bulk "$BUILD/tests/bench/proxy_bench_server" --port $IPM_SPLICE_BULK \
+  --backend-port $IPERF_PORT --max-connections 9000 --splice 1
+
+for p in $IPERF_PORT $HTTP_PORT $HA_BULK $HA_HTTP $NX_BULK $NX_HTTP $IPM_BULK $IPM_HTTP $IPM_SPLICE_BULK; do
   wait_port $p
 done
 
-bulk_port() { case $1 in haproxy) echo $HA_BULK ;; nginx) echo $NX_BULK ;; ipm) echo $IPM_BULK ;; direct) echo $IPERF_PORT ;; esac; }
+bulk_port() { case $1 in haproxy) echo $HA_BULK ;; nginx) echo $NX_BULK ;; ipm) echo $IPM_BULK ;; ipm-splice) echo $IPM_SPLICE_BULK ;; direct) echo $IPERF_PORT ;; esac; }
 http_port() { case $1 in haproxy) echo $HA_HTTP ;; nginx) echo $NX_HTTP ;; ipm) echo $IPM_HTTP ;; esac; }
 # PIDs whose RSS counts as the proxy's (nginx: the worker, not the master).
 proxy_pids() {
@@ -181,7 +185,7 @@ for round in $(seq "$ROUNDS"); do
       record bulk_up_gbps "$proxy" "$(run_bulk "$proxy" "")"
       record bulk_down_gbps "$proxy" "$(run_bulk "$proxy" -R)"
     fi
-    [ "$proxy" = direct ] && continue
+    [ "$proxy" = direct ] || [ "$proxy" = ipm-splice ] && continue
     port=$(http_port "$proxy")
     if testing conn; then
     # The connection rate, with what it cost: the proxy's own CPU per connection, and how busy
@@ -213,6 +217,7 @@ done
 testing idle && echo "== memory per idle connection ($IDLE_CONNECTIONS connections, after the tests above)"
 for proxy in "${PROXIES[@]}"; do
   testing idle || break
+  [ "$proxy" = ipm-splice ] && continue
   before=$(rss_kb "$proxy")
   taskset -c "$LOAD_CPU" "$BUILD/tests/bench/proxy_bench_idle_clients" "$(http_port "$proxy")" \
     "$IDLE_CONNECTIONS" >"$WORK/idle-$proxy.log" 2>&1 &
@@ -235,22 +240,24 @@ echo "== every round"
 for key in "${!RESULTS[@]}"; do echo "$key:${RESULTS[$key]}"; done | sort
 echo
 echo "== medians (ratio = value / HAProxy's; for latency and memory lower is better)"
-printf "%-22s %12s %12s %12s %12s %10s %10s\n" test direct haproxy nginx ipm "ipm/ha" "nginx/ha"
+printf "%-22s %9s %9s %9s %9s %10s %8s %8s %8s\n" test direct haproxy nginx ipm ipm-splice "ipm/ha" "nginx/ha" "splc/ha"
 for test in bulk_up_gbps bulk_down_gbps conn_rate_per_s proxy_cpu_us_per_conn load_core_busy_pct p50_us p99_us keepalive_req_per_s rss_per_idle_conn_kb; do
   declare -A M=()
-  for proxy in direct haproxy nginx ipm; do
+  for proxy in direct haproxy nginx ipm ipm-splice; do
     M[$proxy]=$( [ -n "${RESULTS[$test,$proxy]:-}" ] && median <<<"${RESULTS[$test,$proxy]}" || echo "-")
   done
   [ "${M[ipm]}" = - ] && [ "${M[haproxy]}" = - ] && continue
   ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0 || a == "-") print "-"; else printf "%.2f", a / b }'; }
-  printf "%-22s %12s %12s %12s %12s %10s %10s\n" "$test" "${M[direct]}" "${M[haproxy]}" "${M[nginx]}" \
-    "${M[ipm]}" "$(ratio "${M[ipm]}" "${M[haproxy]}")" "$(ratio "${M[nginx]}" "${M[haproxy]}")"
+  printf "%-22s %9s %9s %9s %9s %10s %8s %8s %8s\n" "$test" "${M[direct]}" "${M[haproxy]}" "${M[nginx]}" \
+    "${M[ipm]}" "${M[ipm-splice]}" "$(ratio "${M[ipm]}" "${M[haproxy]}")" \
+    "$(ratio "${M[nginx]}" "${M[haproxy]}")" "$(ratio "${M[ipm-splice]}" "${M[haproxy]}")"
   if [ "$test" = p50_us ]; then
     echo "   p50 ipm - haproxy = $(awk -v a="${M[ipm]}" -v b="${M[haproxy]}" 'BEGIN { printf "%.1f", a - b }') us (goal: <= 10)"
   fi
   unset M
 done
 echo
+echo "ipm-splice: ipmanager with proxy_splice on, bulk only."
 echo "goals: bulk and conn_rate ipm/ha >= 1.0; p50 within 10 us; p99 ipm/ha <= 1.0; rss <= 64 KB per idle connection"
 echo "proxy_cpu_us_per_conn: the proxy's CPU time per connection during the conn_rate test (lower is better);"
 echo "load_core_busy_pct near 100 means the load core (wrk + backend), not the proxy, limited conn_rate."

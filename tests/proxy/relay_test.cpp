@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <functional>
 #include <thread>
 
 #include "client.hpp"
@@ -15,11 +16,20 @@ namespace {
 
 using pool::ConnectionEnd;
 
-TEST(RelayTest, large_random_payloads_cross_both_ways_byte_for_byte) {
+// Every relay test runs twice: copying through the relay's buffers, and with proxy_splice on,
+// where bulk bursts go through pipes with splice(2).
+class RelayTest : public ::testing::TestWithParam<bool> {
+ protected:
+  std::function<void(config::Config&)> splice_setting() const {
+    return [splice = GetParam()](config::Config& c) { c.proxy_splice = splice; };
+  }
+};
+
+TEST_P(RelayTest, large_random_payloads_cross_both_ways_byte_for_byte) {
   const std::string down = random_bytes(24 << 20, 1);  // egress -> client
   const std::string up = random_bytes(24 << 20, 2);    // client -> egress
   LoopbackBackend backend(BackendMode::exchange, down);
-  ProxyUnderTest proxy({egress_at(backend.port())});
+  ProxyUnderTest proxy({egress_at(backend.port())}, splice_setting());
 
   Fd client = connect_to(proxy.port());
   std::thread writer([&] {
@@ -49,13 +59,18 @@ TEST(RelayTest, large_random_payloads_cross_both_ways_byte_for_byte) {
   EXPECT_EQ(proxy.metric("ipmanager_proxy_relayed_bytes_total", {{"direction", "up"}}),
             static_cast<double>(up.size()));
   EXPECT_EQ(proxy.metric("ipmanager_proxy_connections_total", {{"result", "closed"}}), 1.0);
+  const double spliced = proxy.metric("ipmanager_proxy_spliced_bytes_total");
+  if (GetParam())
+    EXPECT_GT(spliced, static_cast<double>(up.size())) << "bulk bursts go through pipes";
+  else
+    EXPECT_EQ(spliced, 0.0);
 }
 
-TEST(RelayTest, client_half_close_still_receives_the_whole_answer) {
+TEST_P(RelayTest, client_half_close_still_receives_the_whole_answer) {
   // The client sends its request, shuts down writing, then reads the whole answer.
   const std::string request = random_bytes(3 << 20, 3);
   LoopbackBackend backend(BackendMode::echo);
-  ProxyUnderTest proxy({egress_at(backend.port())});
+  ProxyUnderTest proxy({egress_at(backend.port())}, splice_setting());
 
   Fd client = connect_to(proxy.port());
   std::thread writer([&] {
@@ -69,12 +84,12 @@ TEST(RelayTest, client_half_close_still_receives_the_whole_answer) {
   EXPECT_EQ(proxy.wait_for_decisions(1).at(0).end, ConnectionEnd::closed);
 }
 
-TEST(RelayTest, egress_half_close_lets_the_client_keep_sending) {
+TEST_P(RelayTest, egress_half_close_lets_the_client_keep_sending) {
   // The egress answers first and shuts down writing; the client's upload goes on after that.
   const std::string answer = random_bytes(1000, 4);
   const std::string upload = random_bytes(4 << 20, 5);
   LoopbackBackend backend(BackendMode::exchange, answer);
-  ProxyUnderTest proxy({egress_at(backend.port())});
+  ProxyUnderTest proxy({egress_at(backend.port())}, splice_setting());
 
   Fd client = connect_to(proxy.port());
   EXPECT_EQ(read_exactly(client, answer.size()), answer);
@@ -89,10 +104,10 @@ TEST(RelayTest, egress_half_close_lets_the_client_keep_sending) {
   EXPECT_EQ(proxy.wait_for_decisions(1).at(0).end, ConnectionEnd::closed);
 }
 
-TEST(RelayTest, client_reset_mid_transfer_resets_the_egress) {
+TEST_P(RelayTest, client_reset_mid_transfer_resets_the_egress) {
   LoopbackBackend backend(BackendMode::sink);
   backend.open_gate();
-  ProxyUnderTest proxy({egress_at(backend.port())});
+  ProxyUnderTest proxy({egress_at(backend.port())}, splice_setting());
 
   Fd client = connect_to(proxy.port());
   ASSERT_TRUE(write_all(client, random_bytes(1 << 20, 6)));
@@ -103,9 +118,9 @@ TEST(RelayTest, client_reset_mid_transfer_resets_the_egress) {
   EXPECT_EQ(proxy.wait_for_decisions(1).at(0).end, ConnectionEnd::client_reset);
 }
 
-TEST(RelayTest, egress_reset_mid_transfer_resets_the_client) {
+TEST_P(RelayTest, egress_reset_mid_transfer_resets_the_client) {
   LoopbackBackend backend(BackendMode::reset_after, {}, 64 << 10);
-  ProxyUnderTest proxy({egress_at(backend.port())});
+  ProxyUnderTest proxy({egress_at(backend.port())}, splice_setting());
 
   Fd client = connect_to(proxy.port());
   // Keeps sending until the reset comes back; the send fails (EPIPE/ECONNRESET) or the read does.
@@ -118,9 +133,9 @@ TEST(RelayTest, egress_reset_mid_transfer_resets_the_client) {
   EXPECT_EQ(proxy.wait_for_decisions(1).at(0).end, ConnectionEnd::egress_reset);
 }
 
-TEST(RelayTest, peer_that_stops_reading_stops_the_sender_without_buffering) {
+TEST_P(RelayTest, peer_that_stops_reading_stops_the_sender_without_buffering) {
   LoopbackBackend backend(BackendMode::sink);  // does not read until the gate opens
-  ProxyUnderTest proxy({egress_at(backend.port())});
+  ProxyUnderTest proxy({egress_at(backend.port())}, splice_setting());
 
   Fd client = connect_to(proxy.port());
   timeval short_timeout{0, 300000};
@@ -143,6 +158,11 @@ TEST(RelayTest, peer_that_stops_reading_stops_the_sender_without_buffering) {
   ASSERT_EQ(records.size(), 1U);
   EXPECT_EQ(records[0].bytes_received, sent) << "every byte sent arrives once the peer reads";
 }
+
+INSTANTIATE_TEST_SUITE_P(CopyAndSplice, RelayTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return param.param ? "splice" : "copy";
+                         });
 
 }  // namespace
 }  // namespace ipm::proxy::test
