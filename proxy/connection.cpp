@@ -6,6 +6,8 @@
 
 #include <boost/asio/socket_base.hpp>
 
+#include "proxy/native_socket.hpp"
+
 namespace ipm::proxy {
 namespace {
 
@@ -27,8 +29,12 @@ bool Connection::read_first_bytes(BufferPool& buffers) {
   do {
     got = ::recv(client.native_handle(), space.data(), space.size(), 0);
   } while (got < 0 && errno == EINTR);
-  if (got < 0)
-    return errno == EAGAIN || errno == EWOULDBLOCK;
+  if (got < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+      return false;
+    expect_no_data(client);  // the relay's first read then waits without a recv(2) first
+    return true;
+  }
   if (got > 0) {
     first_bytes = std::move(lease);
     first_size = static_cast<std::size_t>(got);

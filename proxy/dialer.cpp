@@ -1,6 +1,9 @@
 #include "proxy/dialer.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <vector>
@@ -146,39 +149,51 @@ asio::awaitable<Dialer::Attempt> Dialer::dial_once(Connection& c, DialWatch& wat
   boost::system::error_code ignored;
   c.egress.close(ignored);
   const tcp::endpoint endpoint(settings_.next, port);
-  open_nonblocking(c.egress, endpoint.protocol(), a.error);
-  if (a.error)
+  const int fd = open_nonblocking(endpoint.protocol(), a.error);
+  if (fd < 0)
     co_return a;
-  c.egress.set_option(tcp::no_delay(true), ignored);
+  const int on = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 
   // connect(2) by hand: Asio's async_connect adds a poll(2) before its getsockopt(SO_ERROR).
   const auto started = SteadyClock::now();
-  if (::connect(c.egress.native_handle(), endpoint.data(), endpoint.size()) != 0) {
-    if (errno != EINPROGRESS && errno != EINTR) {
+  if (::connect(fd, endpoint.data(), endpoint.size()) != 0 && errno != EINPROGRESS &&
+      errno != EINTR) {
+    a.error = boost::system::error_code(errno, boost::system::system_category());
+    ::close(fd);
+    a.took = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started);
+    co_return a;
+  }
+  // Registered with the reactor only now that it is connecting (see open_nonblocking()).
+  adopt(c.egress, endpoint.protocol(), fd, a.error);
+  if (a.error)
+    co_return a;
+  bool waited = false;
+  if (const FirstSend first = send_first_bytes(c); first.connected || first.error) {
+    a.error = first.error;
+  } else if (const FirstSend again = connect_again(c, endpoint); again.connected || again.error) {
+    a.error = again.error;
+  } else {
+    waited = true;
+    watch.watch(c);
+    auto [ec] = co_await c.egress.async_wait(tcp::socket::wait_write, kAwait);
+    watch.unwatch(c);
+    int error = 0;
+    socklen_t length = sizeof(error);
+    if (c.dial_expired)
+      a.error = boost::system::errc::make_error_code(errc_t::timed_out);
+    else if (ec)
+      a.error = ec;
+    else if (::getsockopt(c.egress.native_handle(), SOL_SOCKET, SO_ERROR, &error, &length) != 0)
       a.error = boost::system::error_code(errno, boost::system::system_category());
-    } else if (const FirstSend first = send_first_bytes(c); first.connected || first.error) {
-      a.error = first.error;
-    } else if (const FirstSend again = connect_again(c, endpoint); again.connected || again.error) {
-      a.error = again.error;
-    } else {
-      watch.watch(c);
-      auto [ec] = co_await c.egress.async_wait(tcp::socket::wait_write, kAwait);
-      watch.unwatch(c);
-      int error = 0;
-      socklen_t length = sizeof(error);
-      if (c.dial_expired)
-        a.error = boost::system::errc::make_error_code(errc_t::timed_out);
-      else if (ec)
-        a.error = ec;
-      else if (::getsockopt(c.egress.native_handle(), SOL_SOCKET, SO_ERROR, &error, &length) != 0)
-        a.error = boost::system::error_code(errno, boost::system::system_category());
-      else if (error != 0)
-        a.error = boost::system::error_code(error, boost::system::system_category());
-    }
+    else if (error != 0)
+      a.error = boost::system::error_code(error, boost::system::system_category());
   }
   a.took = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started);
   if (a.error)
     c.egress.close(ignored);
+  else if (!waited)
+    expect_no_data(c.egress);  // registered since the reactor last waited
   co_return a;
 }
 

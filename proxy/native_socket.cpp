@@ -31,15 +31,50 @@ void mark_nonblocking_original(tcp::socket& socket, boost::system::error_code&) 
   state &=
       static_cast<asio::detail::socket_ops::state_type>(~asio::detail::socket_ops::possible_dup);
 }
+#if defined(BOOST_ASIO_HAS_EPOLL) && !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+// The reactor's "try a read before waiting" flag is private to its descriptor_state. An explicit
+// instantiation may name a private member ([temp.spec.general]/6), which gives its pointer.
+struct TrySpeculativeTag {
+  using type =
+      bool (asio::detail::epoll_reactor::descriptor_state::*)[asio::detail::epoll_reactor::max_ops];
+  friend type member(TrySpeculativeTag);
+};
+template <typename Tag, typename Tag::type Member>
+struct PrivateMember {
+  friend typename Tag::type member(Tag) { return Member; }
+};
+template struct PrivateMember<TrySpeculativeTag,
+                              &asio::detail::epoll_reactor::descriptor_state::try_speculative_>;
+
+struct ReactorAccess : tcp::socket {
+  static asio::detail::epoll_reactor::descriptor_state* descriptor(tcp::socket& s) {
+    return (s.*&ReactorAccess::impl_).get_implementation().reactor_data_;
+  }
+};
+
+void mark_read_exhausted(tcp::socket& socket) {
+  if (auto* descriptor = ReactorAccess::descriptor(socket))
+    (descriptor->*member(TrySpeculativeTag{}))[asio::detail::epoll_reactor::read_op] = false;
+}
+#else
+void mark_read_exhausted(tcp::socket&) {}  // another reactor: the read tries a recv(2) first
+#endif
 #else
 // Another Boost: its internals are not assumed. The public call costs one ioctl per socket
 // (and Asio keeps its EPOLL_CTL_DEL at close); behaviour is the same.
 void mark_nonblocking_original(tcp::socket& socket, boost::system::error_code& ec) {
   socket.non_blocking(true, ec);
 }
+
+void mark_read_exhausted(tcp::socket&) {}  // the read tries a recv(2) first: one EAGAIN more
 #endif
 
-// Hands a fresh non-blocking descriptor to `socket`: registered with the reactor once.
+boost::system::error_code last_error() {
+  return {errno, boost::system::system_category()};
+}
+
+}  // namespace
+
 void adopt(tcp::socket& socket, const tcp& protocol, int fd, boost::system::error_code& ec) {
   socket.assign(protocol, fd, ec);
   if (ec) {
@@ -52,12 +87,6 @@ void adopt(tcp::socket& socket, const tcp& protocol, int fd, boost::system::erro
     socket.close(ignored);
   }
 }
-
-boost::system::error_code last_error() {
-  return {errno, boost::system::system_category()};
-}
-
-}  // namespace
 
 void accept_nonblocking(tcp::acceptor& acceptor, tcp::socket& socket, tcp::endpoint& peer,
                         boost::system::error_code& ec) {
@@ -74,14 +103,16 @@ void accept_nonblocking(tcp::acceptor& acceptor, tcp::socket& socket, tcp::endpo
   adopt(socket, peer.protocol(), fd, ec);  // the peer's family: no getsockname()
 }
 
-void open_nonblocking(tcp::socket& socket, const tcp& protocol, boost::system::error_code& ec) {
+int open_nonblocking(const tcp& protocol, boost::system::error_code& ec) {
   const int fd =
       ::socket(protocol.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol.protocol());
-  if (fd < 0) {
+  if (fd < 0)
     ec = last_error();
-    return;
-  }
-  adopt(socket, protocol, fd, ec);
+  return fd;
+}
+
+void expect_no_data(tcp::socket& socket) {
+  mark_read_exhausted(socket);
 }
 
 }  // namespace ipm::proxy

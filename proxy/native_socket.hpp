@@ -21,8 +21,24 @@ void accept_nonblocking(boost::asio::ip::tcp::acceptor& acceptor,
                         boost::asio::ip::tcp::socket& socket, boost::asio::ip::tcp::endpoint& peer,
                         boost::system::error_code& ec);
 
-/// Opens `socket` (closed before) as a non-blocking, close-on-exec TCP socket.
-void open_nonblocking(boost::asio::ip::tcp::socket& socket, const boost::asio::ip::tcp& protocol,
-                      boost::system::error_code& ec);
+/// A new non-blocking, close-on-exec TCP socket descriptor that no Asio socket owns yet, or -1
+/// with `ec` set. Connect it before adopt(): a socket registered with epoll before connect(2)
+/// reports EPOLLHUP (it is in the CLOSE state), which wakes the reactor for nothing.
+int open_nonblocking(const boost::asio::ip::tcp& protocol, boost::system::error_code& ec);
+
+/// Hands a descriptor from open_nonblocking() to `socket` (closed before): registered with the
+/// reactor once. On failure `fd` is closed and `ec` set.
+void adopt(boost::asio::ip::tcp::socket& socket, const boost::asio::ip::tcp& protocol, int fd,
+           boost::system::error_code& ec);
+
+/// Tells Asio's reactor that `socket` has nothing to read now, as it tells itself after a
+/// short read: the next async read waits for readiness instead of first trying a recv(2)
+/// that would fail with EAGAIN. Call it only when that is known since the last readiness
+/// event the reactor saw: right after a recv(2) of ours failed with EAGAIN, or on a socket
+/// registered since the reactor last waited. Any data, EOF or error that arrives later raises
+/// a new readiness event, which lets the read go on. Not after a short read: an EOF may already
+/// wait behind it, and no event would come for it. Boost 1.81 internals, like the state flags
+/// above; a no-op with another Boost.
+void expect_no_data(boost::asio::ip::tcp::socket& socket);
 
 }  // namespace ipm::proxy

@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "proxy/native_socket.hpp"
 #include "proxy/splice_burst.hpp"
 
 namespace ipm::proxy {
@@ -34,32 +35,42 @@ struct Direction {
   std::uint64_t bytes = 0;
 };
 
-// Writes what the socket takes at once (MSG_DONTWAIT: no mode switch, no extra syscall) and
-// awaits only for the rest: on the request/response path this saves a trip through the
-// scheduler per message.
-asio::awaitable<boost::system::error_code> write_all(tcp::socket& to, const std::byte* data,
-                                                     std::size_t n, int flags = 0) {
-  std::size_t done = 0;
+// Sends what the socket takes at once (MSG_DONTWAIT: no mode switch, no extra syscall) and
+// awaits only for the rest. A plain call, not a coroutine: the common case (everything went)
+// costs no coroutine frame and no trip through the scheduler.
+struct SendNow {
+  std::size_t sent = 0;
+  boost::system::error_code error;
+};
+
+SendNow send_now(tcp::socket& to, const std::byte* data, std::size_t n, int flags = 0) {
+  SendNow result;
   const ssize_t sent = ::send(to.native_handle(), data, n, MSG_DONTWAIT | MSG_NOSIGNAL | flags);
   if (sent >= 0)
-    done = static_cast<std::size_t>(sent);
+    result.sent = static_cast<std::size_t>(sent);
   else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-    co_return boost::system::error_code(errno, boost::system::system_category());
-  if (done < n) {
+    result.error = boost::system::error_code(errno, boost::system::system_category());
+  return result;
+}
+
+// Writes data + [0, n): what send_now() could not. Returns true when it all went.
+asio::awaitable<bool> write_rest(tcp::socket& to, const std::byte* data, std::size_t n,
+                                 const SendNow& first) {
+  if (first.error)
+    co_return false;
+  if (first.sent < n) {
     auto [ec, written] =
-        co_await asio::async_write(to, asio::buffer(data + done, n - done), kAwait);
-    co_return ec;
+        co_await asio::async_write(to, asio::buffer(data + first.sent, n - first.sent), kAwait);
+    co_return !ec;
   }
-  co_return boost::system::error_code{};
+  co_return true;
 }
 
 // The client's bytes read before the dial: sends what the dialer could not, counts them all.
 asio::awaitable<bool> forward_first_bytes(Direction& d, Connection& c) {
-  if (c.first_size == 0)
-    co_return true;
-  const std::byte* data = c.first_bytes.bytes().data();
-  if (c.first_sent < c.first_size &&
-      co_await write_all(d.to, data + c.first_sent, c.first_size - c.first_sent)) {
+  const std::byte* data = c.first_bytes.bytes().data() + c.first_sent;
+  const std::size_t left = c.first_size - c.first_sent;
+  if (left > 0 && !co_await write_rest(d.to, data, left, send_now(d.to, data, left))) {
     c.abort(d.to_failed);
     co_return false;
   }
@@ -104,6 +115,11 @@ asio::awaitable<void> transfer(Direction& d, Connection& c, RelayBuffers& buffer
         c.abort(d.from_failed);
         co_return;
       }
+      // Nothing to read: the async read below waits without trying a recv(2) first. (A short
+      // read does not say as much: an EOF may be waiting behind it, with no readiness event to
+      // come.)
+      if (got < 0 && errno != EINTR)
+        expect_no_data(d.from);
     }
     if (got < 0) {
       auto [ec, n] =
@@ -128,11 +144,14 @@ asio::awaitable<void> transfer(Direction& d, Connection& c, RelayBuffers& buffer
       if (more > 0)
         got += more;
       eof = more == 0;
+      if (more < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        expect_no_data(d.from);
     }
     if (got > 0) {
       const auto n = static_cast<std::size_t>(got);
       c.last_activity = SteadyClock::now();
-      if (co_await write_all(d.to, space.data(), n, eof ? MSG_MORE : 0)) {
+      const SendNow sent = send_now(d.to, space.data(), n, eof ? MSG_MORE : 0);
+      if ((sent.error || sent.sent < n) && !co_await write_rest(d.to, space.data(), n, sent)) {
         c.abort(d.to_failed);
         co_return;
       }
@@ -216,7 +235,7 @@ asio::awaitable<RelayTotals> relay(Connection& c, RelayBuffers& buffers, ProxyMe
                  });
   std::exception_ptr up_error;
   try {
-    if (co_await forward_first_bytes(up, c))
+    if (c.first_size == 0 || co_await forward_first_bytes(up, c))
       co_await transfer(up, c, buffers);
   } catch (...) {
     up_error = std::current_exception();

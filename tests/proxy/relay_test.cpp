@@ -84,6 +84,23 @@ TEST_P(RelayTest, client_half_close_still_receives_the_whole_answer) {
   EXPECT_EQ(proxy.wait_for_decisions(1).at(0).end, ConnectionEnd::closed);
 }
 
+TEST_P(RelayTest, request_and_eof_sent_together_get_the_whole_answer_and_eof) {
+  // The request and the FIN arrive together, often before the proxy reads anything (a client
+  // such as `printf ... | nc`): the whole answer and the EOF still come back.
+  LoopbackBackend backend(BackendMode::echo);
+  ProxyUnderTest proxy({egress_at(backend.port())}, splice_setting());
+  for (int i = 0; i < 20; ++i) {
+    const std::string request = random_bytes(100 + i, 10 + i);
+    Fd client = connect_to(proxy.port());
+    ASSERT_TRUE(write_all(client, request));
+    shutdown_write(client);
+    const ReadResult got = read_to_end(client);
+    EXPECT_EQ(got.error, 0) << "try " << i;
+    EXPECT_EQ(got.data, request) << "try " << i;
+  }
+  EXPECT_EQ(proxy.wait_for_decisions(20).size(), 20U);
+}
+
 TEST_P(RelayTest, egress_half_close_lets_the_client_keep_sending) {
   // The egress answers first and shuts down writing; the client's upload goes on after that.
   const std::string answer = random_bytes(1000, 4);
