@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include <array>
+#include <charconv>
 #include <csignal>
 #include <exception>
 #include <string>
@@ -46,6 +48,23 @@ bool out_of_fds(const boost::system::error_code& ec) {
   const auto is = [&ec](errc_t e) { return ec == e; };
   return is(errc_t::too_many_files_open) || is(errc_t::too_many_files_open_in_system) ||
          is(errc_t::no_buffer_space) || is(errc_t::not_enough_memory);
+}
+
+// "a.b.c.d:port" for the connection's record, without inet_ntop's sprintf and the string
+// concatenations: it is built for every connection.
+std::string endpoint_text(const tcp::endpoint& e) {
+  if (!e.address().is_v4())
+    return "[" + e.address().to_string() + "]:" + std::to_string(e.port());
+  std::array<char, 24> text{};  // "255.255.255.255:65535"
+  char* out = text.data();
+  char* const end = text.data() + text.size();
+  for (const unsigned char byte : e.address().to_v4().to_bytes()) {
+    out = std::to_chars(out, end, byte).ptr;
+    *out++ = '.';
+  }
+  out[-1] = ':';
+  out = std::to_chars(out, end, e.port()).ptr;
+  return std::string(text.data(), out);
 }
 
 }  // namespace
@@ -190,7 +209,7 @@ asio::awaitable<void> Worker::session(tcp::socket client, tcp::endpoint peer) {
   const auto accepted = SteadyClock::now();
   pool::Decision decision;
   decision.time = pool::Clock::now();
-  decision.client = peer.address().to_string() + ":" + std::to_string(peer.port());
+  decision.client = endpoint_text(peer);
 
   // Declared before the Connection so that it runs after the Connection is gone.
   struct EndGuard {
