@@ -2,7 +2,8 @@
 # The ipmanager TCP proxy against HAProxy 2.6 (mode tcp, nbthread 1) and nginx stream (one
 # worker), all three forwarding to the same backends on loopback. Each proxy is pinned to one
 # core, the load generators and backends to the other. Runs are interleaved (round r runs
-# every proxy before round r+1) and the medians are reported, with ratios against HAProxy.
+# every proxy before round r+1, starting with a different one each round) and the medians are
+# reported, with ratios against HAProxy.
 # The connection-rate test also reports each proxy's own CPU time per connection and how busy
 # the load core was, since on two cores the load side can be what sets the rate.
 #
@@ -180,7 +181,11 @@ run_wrk() {  # $1 port, then wrk args
 echo "== $ROUNDS interleaved rounds of ${DURATION}s per test; proxies on CPU $PROXY_CPU, load on CPU $LOAD_CPU"
 testing() { [[ " $TESTS " == *" $1 "* ]]; }
 for round in $(seq "$ROUNDS"); do
-  for proxy in direct "${PROXIES[@]}"; do
+  # Each round starts with another proxy, so that none always runs right after the same one.
+  order=(direct "${PROXIES[@]}")
+  shift_by=$(( (round - 1) % ${#order[@]} ))
+  order=("${order[@]:shift_by}" "${order[@]:0:shift_by}")
+  for proxy in "${order[@]}"; do
     if testing bulk; then
       record bulk_up_gbps "$proxy" "$(run_bulk "$proxy" "")"
       record bulk_down_gbps "$proxy" "$(run_bulk "$proxy" -R)"
