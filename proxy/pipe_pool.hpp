@@ -51,9 +51,6 @@ class PipePool {
   /// copies instead.
   Lease take();
 
-  /// Idle pipes kept open now.
-  std::size_t idle() const { return free_.size(); }
-
  private:
   void give_back(int read, int write, bool empty);
 

@@ -53,26 +53,23 @@ SendNow send_now(tcp::socket& to, const std::byte* data, std::size_t n, int flag
   return result;
 }
 
-// Writes data + [0, n): what send_now() could not. Returns true when it all went.
-asio::awaitable<bool> write_rest(tcp::socket& to, const std::byte* data, std::size_t n,
-                                 const SendNow& first) {
-  if (first.error)
-    co_return false;
-  if (first.sent < n) {
-    auto [ec, written] =
-        co_await asio::async_write(to, asio::buffer(data + first.sent, n - first.sent), kAwait);
-    co_return !ec;
-  }
-  co_return true;
+// Awaits the write of what send_now() left: data + [0, n). Returns true when it all went.
+asio::awaitable<bool> write_rest(tcp::socket& to, const std::byte* data, std::size_t n) {
+  auto [ec, written] = co_await asio::async_write(to, asio::buffer(data, n), kAwait);
+  co_return !ec;
 }
 
 // The client's bytes read before the dial: sends what the dialer could not, counts them all.
 asio::awaitable<bool> forward_first_bytes(Direction& d, Connection& c) {
   const std::byte* data = c.first_bytes.bytes().data() + c.first_sent;
   const std::size_t left = c.first_size - c.first_sent;
-  if (left > 0 && !co_await write_rest(d.to, data, left, send_now(d.to, data, left))) {
-    c.abort(d.to_failed);
-    co_return false;
+  if (left > 0) {
+    const SendNow sent = send_now(d.to, data, left);
+    if (sent.error ||
+        (sent.sent < left && !co_await write_rest(d.to, data + sent.sent, left - sent.sent))) {
+      c.abort(d.to_failed);
+      co_return false;
+    }
   }
   d.bytes += c.first_size;
   d.counter.Increment(static_cast<double>(c.first_size));
@@ -151,7 +148,8 @@ asio::awaitable<void> transfer(Direction& d, Connection& c, RelayBuffers& buffer
       const auto n = static_cast<std::size_t>(got);
       c.last_activity = SteadyClock::now();
       const SendNow sent = send_now(d.to, space.data(), n, eof ? MSG_MORE : 0);
-      if ((sent.error || sent.sent < n) && !co_await write_rest(d.to, space.data(), n, sent)) {
+      if (sent.error ||
+          (sent.sent < n && !co_await write_rest(d.to, space.data() + sent.sent, n - sent.sent))) {
         c.abort(d.to_failed);
         co_return;
       }
