@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 
-bash deploy/install-deps.sh
+bash deploy/install-deps.sh --demo
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)" --target ipmanager
 

@@ -1,30 +1,58 @@
 #!/usr/bin/env bash
-# Installs everything ipmanager needs to build, test and run its demo, from Debian 12 packages.
-# Idempotent: installs only what is missing. Needs root (apt-get).
+# Installs what ipmanager needs from Debian 12 packages. Idempotent: installs only what is
+# missing. Needs root (apt-get) when something is missing.
+#
+#   bash deploy/install-deps.sh           deploy: only what building and running ipmanager needs
+#   bash deploy/install-deps.sh --demo    + what deploy/demo.sh runs (nginx, curl, jq)
+#   bash deploy/install-deps.sh --test    + what the tests run (nginx, logrotate, prometheus, ...)
+#   bash deploy/install-deps.sh --bench   + the peers of tests/bench/proxy_vs_haproxy.sh
+#
+# It never stops, disables, restarts or kills a service: on an egress host the running nginx
+# is the pool itself. The deploy path installs libraries and build tools, which ship no
+# service. The other paths install packages that do (nginx, prometheus): while they install,
+# Debian's policy-rc.d mechanism keeps the packaged services from starting (the tests start
+# their own on loopback); a policy-rc.d the host already has is left as it is, one this
+# script wrote is removed again, even when the install fails.
+#
+# For tests only: IPM_INSTALL_PRETEND_MISSING="pkg ..." treats those packages as missing,
+# IPM_APT_GET replaces the apt-get command, IPM_POLICY_RC_D the policy-rc.d path.
 set -euo pipefail
 
+# Building and running ipmanager (the release binary links RE2, yaml-cpp, prometheus-cpp,
+# Boost.JSON, zlib and libsystemd).
 packages=(
-  build-essential cmake ninja-build pkg-config clang-format
+  build-essential cmake ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev
-  libre2-dev prometheus-cpp-dev libyaml-cpp-dev
-  libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
+  libre2-dev prometheus-cpp-dev libyaml-cpp-dev zlib1g-dev
+)
+demo_packages=(nginx-light curl jq)
+test_packages=(
+  clang-format libgtest-dev libgmock-dev libbenchmark-dev
   nginx-light logrotate prometheus curl procps psmisc jq
   mtail
 )
-
-# Peers of tests/bench/proxy_vs_haproxy.sh only, installed with --bench.
 bench_packages=(haproxy iperf3 wrk libnginx-mod-stream jq)
-if [ "${1:-}" = "--bench" ]; then
-  packages+=("${bench_packages[@]}")
-fi
 
+mode=deploy
+case "${1:-}" in
+  "") ;;
+  --demo) mode=demo; packages+=("${demo_packages[@]}") ;;
+  --test) mode=test; packages+=("${test_packages[@]}") ;;
+  --bench) mode=bench; packages+=("${test_packages[@]}" "${bench_packages[@]}") ;;
+  *) echo "usage: bash deploy/install-deps.sh [--demo | --test | --bench]" >&2; exit 2 ;;
+esac
+
+pretend_missing=" ${IPM_INSTALL_PRETEND_MISSING:-} "
 missing=()
 for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  if [[ "$pretend_missing" == *" $p "* ]] ||
+    ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    [[ " ${missing[*]} " == *" $p "* ]] || missing+=("$p")
+  fi
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: everything is installed"
+  echo "install-deps: everything is installed ($mode)"
   exit 0
 fi
 
@@ -33,17 +61,27 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
+# shellcheck disable=SC2206 # IPM_APT_GET may carry arguments (tests)
+apt_get=(${IPM_APT_GET:-apt-get})
+policy_rc_d=${IPM_POLICY_RC_D:-/usr/sbin/policy-rc.d}
+
+if [ "$mode" != deploy ] && [ ! -e "$policy_rc_d" ]; then
+  # Written before anything is installed and removed by the trap whatever happens next.
+  trap 'rm -f "$policy_rc_d"' EXIT
+  trap 'exit 130' INT TERM
+  cat >"$policy_rc_d" <<'EOF'
+#!/bin/sh
+# Written by ipmanager's deploy/install-deps.sh for the length of one apt-get install:
+# packaged services do not start (exit 101: action forbidden). Removed when it finishes.
+exit 101
+EOF
+  chmod 755 "$policy_rc_d"
+fi
+
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+# Another apt-get (an engineer's, unattended-upgrades) may hold the lock: wait for it.
+apt_options=(-o DPkg::Lock::Timeout=300)
+"${apt_get[@]}" "${apt_options[@]}" update -qq
 # --no-install-recommends keeps prometheus from pulling its web assets' extras and nginx its modules.
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# Packaged services must not run on their own: tests start their own nginx and prometheus on loopback.
-for svc in nginx prometheus prometheus-node-exporter; do
-  if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
-    systemctl stop "$svc" || true
-    systemctl disable "$svc" >/dev/null 2>&1 || true
-  fi
-done
-pkill -x nginx 2>/dev/null || true
-pkill -x prometheus 2>/dev/null || true
+"${apt_get[@]}" "${apt_options[@]}" install -y -qq --no-install-recommends "${missing[@]}"

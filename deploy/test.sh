@@ -12,7 +12,7 @@ case "${1:-}" in
   *) echo "usage: bash deploy/test.sh [--asan]" >&2; exit 2 ;;
 esac
 
-bash deploy/install-deps.sh
+bash deploy/install-deps.sh --test
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset" -j "$(nproc)"
 # Tests pick free loopback ports themselves, so two may run at once.
