@@ -80,8 +80,15 @@ fi
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-# Another apt-get (an engineer's, unattended-upgrades) may hold the lock: wait for it.
-apt_options=(-o DPkg::Lock::Timeout=300)
-"${apt_get[@]}" "${apt_options[@]}" update -qq
+# Another apt-get (an operator's, unattended-upgrades, a test) may hold one of apt's locks:
+# DPkg::Lock::Timeout waits for dpkg's; `update` takes the lists lock, which it does not
+# cover, so a failed update is tried again a few times.
+apt=("${apt_get[@]}" -o DPkg::Lock::Timeout=300)
+for try in 1 2 3 4 5 6; do
+  "${apt[@]}" update -qq && break
+  [ "$try" -lt 6 ] || exit 1
+  echo "install-deps: apt-get update failed; trying again in 10 s" >&2
+  sleep 10
+done
 # --no-install-recommends keeps prometheus from pulling its web assets' extras and nginx its modules.
-"${apt_get[@]}" "${apt_options[@]}" install -y -qq --no-install-recommends "${missing[@]}"
+"${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}"
