@@ -1,5 +1,6 @@
 #include "probe/server.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <iostream>
 #include <mutex>
@@ -25,6 +26,8 @@ using boost::system::error_code;
 namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::chrono::milliseconds kFirstRetryWait{10};
+constexpr std::chrono::milliseconds kMaxRetryWait{1000};
 
 }  // namespace
 
@@ -97,16 +100,28 @@ asio::awaitable<void> refuse(std::shared_ptr<Server::State> state, tcp::socket s
 }
 
 asio::awaitable<void> accept_loop(std::shared_ptr<Server::State> state) {
+  // Out of descriptors and the like, accept(2) fails again at once while the client waits in
+  // the backlog: the loop waits, doubling up to kMaxRetryWait, and says so once per episode.
+  std::uint64_t failures = 0;
+  std::chrono::milliseconds retry_wait = kFirstRetryWait;
+  asio::steady_timer pause(co_await asio::this_coro::executor);
   for (;;) {
     auto [ec, socket] = co_await state->acceptor.async_accept(asio::make_strand(state->io), kTuple);
     if (ec == asio::error::operation_aborted || !state->acceptor.is_open())
       co_return;
     if (ec) {
-      // Out of descriptors and the like: say so and pause instead of spinning.
-      state->options.log("accept failed: " + ec.message());
-      asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
+      if (failures++ == 0)
+        state->options.log("accept failed: " + ec.message() + "; retrying at least every " +
+                           std::to_string(kMaxRetryWait.count()) + " ms");
+      pause.expires_after(retry_wait);
       co_await pause.async_wait(kTuple);
+      retry_wait = std::min(retry_wait * 2, kMaxRetryWait);
       continue;
+    }
+    if (failures > 0) {
+      state->options.log("accepting again after " + std::to_string(failures) + " failed accepts");
+      failures = 0;
+      retry_wait = kFirstRetryWait;
     }
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);

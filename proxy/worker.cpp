@@ -27,8 +27,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
-constexpr config::Millis kFirstBackoff{10};
-constexpr config::Millis kMaxBackoff{1000};
 // Paused at the cap, the loop is woken by the connection that frees a slot; this is only a
 // safety net against a lost wake-up.
 constexpr config::Millis kCapRecheck{1000};
@@ -147,12 +145,12 @@ void Worker::wake() {
 }
 
 asio::awaitable<void> Worker::accept_loop() {
-  config::Millis backoff = kFirstBackoff;
+  AcceptBackoff backoff;
   int accepted_in_a_row = 0;
   while (acceptor_.is_open()) {
     if (shared_.active.load() >= shared_.max_connections) {
       shared_.metrics.accept_paused();
-      co_await pause(kCapRecheck);
+      co_await wait_for_slot();
       continue;
     }
     tcp::endpoint peer;
@@ -160,6 +158,9 @@ asio::awaitable<void> Worker::accept_loop() {
     boost::system::error_code ec;
     accept_nonblocking(acceptor_, socket, peer, ec);
     if (ec == asio::error::would_block) {
+      // Every waiting client is in: an episode of failures, if one ran, is over.
+      if (const auto episode = backoff.drained(SteadyClock::now()))
+        warn_recovered(*episode);
       // Edge-triggered readiness: wait only once the backlog is empty.
       accepted_in_a_row = 0;
       co_await acceptor_.async_wait(tcp::acceptor::wait_read, kAwait);
@@ -168,20 +169,21 @@ asio::awaitable<void> Worker::accept_loop() {
     if (ec) {
       if (!acceptor_.is_open())
         break;
-      const bool fd_limit = out_of_fds(ec);
-      shared_.metrics.accept_failed(fd_limit);
-      // A client that gave up before accept() is its own business; anything else (out of
-      // fds above all) would come back at once: back off instead of spinning.
+      shared_.metrics.accept_failed(out_of_fds(ec));
+      // A client that gave up before accept() is its own business.
       if (ec == boost::system::errc::connection_aborted)
         continue;
-      if (shared_.warn && backoff == kFirstBackoff)
-        shared_.warn("proxy: accept: " + ec.message() + "; backing off");
-      // The pending connection stays in the backlog; retried when fds may be free again.
-      co_await pause(backoff);
-      backoff = std::min(backoff * 2, kMaxBackoff);
+      // Anything else (out of descriptors above all) would fail again at once: the client
+      // stays in the backlog and the loop waits, while this worker's sessions run and free
+      // descriptors (each one that ends wakes the loop early).
+      const config::Millis wait = backoff.failed(SteadyClock::now());
+      if (shared_.warn && backoff.episode_started())
+        shared_.warn("proxy: accept failed: " + ec.message() +
+                     "; waiting clients stay queued, retried as connections end (at least every " +
+                     config::format_duration(AcceptBackoff::kCap) + ")");
+      co_await wait_for_descriptors(wait);
       continue;
     }
-    backoff = kFirstBackoff;
     shared_.active.fetch_add(1);
     ++sessions_;
     asio::co_spawn(ctx_, session(std::move(socket), peer),
@@ -194,15 +196,31 @@ asio::awaitable<void> Worker::accept_loop() {
   }
 }
 
-asio::awaitable<void> Worker::pause(config::Millis at_most) {
+asio::awaitable<void> Worker::wait_for_slot() {
   paused_.store(true);
   // Re-check after publishing `paused_`: a slot freed before this point is seen here, one
   // freed after it wakes the timer (see session_ended()).
-  if (at_most != kCapRecheck || shared_.active.load() >= shared_.max_connections) {
-    pause_timer_.expires_after(at_most);
+  if (shared_.active.load() >= shared_.max_connections) {
+    pause_timer_.expires_after(kCapRecheck);
     co_await pause_timer_.async_wait(kAwait);
   }
   paused_.store(false);
+}
+
+asio::awaitable<void> Worker::wait_for_descriptors(config::Millis at_most) {
+  // Always a real wait: the sessions of this worker, which free descriptors, run meanwhile.
+  paused_.store(true);
+  pause_timer_.expires_after(at_most);
+  co_await pause_timer_.async_wait(kAwait);
+  paused_.store(false);
+}
+
+void Worker::warn_recovered(const AcceptBackoff::Episode& episode) const {
+  if (!shared_.warn)
+    return;
+  const auto lasted = std::chrono::duration_cast<config::Millis>(episode.lasted);
+  shared_.warn("proxy: accepting again after " + std::to_string(episode.failures) +
+               " failed accepts over " + config::format_duration(lasted));
 }
 
 asio::awaitable<void> Worker::session(tcp::socket client, tcp::endpoint peer) {

@@ -13,6 +13,7 @@
 #include <boost/intrusive/list.hpp>
 
 #include "pool/decision_log.hpp"
+#include "proxy/accept_backoff.hpp"
 #include "proxy/buffer_pool.hpp"
 #include "proxy/connection.hpp"
 #include "proxy/dial_watch.hpp"
@@ -84,7 +85,11 @@ class Worker {
 
  private:
   boost::asio::awaitable<void> accept_loop();
-  boost::asio::awaitable<void> pause(config::Millis at_most);
+  /// Paused at max_connections until a session ends.
+  boost::asio::awaitable<void> wait_for_slot();
+  /// accept(2) failed (out of descriptors...): waits `at_most`, or until a session ends.
+  boost::asio::awaitable<void> wait_for_descriptors(config::Millis at_most);
+  void warn_recovered(const AcceptBackoff::Episode& episode) const;
   boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket client,
                                        boost::asio::ip::tcp::endpoint peer);
   boost::asio::awaitable<void> drain_then_cut(config::Millis drain);

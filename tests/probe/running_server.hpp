@@ -37,7 +37,8 @@ class RunningServer {
   static probe::ServerOptions with_defaults(probe::ServerOptions o) {
     o.host = "127.0.0.1";
     o.port = 0;
-    o.log = [](std::string_view) {};
+    if (!o.log)
+      o.log = [](std::string_view) {};
     return o;
   }
 

@@ -2,9 +2,18 @@
 // timeouts, the connection cap and streamed responses.
 #include "probe/server.hpp"
 
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <functional>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -19,6 +28,8 @@
 
 #include "tests/probe/fixture.hpp"
 #include "tests/probe/running_server.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/descriptors.hpp"
 
 namespace {
 
@@ -205,6 +216,71 @@ TEST(ServerTest, connections_over_the_cap_get_503) {
   EXPECT_EQ(r.result(), http::status::service_unavailable);
   EXPECT_EQ(r[http::field::retry_after], "1");
   EXPECT_EQ(s.server().active_connections(), 2U);
+}
+
+// What the server logged, kept for the test to read (the log is called from its threads).
+class LogLines {
+ public:
+  std::function<void(std::string_view)> sink() {
+    return [this](std::string_view line) {
+      std::lock_guard lock(mutex_);
+      lines_.emplace_back(line);
+    };
+  }
+  int count(std::string_view part) const {
+    std::lock_guard lock(mutex_);
+    return static_cast<int>(std::count_if(lines_.begin(), lines_.end(), [&](const std::string& l) {
+      return l.find(part) != std::string::npos;
+    }));
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> lines_;
+};
+
+TEST(ServerTest, out_of_descriptors_the_accept_loop_idles_says_so_once_and_recovers) {
+  using namespace std::chrono_literals;
+  ProbeWorld w(1);
+  LogLines log;
+  ipm::probe::ServerOptions o;
+  o.log = log.sink();
+  RunningServer s(w.context, o);
+  const int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);  // made while fds remain
+  ASSERT_GE(client, 0);
+  const ipm::test::ProcessCpuTime cpu;
+  {
+    ipm::test::OutOfDescriptors out;
+    ASSERT_TRUE(out.exhausted());
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(s.port());
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+    const std::string request = get("/ping", "Connection: close\r\n");
+    ASSERT_EQ(::send(client, request.data(), request.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(request.size()));
+    ASSERT_TRUE(ipm::test::wait_until([&] { return log.count("accept failed") > 0; }, 10s));
+    // Past the 1 s cap of the retry wait: the loop waits between tries, nearly idle.
+    const auto before = cpu.used();
+    std::this_thread::sleep_for(3s);
+    EXPECT_LT(cpu.used() - before, 300ms) << "CPU time over a 3 s hold out of descriptors";
+    EXPECT_EQ(log.count("accept failed"), 1) << "one line per episode, not one per failure";
+  }
+  std::string answer;
+  for (int i = 0; i < 100 && answer.find("pong") == std::string::npos; ++i) {  // bounded: 10 s
+    pollfd p{client, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0)
+      continue;
+    std::array<char, 512> buf{};
+    const ssize_t n = ::recv(client, buf.data(), buf.size(), 0);
+    if (n <= 0)
+      break;
+    answer.append(buf.data(), static_cast<std::size_t>(n));
+  }
+  ::close(client);
+  EXPECT_THAT(answer, HasSubstr("pong")) << "the waiting client is served once fds are free";
+  EXPECT_TRUE(ipm::test::wait_until([&] { return log.count("accepting again") == 1; }, 10s));
 }
 
 TEST(ServerTest, a_thousand_concurrent_connections_are_served) {

@@ -1,19 +1,20 @@
 #include "proxy/server.hpp"
 
 #include <gtest/gtest.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
-#include <filesystem>
+#include <iostream>
 #include <stdexcept>
 #include <thread>
 
 #include "client.hpp"
 #include "loopback_backend.hpp"
+#include "proxy/accept_backoff.hpp"
 #include "proxy_under_test.hpp"
+#include "tests/support/descriptors.hpp"
 
 namespace ipm::proxy::test {
 namespace {
@@ -130,51 +131,63 @@ TEST(LimitsTest, drain_timeout_cuts_what_is_still_open) {
   EXPECT_EQ(proxy.wait_for_decisions(1).at(0).end, ConnectionEnd::shutdown);
 }
 
-int highest_open_fd() {
-  int highest = 0;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
-    highest = std::max(highest, std::stoi(entry.path().filename().string()));
-  return highest;
+// How many accepts fail in a row before the retry wait reaches its cap.
+int failures_until_the_backoff_cap() {
+  int failures = 1;
+  for (auto wait = AcceptBackoff::kFirst; wait < AcceptBackoff::kCap; wait *= 2)
+    ++failures;
+  return failures;
 }
 
-TEST(LimitsTest, out_of_fds_backs_off_and_recovers_when_fds_free_up) {
+TEST(LimitsTest, out_of_fds_for_seconds_the_worker_idles_serves_its_sessions_and_recovers) {
   LoopbackBackend backend(BackendMode::echo);
   ProxyUnderTest proxy({egress_at(backend.port())}, [](config::Config& c) { c.proxy_threads = 1; });
-  Fd client = new_socket();  // made while descriptors are still available
-
-  rlimit saved{};
-  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
-  rlimit low = saved;
-  low.rlim_cur = static_cast<rlim_t>(highest_open_fd() + 16);
-  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
-  std::vector<Fd> fillers;
-  for (;;) {  // bounded by the low limit
-    Fd f(::dup(0));
-    if (!f)
-      break;
-    fillers.push_back(std::move(f));
-  }
-  ASSERT_EQ(errno, EMFILE);
-
-  connect_socket(client, proxy.port());  // the kernel completes it; accept() gets EMFILE
-  ASSERT_TRUE(write_all(client, "hi"));
-  const bool backed_off = eventually([&] {
+  const auto fd_limit_errors = [&] {
     return proxy.metric("ipmanager_proxy_accept_errors_total", {{"kind", "fd_limit"}});
-  });
-  EXPECT_FALSE(readable_within(client, 300));
-  const double errors_in_a_while =
-      proxy.metric("ipmanager_proxy_accept_errors_total", {{"kind", "fd_limit"}});
+  };
+  Fd held = connect_to(proxy.port());  // a session on the only worker, open throughout
+  ASSERT_TRUE(echo_on(held, "before"));
+  Fd waiting = new_socket();  // made while descriptors are still available
+  const ipm::test::ProcessCpuTime cpu;
 
-  fillers.clear();
-  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
-  EXPECT_TRUE(backed_off);
-  // 10 ms doubling backoff: a handful of retries in ~0.3 s, not a busy loop.
-  EXPECT_LT(errors_in_a_while, 20.0);
-  EXPECT_EQ(read_exactly(client, 2), "hi")
-      << "the proxy recovers once fds are free; decisions " << proxy.decisions.total() << ", open "
-      << proxy.server->active_connections() << ", backend accepted " << backend.accepted()
-      << ", accept errors "
-      << proxy.metric("ipmanager_proxy_accept_errors_total", {{"kind", "fd_limit"}});
+  ipm::test::OutOfDescriptors out;
+  ASSERT_TRUE(out.exhausted());
+  connect_socket(waiting, proxy.port());  // the kernel completes it; accept() gets EMFILE
+  ASSERT_TRUE(write_all(waiting, "hi"));
+  ASSERT_TRUE(eventually([&] { return fd_limit_errors() >= failures_until_the_backoff_cap(); }))
+      << "accept failures so far: " << fd_limit_errors();
+
+  // Held past the backoff cap: the loop waits between tries instead of spinning, and the
+  // worker keeps relaying for the sessions it has.
+  const auto cpu_before = cpu.used();
+  const double errors_before = fd_limit_errors();
+  std::this_thread::sleep_for(2s);
+  EXPECT_TRUE(echo_on(held, "during")) << "a session on the same worker progresses";
+  std::this_thread::sleep_for(2s);
+  const auto cpu_over_hold = cpu.used() - cpu_before;
+  const double retries_over_hold = fd_limit_errors() - errors_before;
+  EXPECT_LT(cpu_over_hold, 400ms) << "CPU time over a 4 s hold out of descriptors";
+  EXPECT_LE(retries_over_hold, 12.0) << "about one retry per second at the cap";
+  EXPECT_FALSE(readable_within(waiting, 0));
+
+  // The session ends: the descriptors it gives back let the waiting client in, while the
+  // process is still at its limit.
+  shutdown_write(held);
+  EXPECT_EQ(read_to_end(held).data, "");
+  held.reset();
+  const auto freed = SteadyClock::now();
+  EXPECT_EQ(read_exactly(waiting, 2), "hi") << "the waiting client takes the freed descriptors";
+  const auto recovery =
+      std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - freed);
+  EXPECT_EQ(proxy.wait_for_decisions(1).at(0).end, ConnectionEnd::closed);
+
+  out.give_back();
+  waiting.reset();
+  Fd fresh = connect_to(proxy.port());
+  EXPECT_TRUE(echo_on(fresh, "after")) << "new clients are proxied once descriptors are free";
+  std::cerr << "out of descriptors for 4 s past the backoff cap: " << cpu_over_hold.count()
+            << " ms CPU, " << retries_over_hold << " accept retries; waiting client proxied "
+            << recovery.count() << " ms after a session freed its descriptors\n";
 }
 
 TEST(LimitsTest, tens_of_thousands_of_connections_leak_no_fd) {
