@@ -13,6 +13,7 @@
 #include <boost/json.hpp>
 
 #include "app/decision_logger.hpp"
+#include "app/descriptor_limit.hpp"
 #include "app/log.hpp"
 #include "app/log_pipeline.hpp"
 #include "app/pool_egress_source.hpp"
@@ -79,6 +80,8 @@ Service::~Service() = default;
 
 int Service::run() {
   const auto start = pool::Clock::now();
+  const DescriptorLimit fd_limit = raise_descriptor_limit();
+  (fd_limit.error.empty() ? log_info() : log_warn()) << describe(fd_limit);
   scanner::UpstreamConfig upstream = read_upstream(config_);
 
   auto registry = std::make_shared<prometheus::Registry>();
@@ -88,7 +91,7 @@ int Service::run() {
   pool::DecisionLog decisions(config_.decisions_kept);
 
   // One thread runs the tailer, the probe and the housekeeping timer; the proxy runs its
-  // own threads (one per core) and meets the rest only in the lock-free snapshot and the
+  // own threads (one per usable CPU) and meets the rest only in the lock-free snapshot and the
   // engine's short critical sections.
   asio::io_context io(1);
   LogPipeline logs(io.get_executor(), config_, upstream.bindings, engine, *registry);
@@ -113,13 +116,21 @@ int Service::run() {
   context.renew = [&] { asio::post(io, rescan); };
 
   PoolEgressSource egress_source(selector, engine);
-  proxy::Server proxy(config_, egress_source, decisions, *registry);
+  proxy::Server::Options proxy_options;
+  const bool per_ip_logs = config_.access_log_path.find("%s") != std::string::npos;
+  proxy_options.reserved_descriptors = descriptors_besides_the_proxy(
+      config_, per_ip_logs ? upstream.egresses.size() : 1, fd_limit.soft);
+  proxy::Server proxy(config_, egress_source, decisions, *registry, proxy_options);
   probe::ServerOptions probe_options = probe::options_from(config_);
   probe_options.log = [](std::string_view m) { log_warn() << "probe: " << m; };
   probe::Server probe_server(io, context, probe_options);
 
   logs.start();  // parse mode replays here, before any traffic is taken
   proxy.start();
+  log_info() << "proxy: " << proxy.workers() << (proxy.workers() == 1 ? " worker (" : " workers (")
+             << proxy.workers_why() << ")";
+  (proxy.descriptors().limited_by_descriptors() ? log_warn() : log_info())
+      << "proxy: " << describe(proxy.descriptors());
   probe_server.start();
   log_info() << "ipmanager running: " << upstream.egresses.size() << " egress IPs, mode "
              << config::to_string(config_.mode) << ", probe http://"

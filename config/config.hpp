@@ -76,7 +76,7 @@ struct Config {
   Millis close_timeout{std::chrono::seconds(10)};
   std::uint32_t max_connections = 10000;
   Millis drain_timeout{std::chrono::seconds(30)};
-  std::uint32_t proxy_threads = 0;  ///< 0: one per core
+  std::uint32_t proxy_threads = 0;  ///< 0: one per usable CPU (affinity, cgroup quota)
   bool proxy_splice = false;        ///< bulk bursts through pipes with splice(2), uncopied
 
   // --- probe ---

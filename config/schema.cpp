@@ -384,11 +384,14 @@ std::vector<KeySpec> build_schema() {
                               "time allowed for the other side to finish after a half-close",
                               &Config::close_timeout, seconds(1)));
   keys.push_back(uint_key("max_connections",
-                          "concurrent proxied connections; accepting pauses at the cap",
+                          "concurrent proxied connections (fewer if the descriptor limit "
+                          "cannot hold them); accepting pauses at the cap",
                           &Config::max_connections, 1, 10'000'000));
   keys.push_back(duration_key("drain_timeout", "on SIGTERM, time open connections get to finish",
                               &Config::drain_timeout, seconds(1)));
-  keys.push_back(uint_key("proxy_threads", "proxy threads, 0 for one per core",
+  keys.push_back(uint_key("proxy_threads",
+                          "proxy threads, 0 for one per CPU the process may use (affinity "
+                          "mask, cgroup CPU quota)",
                           &Config::proxy_threads, 0, 1024));
   keys.push_back(bool_key("proxy_splice",
                           "relay bulk transfers with splice(2); slower over loopback (README)",

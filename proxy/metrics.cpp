@@ -35,6 +35,12 @@ ProxyMetrics::ProxyMetrics(prometheus::Registry& registry)
                  .Help("Client connections open in the proxy (dialing or relaying)")
                  .Register(registry)
                  .Add({})),
+      max_connections(prometheus::BuildGauge()
+                          .Name("ipmanager_proxy_max_connections")
+                          .Help("Client connections the proxy holds at once: max_connections, or "
+                                "fewer when the file descriptor limit cannot hold that many")
+                          .Register(registry)
+                          .Add({})),
       bytes_up(counter_family(registry, "ipmanager_proxy_relayed_bytes_total",
                               "Bytes relayed by the proxy, by direction (up: client to egress)")
                    .Add({{"direction", "up"}})),

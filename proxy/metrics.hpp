@@ -43,6 +43,7 @@ class ProxyMetrics {
   void accept_paused() { accept_paused_.Increment(); }
 
   prometheus::Gauge& active;
+  prometheus::Gauge& max_connections;  ///< the effective cap (see DescriptorBudget)
   prometheus::Counter& bytes_up;       ///< client -> egress
   prometheus::Counter& bytes_down;     ///< egress -> client
   prometheus::Counter& spliced_bytes;  ///< of those, moved with splice(2)

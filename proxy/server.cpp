@@ -1,13 +1,15 @@
 #include "proxy/server.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <limits>
 #include <stdexcept>
 #include <string>
-#include <thread>
 
 #include <boost/asio/io_context.hpp>
 
+#include "proxy/cpu_allowance.hpp"
 #include "proxy/dialer.hpp"
 #include "proxy/metrics.hpp"
 #include "proxy/worker.hpp"
@@ -41,6 +43,13 @@ void warn_to_stderr(std::string_view line) {
   [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, out.data(), out.size());
 }
 
+std::uint64_t descriptor_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+    return std::numeric_limits<std::uint32_t>::max();
+  return limit.rlim_cur;
+}
+
 }  // namespace
 
 Server::Server(const config::Config& config, EgressSource& source, pool::DecisionLog& decisions,
@@ -71,15 +80,22 @@ void Server::start() {
   dial.fix_port = config_.fix_port;
   dialer_ = std::make_unique<Dialer>(dial, source_, *metrics_);
 
-  RelayLimits limits{config_.idle_timeout, config_.close_timeout, config_.max_connection_timeout};
-  shared_ =
-      std::make_unique<WorkerShared>(*dialer_, source_, *metrics_, decisions_, limits,
-                                     std::max<std::uint32_t>(config_.max_connections, 1),
-                                     options_.buffer_bytes, config_.proxy_splice, options_.warn);
-
   std::uint32_t threads = config_.proxy_threads;
-  if (threads == 0)
-    threads = std::max(1U, std::thread::hardware_concurrency());
+  if (threads == 0) {
+    const CpuAllowance cpus = usable_cpus();
+    threads = cpus.cpus;
+    workers_why_ = "proxy_threads 0: one per usable CPU; " + cpus.why;
+  } else {
+    workers_why_ = "proxy_threads " + std::to_string(threads);
+  }
+
+  descriptors_ = plan_descriptors(descriptor_limit(), options_.reserved_descriptors, threads,
+                                  config_.proxy_splice, config_.max_connections);
+  metrics_->max_connections.Set(descriptors_.max_connections);
+  RelayLimits limits{config_.idle_timeout, config_.close_timeout, config_.max_connection_timeout};
+  shared_ = std::make_unique<WorkerShared>(*dialer_, source_, *metrics_, decisions_, limits,
+                                           descriptors_.max_connections, options_.buffer_bytes,
+                                           config_.proxy_splice, options_.warn);
   tcp::endpoint endpoint(resolve(config_.proxy_host, "proxy_host"), config_.proxy_port);
   for (std::uint32_t i = 0; i < threads; ++i) {
     auto worker = std::make_unique<Worker>(*shared_);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -11,6 +12,7 @@
 
 #include "config/config.hpp"
 #include "pool/decision_log.hpp"
+#include "proxy/descriptor_budget.hpp"
 #include "proxy/egress_source.hpp"
 
 namespace prometheus {
@@ -31,6 +33,9 @@ struct ServerOptions {
   std::size_t buffer_bytes = 32 * 1024;
   /// Where warnings go (accept errors, exceptions); default: one line on stderr.
   std::function<void(std::string_view)> warn;
+  /// Descriptors the rest of the process needs (the probe, the tailer, logs): the connection
+  /// cap leaves them free (see DescriptorBudget). The app computes its own.
+  std::uint64_t reserved_descriptors = 64;
 };
 
 /// The TCP proxy: clients connect to proxy_host:proxy_port and each connection is relayed to
@@ -38,7 +43,8 @@ struct ServerOptions {
 /// relay). Every connection leaves a pool::Decision in the DecisionLog and updates the
 /// ipmanager_proxy_* metrics.
 ///
-/// Threading: the server runs its own `proxy_threads` threads (0: one per core), each with its
+/// Threading: the server runs its own `proxy_threads` threads (0: one per CPU the process may
+/// use: its affinity mask and cgroup CPU quota, see usable_cpus()), each with its
 /// own io_context and SO_REUSEPORT acceptor; a connection lives on one thread from accept to
 /// close. start(), stop() and wait() are called from the owner's thread; stop() may also be
 /// called from any thread (e.g. a signal handler coroutine). The EgressSource, DecisionLog and
@@ -74,6 +80,12 @@ class Server {
   /// Client connections currently open (dialing or relaying), across all threads.
   std::uint32_t active_connections() const;
 
+  /// How many connections it takes at once and why (after start()).
+  const DescriptorBudget& descriptors() const { return descriptors_; }
+  /// How many worker threads run and why (after start()), for the startup log.
+  std::size_t workers() const { return workers_.size(); }
+  const std::string& workers_why() const { return workers_why_; }
+
  private:
   const config::Config config_;
   EgressSource& source_;
@@ -83,6 +95,8 @@ class Server {
   std::unique_ptr<Dialer> dialer_;
   std::unique_ptr<WorkerShared> shared_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  DescriptorBudget descriptors_;
+  std::string workers_why_;
   bool started_ = false;
 };
 

@@ -9,7 +9,8 @@
 namespace ipm::test {
 
 IpmanagerProcess::IpmanagerProcess(const NginxPool& pool, const std::string& extra_yaml,
-                                   const std::filesystem::path& workdir, bool parse_mode)
+                                   const std::filesystem::path& workdir, bool parse_mode,
+                                   const std::vector<std::string>& launcher)
     : config_(workdir / "ipmanager.yaml"),
       stderr_(workdir / "ipmanager.stderr"),
       probe_port_(free_tcp_port()),
@@ -20,7 +21,8 @@ IpmanagerProcess::IpmanagerProcess(const NginxPool& pool, const std::string& ext
                          << "\ndial_timeout: 1s\nreconcile_interval: 200ms\n"
                          << extra_yaml << "\n";
   SpawnOptions options;
-  options.argv = {IPM_EXECUTABLE, "--config", config_.string()};
+  options.argv = launcher;
+  options.argv.insert(options.argv.end(), {IPM_EXECUTABLE, "--config", config_.string()});
   if (parse_mode)
     options.argv.emplace_back("--parse");
   options.stderr_to = stderr_;

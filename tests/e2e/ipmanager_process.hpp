@@ -7,6 +7,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <boost/json/value.hpp>
 
@@ -19,11 +20,13 @@ namespace ipm::test {
 /// The real ipmanager binary next to a real NginxPool: its config points at the pool's
 /// upstream config and access log, with free loopback ports for the probe and the proxy.
 /// Started by the constructor (waits for the probe), stopped (SIGTERM, then SIGKILL) by the
-/// destructor. `extra_yaml` is appended to the generated config.
+/// destructor. `extra_yaml` is appended to the generated config. A `launcher` runs the binary
+/// (e.g. {"prlimit", "--nofile=96:96", "--"}: it must exec it, so the PID stays the binary's).
 class IpmanagerProcess {
  public:
   IpmanagerProcess(const NginxPool& pool, const std::string& extra_yaml,
-                   const std::filesystem::path& workdir, bool parse_mode = false);
+                   const std::filesystem::path& workdir, bool parse_mode = false,
+                   const std::vector<std::string>& launcher = {});
   ~IpmanagerProcess();
   IpmanagerProcess(const IpmanagerProcess&) = delete;
   IpmanagerProcess& operator=(const IpmanagerProcess&) = delete;
