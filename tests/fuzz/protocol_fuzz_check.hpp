@@ -1,0 +1,92 @@
+#pragma once
+
+// One check shared by the libFuzzer targets and the bounded gtest: every codec of
+// proxy/protocol takes `input` whole and byte by byte and must reach the same end with the
+// same result, consume no more than it was given, and never crash.
+
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <span>
+#include <vector>
+
+#include "proxy/protocol/http_request.hpp"
+#include "proxy/protocol/socks4_server.hpp"
+#include "proxy/protocol/socks5_server.hpp"
+#include "proxy/protocol/upstream_client.hpp"
+
+namespace ipm::protocol::fuzz {
+
+struct End {
+  Status status = Status::need_more;
+  std::size_t consumed = 0;
+  std::vector<std::byte> output;
+};
+
+template <class Codec>
+End run(Codec& codec, std::span<const std::byte> input, std::size_t slice) {
+  End end;
+  std::size_t at = 0;
+  std::size_t available = 0;
+  for (int guard = 0; guard < 1'000'000; ++guard) {
+    available = std::min(input.size(), std::max(available, at) + slice);
+    const Step s = codec.put(input.subspan(at, available - at));
+    if (s.consumed > available - at)
+      std::abort();  // consumed more than it was given
+    at += s.consumed;
+    if (s.status == Status::reply)
+      continue;
+    if (s.status != Status::need_more || available == input.size()) {
+      end.status = s.status;
+      end.consumed = at;
+      end.output = codec.output();
+      return end;
+    }
+  }
+  std::abort();  // no progress
+}
+
+template <class Make>
+void same_end_in_any_slicing(Make make, std::span<const std::byte> input) {
+  auto whole = make();
+  auto bytewise = make();
+  const End a = run(whole, input, input.size() + 1);
+  const End b = run(bytewise, input, 1);
+  // A codec that buffers (HTTP) may only see the end of its head with more bytes: the
+  // outcome must match, the consumed count too when the handshake ended.
+  if (a.status != b.status || a.output != b.output ||
+      (a.status != Status::need_more && a.consumed != b.consumed) ||
+      (a.status == Status::done && whole.destination() != bytewise.destination())) {
+    std::fprintf(stderr, "codec disagrees with itself: status %d/%d consumed %zu/%zu\n",
+                 static_cast<int>(a.status), static_cast<int>(b.status), a.consumed, b.consumed);
+    std::abort();
+  }
+}
+
+inline void check_all(std::span<const std::byte> input) {
+  const CredentialCheck check = [](std::string_view u, std::string_view p) {
+    return u == "u" && p == "p";
+  };
+  same_end_in_any_slicing([] { return Socks5Server(); }, input);
+  same_end_in_any_slicing([&] { return Socks5Server(check); }, input);
+  same_end_in_any_slicing([] { return Socks4Server(); }, input);
+  same_end_in_any_slicing([] { return HttpRequest(CredentialCheck{}, 512); }, input);
+  same_end_in_any_slicing([&] { return HttpRequest(check); }, input);
+
+  const Destination to = Destination::ipv4({127, 0, 0, 1}, 80);
+  auto client_end = [&](auto make) {
+    auto whole = make();
+    auto bytewise = make();
+    const End a = run(whole, input, input.size() + 1);
+    const End b = run(bytewise, input, 1);
+    if (a.status != b.status || a.output != b.output ||
+        (a.status != Status::need_more && a.consumed != b.consumed) ||
+        whole.reply_code() != bytewise.reply_code())
+      std::abort();
+  };
+  client_end([&] { return Socks5Client(to, Credentials{"u", "p", true}); });
+  client_end([&] { return Socks4Client(to, "u"); });
+  client_end([&] { return HttpConnectClient(to, std::nullopt); });
+}
+
+}  // namespace ipm::protocol::fuzz
