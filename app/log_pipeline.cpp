@@ -93,8 +93,14 @@ void LogPipeline::flush_counts() {
 
 void LogPipeline::on_line(std::string_view line) {
   const scanner::ParsedLine parsed = parser_->parse(line);
-  if (parsed.ok())
+  if (parsed.ok()) {
     engine_.apply(parsed.event);
+    return;
+  }
+  // `debug: true` (live on SIGHUP) shows which lines are left out and why: the first thing
+  // to look at when a log_format does not match what nginx writes.
+  log_debug() << "log line not used (" << scanner::to_string(parsed.result)
+              << "): " << line.substr(0, 300);
 }
 
 }  // namespace ipm::app

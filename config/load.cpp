@@ -135,7 +135,7 @@ void validate(const Config& c) {
     throw ConfigError("upstream_conf_path",
                       "is required: the nginx config with one server block per egress IP");
   }
-  if (c.probe_port == c.proxy_port && c.probe_host == c.proxy_host) {
+  if (c.probe_port == c.proxy_port && c.probe_port != 0 && c.probe_host == c.proxy_host) {
     throw ConfigError("probe_port",
                       "is the same port as proxy_port (" + std::to_string(c.proxy_port) + ")");
   }

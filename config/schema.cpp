@@ -133,22 +133,30 @@ KeySpec with_copy(Member<T> m, KeySpec k) {
   return k;
 }
 
+// What a port of 0 means for a key: not allowed, "none" (shown as ""), or "any free port"
+// (the kernel picks one; the bound port is in the startup log line).
+enum class PortZero { refused, none, any };
+
 KeySpec port_key(std::string_view name, std::string_view doc, Member<std::uint16_t> m,
-                 bool zero_allowed = false) {
+                 PortZero zero = PortZero::refused) {
   return with_copy(m, {name, doc,
-                       [name, m, zero_allowed](const YAML::Node& n, Config& c) {
+                       [name, m, zero](const YAML::Node& n, Config& c) {
                          // The Go tool writes ports as strings ("9091"); an empty string means
                          // "none".
-                         if (zero_allowed && n.IsScalar() && n.Scalar().empty()) {
+                         if (zero == PortZero::none && n.IsScalar() && n.Scalar().empty()) {
                            c.*m = 0;
                            return;
                          }
+                         const bool zero_ok = zero != PortZero::refused;
                          c.*m = static_cast<std::uint16_t>(read_integer(
-                             name, n, zero_allowed ? 0 : 1, 65535, "a port number (1-65535)"));
+                             name, n, zero_ok ? 0 : 1, 65535,
+                             zero_ok ? "a port number (0-65535)" : "a port number (1-65535)"));
                        },
-                       [m](const Config& c) -> json::value {
+                       [m, zero](const Config& c) -> json::value {
                          // Shown as the Go tool shows it: a string, "" for none.
-                         return c.*m == 0 ? json::value("") : json::value(std::to_string(c.*m));
+                         if (c.*m == 0 && zero == PortZero::none)
+                           return json::value("");
+                         return json::value(std::to_string(c.*m));
                        }});
 }
 
@@ -291,13 +299,18 @@ std::vector<KeySpec> build_schema() {
   keys.push_back(enum_key("mode",
                           "serve: start at the end of the log; parse: replay rotated logs first",
                           &Config::mode, kModes));
-  keys.push_back(bool_key("debug", "verbose logging", &Config::debug));
+  keys.push_back(
+      bool_key("debug", "verbose logging: each access-log line left out, and why", &Config::debug));
   keys.push_back(port_key(
       "fix_port", "send every proxied connection to this nginx port (debugging); \"\" for none",
-      &Config::fix_port, true));
-  keys.push_back(port_key("probe_port", "port of the HTTP probe (/ping, /probe, /metrics, API)",
-                          &Config::probe_port));
-  keys.push_back(port_key("proxy_port", "port of the TCP load balancer", &Config::proxy_port));
+      &Config::fix_port, PortZero::none));
+  keys.push_back(port_key("probe_port",
+                          "port of the HTTP probe (/ping, /probe, /metrics, API); 0: any free "
+                          "port, logged at start",
+                          &Config::probe_port, PortZero::any));
+  keys.push_back(port_key("proxy_port",
+                          "port of the TCP load balancer; 0: any free port, logged at start",
+                          &Config::proxy_port, PortZero::any));
   keys.push_back(string_key("next", "the nginx host: connections go to next:PORT", &Config::next));
   keys.push_back(
       duration_key("scan_interval_min",

@@ -146,7 +146,7 @@ INSTANTIATE_TEST_SUITE_P(
     Rules, BadConfigTest,
     testing::Values(
         BadCase{"consecutive_failure: 0\n", "consecutive_failure", "between 1 and"},
-        BadCase{"probe_port: 70000\n", "probe_port", "between 1 and 65535"},
+        BadCase{"probe_port: 70000\n", "probe_port", "between 0 and 65535"},
         BadCase{"proxy_port: \"abc\"\n", "proxy_port", "expected a port number"},
         BadCase{"cool_down_min: -5\n", "cool_down_min", "negative"},
         BadCase{"dial_timeout: \"-1s\"\n", "dial_timeout", "negative"},
