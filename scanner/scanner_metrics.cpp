@@ -21,6 +21,11 @@ ScannerMetrics::ScannerMetrics(prometheus::Registry& registry) {
                    .Name("ipmanager_scanner_replay_problems_total")
                    .Help("Rotated log files the parse-mode replay found damaged or missing")
                    .Register(registry);
+  // Every kind from the start, at 0: the family is there before the first problem (the
+  // README lists it) and rate() sees the first one.
+  for (const char* kind :
+       {"missing", "both_forms", "empty", "unreadable", "truncated", "corrupt", "out_of_order"})
+    problems_->Add({{"problem", kind}});
 }
 
 void ScannerMetrics::add(const LineCounts& counts) {
