@@ -30,11 +30,17 @@ TEST(CliTest, go_single_dash_and_equals_spellings) {
 }
 
 TEST(CliTest, check_version_help_demo) {
-  EXPECT_TRUE(parse({"--config", "c", "--check"}).command_line->check);
-  EXPECT_TRUE(parse({"--version"}).command_line->version);
-  EXPECT_TRUE(parse({"--help"}).command_line->help);
-  EXPECT_TRUE(parse({"-h"}).command_line->help);
-  EXPECT_TRUE(parse({"--demo"}).command_line->demo);
+  const auto flag = [](std::initializer_list<std::string_view> args,
+                       bool ipm::app::CommandLine::*f) {
+    const auto r = parse(args);
+    return r.command_line.has_value() && (*r.command_line).*f;
+  };
+  EXPECT_TRUE(flag({"--config", "c", "--check"}, &ipm::app::CommandLine::check));
+  EXPECT_TRUE(flag({"--version"}, &ipm::app::CommandLine::version));
+  EXPECT_TRUE(flag({"--help"}, &ipm::app::CommandLine::help));
+  EXPECT_TRUE(flag({"-h"}, &ipm::app::CommandLine::help));
+  EXPECT_TRUE(flag({"--demo"}, &ipm::app::CommandLine::demo));
+  EXPECT_FALSE(flag({"--config", "c"}, &ipm::app::CommandLine::check));
 }
 
 TEST(CliTest, errors_are_one_line_and_say_what) {

@@ -2,7 +2,11 @@
 // and nothing the schema does not know.
 #include "config/schema.hpp"
 
+#include <boost/json/serialize.hpp>
+
+#include <charconv>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -39,11 +43,51 @@ TEST(ReadmeReferenceTest, names_no_key_the_schema_lacks) {
   const auto end = all.find("\n#", start + 1);
   const std::string text = all.substr(start, end == std::string::npos ? end : end - start);
   const std::regex row(R"(\n\| `([a-z_]+)` \|)");
+  std::size_t rows = 0;
   for (auto it = std::sregex_iterator(text.begin(), text.end(), row); it != std::sregex_iterator();
        ++it) {
     EXPECT_NE(ipm::config::find_key((*it)[1].str()), nullptr)
         << "README documents unknown key " << (*it)[1].str();
+    ++rows;
   }
+  EXPECT_EQ(rows, ipm::config::schema().size()) << "one row per key";
+}
+
+// The defaults column says what a config without the key gets: the value /config shows for
+// a default Config, in the same JSON spelling.
+TEST(ReadmeReferenceTest, defaults_column_is_what_an_empty_config_gets) {
+  const std::string text = readme();
+  const ipm::config::Config defaults;
+  // Keys whose default is a sentence rather than a value.
+  const std::map<std::string, std::string> described = {
+      {"upstream_conf_path", "`(required)`"},
+      {"log_format", "`the Go tool's format (below)`"},
+      {"config_path", ""}};
+  std::size_t checked = 0;
+  for (const auto& k : ipm::config::schema()) {
+    const std::string name(k.name);
+    const auto at = text.find("| `" + name + "` | ");
+    ASSERT_NE(at, std::string::npos) << name;
+    // The row's second cell, trimmed.
+    const std::string line = text.substr(at, text.find('\n', at) - at);
+    const auto from = line.find('|', 1) + 1;
+    std::string cell = line.substr(from, line.find('|', from) - from);
+    cell.erase(0, cell.find_first_not_of(' '));
+    cell.erase(cell.find_last_not_of(' ') + 1);
+    if (described.contains(name)) {
+      EXPECT_EQ(cell, described.at(name)) << name;
+      continue;
+    }
+    const boost::json::value shown = k.show(defaults);
+    std::string value = boost::json::serialize(shown);
+    if (shown.is_double()) {  // 0.1, not Boost.JSON's 1E-1
+      char buf[32];
+      value.assign(buf, std::to_chars(buf, buf + sizeof buf, shown.as_double()).ptr);
+    }
+    EXPECT_EQ(cell, "`" + value + "`") << name;
+    ++checked;
+  }
+  EXPECT_EQ(checked, ipm::config::schema().size() - described.size());
 }
 
 TEST(ReadmeReferenceTest, reloading_section_names_every_live_key) {

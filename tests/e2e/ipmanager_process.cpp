@@ -1,25 +1,46 @@
 #include "tests/e2e/ipmanager_process.hpp"
 
+#include <csignal>
 #include <fstream>
 #include <iterator>
+#include <regex>
 #include <stdexcept>
 
 #include <boost/json.hpp>
 
 namespace ipm::test {
+namespace {
+
+// Startup may include a parse-mode replay and, in the sanitizer build, a slow binary.
+constexpr auto kStartTimeout = std::chrono::seconds(30);
+constexpr auto kReloadTimeout = std::chrono::seconds(15);
+
+}  // namespace
+
+std::optional<BoundPorts> bound_ports(const std::string& log) {
+  static const std::regex running(
+      R"(ipmanager running: .* probe http://[0-9.]+:([0-9]+), proxy [0-9.]+:([0-9]+) )");
+  std::optional<BoundPorts> found;
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), running);
+       it != std::sregex_iterator(); ++it) {
+    found = BoundPorts{static_cast<std::uint16_t>(std::stoi((*it)[1].str())),
+                       static_cast<std::uint16_t>(std::stoi((*it)[2].str()))};
+  }
+  return found;
+}
 
 IpmanagerProcess::IpmanagerProcess(const NginxPool& pool, const std::string& extra_yaml,
                                    const std::filesystem::path& workdir, bool parse_mode,
                                    const std::vector<std::string>& launcher)
-    : config_(workdir / "ipmanager.yaml"),
-      stderr_(workdir / "ipmanager.stderr"),
-      probe_port_(free_tcp_port()),
-      proxy_port_(free_tcp_port()) {
-  std::ofstream(config_) << "upstream_conf_path: " << (pool.prefix() / "pool.conf").string()
-                         << "\naccess_log_path: '" << pool.access_log_pattern() << "'"
-                         << "\nprobe_port: " << probe_port_ << "\nproxy_port: " << proxy_port_
-                         << "\ndial_timeout: 1s\nreconcile_interval: 200ms\n"
-                         << extra_yaml << "\n";
+    : config_(workdir / "ipmanager.yaml"), stderr_(workdir / "ipmanager.stderr") {
+  config_text_ = "upstream_conf_path: " + (pool.prefix() / "pool.conf").string() +
+                 "\naccess_log_path: '" + pool.access_log_pattern() + "'" +
+                 "\nprobe_port: 0\nproxy_port: 0\ndial_timeout: 1s\nreconcile_interval: 200ms\n" +
+                 extra_yaml + "\n";
+  std::ofstream(config_) << config_text_;
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(stderr_, ec);
+  stderr_start_ = ec ? 0 : size;
   SpawnOptions options;
   options.argv = launcher;
   options.argv.insert(options.argv.end(), {IPM_EXECUTABLE, "--config", config_.string()});
@@ -27,9 +48,16 @@ IpmanagerProcess::IpmanagerProcess(const NginxPool& pool, const std::string& ext
     options.argv.emplace_back("--parse");
   options.stderr_to = stderr_;
   process_ = std::make_unique<ChildProcess>(options);
-  if (!wait_for_tcp_port("127.0.0.1", probe_port_, std::chrono::seconds(15))) {
+  std::optional<BoundPorts> ports;
+  wait_until(
+      [&] {
+        ports = bound_ports(stderr_text());
+        return ports.has_value() || !process_->running();
+      },
+      kStartTimeout);
+  if (!ports)
     throw std::runtime_error("ipmanager did not start:\n" + stderr_text());
-  }
+  ports_ = *ports;
 }
 
 IpmanagerProcess::~IpmanagerProcess() {
@@ -38,11 +66,31 @@ IpmanagerProcess::~IpmanagerProcess() {
 
 std::string IpmanagerProcess::stderr_text() const {
   std::ifstream in(stderr_);
+  in.seekg(static_cast<std::streamoff>(stderr_start_));
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+bool IpmanagerProcess::reload() {
+  // The reload's own line (applied or failed), then the rescan's (done or failed).
+  const auto count = [&] {
+    const std::string log = stderr_text();
+    return std::pair(occurrences(log, "SIGHUP: configuration reloaded") +
+                         occurrences(log, "SIGHUP: reload failed"),
+                     occurrences(log, "rescan: ") + occurrences(log, "rescan failed"));
+  };
+  const auto before = count();
+  if (!process_->signal(SIGHUP))
+    return false;
+  return wait_until(
+      [&] {
+        const auto now = count();
+        return now.first > before.first && now.second > before.second;
+      },
+      kReloadTimeout);
+}
+
 HttpResponse IpmanagerProcess::probe(const std::string& path) const {
-  return http_get("127.0.0.1", probe_port_, path);
+  return http_get("127.0.0.1", ports_.probe, path);
 }
 
 boost::json::value IpmanagerProcess::probe_json(const std::string& query) const {
@@ -65,12 +113,13 @@ std::string IpmanagerProcess::metrics() const {
   return probe("/metrics").body;
 }
 
+HttpResponse IpmanagerProcess::get_through_proxy(const std::string& path,
+                                                 const Headers& headers) const {
+  return http_get("127.0.0.1", ports_.proxy, path, headers, std::chrono::seconds(5));
+}
+
 int IpmanagerProcess::request_through_proxy(const std::string& path) const {
-  try {
-    return http_get("127.0.0.1", proxy_port_, path, {}, std::chrono::seconds(5)).status;
-  } catch (const std::exception&) {
-    return 0;
-  }
+  return get_through_proxy(path).status;
 }
 
 std::map<int, int> IpmanagerProcess::traffic(int n) const {
@@ -78,6 +127,18 @@ std::map<int, int> IpmanagerProcess::traffic(int n) const {
   for (int i = 0; i < n; ++i)
     ++by_status[request_through_proxy()];
   return by_status;
+}
+
+std::vector<std::string> IpmanagerProcess::egress_sequence(int n) const {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) {
+    const HttpResponse r = get_through_proxy();
+    std::string source;
+    if (r.status == 200 && r.body.rfind("ok ", 0) == 0)
+      source = r.body.substr(3, r.body.find('\n') - 3);
+    out.push_back(source);
+  }
+  return out;
 }
 
 std::set<std::string> ips_in(const std::map<std::string, std::string>& states,
@@ -88,6 +149,20 @@ std::set<std::string> ips_in(const std::map<std::string, std::string>& states,
       out.insert(ip);
   }
   return out;
+}
+
+double sample(const std::string& metrics, const std::string& series) {
+  const auto at = metrics.find("\n" + series + " ");
+  if (at == std::string::npos)
+    return -1;
+  return std::stod(metrics.substr(at + series.size() + 2));
+}
+
+int occurrences(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+    ++n;
+  return n;
 }
 
 }  // namespace ipm::test

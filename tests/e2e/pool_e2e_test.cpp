@@ -2,10 +2,13 @@
 // real HTTP clients through ipmanager's proxy (issue 8).
 #include "tests/e2e/ipmanager_process.hpp"
 
+#include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <regex>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -19,6 +22,7 @@ using ipm::test::IpmanagerProcess;
 using ipm::test::ips_in;
 using ipm::test::NginxPool;
 using ipm::test::NginxPoolOptions;
+using ipm::test::sample;
 using ipm::test::wait_until;
 using namespace std::chrono_literals;
 using testing::IsSupersetOf;
@@ -41,14 +45,6 @@ bool drive_until(const IpmanagerProcess& ipm, Done done, std::chrono::seconds li
         return false;
       },
       limit);
-}
-
-// The value of one sample of /metrics, or -1 when the series is absent.
-double sample(const std::string& metrics, const std::string& series) {
-  const auto at = metrics.find("\n" + series + " ");
-  if (at == std::string::npos)
-    return -1;
-  return std::stod(metrics.substr(at + series.size() + 2));
 }
 
 TEST(PoolE2ETest, blocked_ips_leave_rotation_and_come_back_through_probation) {
@@ -112,12 +108,23 @@ TEST(PoolE2ETest, dead_egress_port_fails_over_and_leaves_rotation_without_a_log_
   EXPECT_EQ(statuses.count(200) ? statuses.at(200) : 0, 30) << ipm.stderr_text();
   EXPECT_EQ(ipm.states().at(dead), "cooling");
 
-  // nginx never saw the dead port: the decision came from the proxy's dials alone.
-  std::ifstream log(pool.access_log());
-  std::string line;
-  while (std::getline(log, line)) {
-    EXPECT_EQ(line.find("egress=" + dead + " "), std::string::npos) << line;
-  }
+  // nginx logged the 30 requests of the other IPs and none of the dead one: the decision
+  // came from the proxy's dials alone, each reported to the strategy at once.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return sample(ipm.metrics(), "ipmanager_scanner_lines_total{result=\"parsed\"}") == 30;
+      },
+      10s));
+  const std::string labels =
+      "{ip=\"" + dead + "\",port=\"" + std::to_string(pool.port_of(dead)) + "\"}";
+  const std::string metrics = ipm.metrics();
+  EXPECT_EQ(sample(metrics, "ipmanager_ip_dial_failures_total" + labels), 3) << metrics;
+  EXPECT_EQ(sample(metrics, "ipmanager_ip_ejections_total" + labels), 1);
+  EXPECT_EQ(sample(metrics, "ipmanager_ip_responses_total{ip=\"" + dead +
+                                "\",outcome=\"failure\",port=\"" +
+                                std::to_string(pool.port_of(dead)) + "\"}"),
+            0);
+  EXPECT_EQ(sample(metrics, "ipmanager_ejections_total{reason=\"dial_failures\"}"), 1);
   EXPECT_THAT(ipm.stderr_text(), testing::HasSubstr("decision eject " + dead));
 }
 
@@ -143,10 +150,13 @@ TEST(PoolE2ETest, everything_blocked_with_refuse_closes_clients_cleanly) {
       pool, "cool_down_min: 1m\nmax_ejected_percent: 100\nall_unavailable: refuse\n", work.path());
   pool.block(pool.ips());
   ASSERT_TRUE(drive_until(ipm, [&] { return ips_in(ipm.states(), "cooling").size() == 3; }));
-  // Refused: the connection is closed with no byte invented.
+  // Refused: the connection is closed at once with a FIN and no byte invented (not reset,
+  // not left hanging until the client gives up).
   const auto r = ipm::test::http_get("127.0.0.1", ipm.proxy_port(), "/", {}, 5s);
-  EXPECT_EQ(r.status, 0);
-  EXPECT_TRUE(r.body.empty());
+  EXPECT_EQ(r.error, ipm::test::kClosedWithoutAnswer);
+  EXPECT_TRUE(r.headers.empty() && r.body.empty());
+  EXPECT_GE(sample(ipm.metrics(), "ipmanager_proxy_connections_total{result=\"no_egress\"}"), 1)
+      << ipm.metrics();
 }
 
 TEST(PoolE2ETest, restart_in_parse_mode_rebuilds_the_cooling_set_from_the_logs) {
@@ -182,10 +192,11 @@ TEST(PoolE2ETest, bad_input_is_counted_and_hurts_no_other_client) {
       log << "garbage line " << i << " \x01\xff no format here\n";
     log << std::string(10 * 1024 * 1024, 'x') << "\n";
   }
-  // Random bytes to the proxy and to the probe.
+  // A malformed request to the proxy reaches nginx untouched, which answers 400; the probe
+  // answers it 400 itself.
   for (std::uint16_t port : {ipm.proxy_port(), ipm.probe_port()}) {
     const auto r = ipm::test::http_get("127.0.0.1", port, std::string("/\x01\x02\xff\r\n\r\n", 8));
-    (void)r;
+    EXPECT_EQ(r.status, 400) << (port == ipm.probe_port() ? "probe: " : "proxy: ") << r.error;
   }
   EXPECT_EQ(ipm.traffic(10)[200], 10);
   EXPECT_EQ(ipm.probe("/ping").body, "pong");
@@ -199,33 +210,70 @@ TEST(PoolE2ETest, bad_input_is_counted_and_hurts_no_other_client) {
   EXPECT_TRUE(ipm.process().running());
 }
 
-TEST(PoolE2ETest, rotation_under_traffic_with_real_logrotate_loses_and_repeats_nothing) {
+// deploy/logrotate/ipmanager-nginx as shipped, with only its two host paths (the nginx log
+// folder and pid file) pointed at the test's nginx.
+std::string shipped_logrotate_policy(const NginxPool& pool) {
+  std::string policy =
+      ipm::test::read_file(std::string(IPM_SOURCE_DIR) + "/deploy/logrotate/ipmanager-nginx");
+  const auto replace = [&](const std::string& from, const std::string& to) {
+    const auto at = policy.find(from);
+    if (at == std::string::npos)
+      throw std::runtime_error("the shipped logrotate policy no longer names " + from);
+    policy.replace(at, from.size(), to);
+  };
+  replace("\n/var/log/nginx/*.log {", "\n" + (pool.prefix() / "logs").string() + "/*.log {");
+  replace("/run/nginx.pid", (pool.prefix() / "nginx.pid").string());
+  replace("/run/nginx.pid", (pool.prefix() / "nginx.pid").string());
+  return policy;
+}
+
+TEST(PoolE2ETest, rotation_under_traffic_with_the_shipped_logrotate_policy_loses_nothing) {
   NginxPool pool(pool_of(4));
   ipm::test::TempDir work;
   IpmanagerProcess ipm(pool, "", work.path());
-  // The shipped policy (create + delaycompress + USR1), pointed at the test's log and nginx.
-  std::ofstream(work / "logrotate.conf")
-      << pool.access_log().string() << " {\n  rotate 5\n  compress\n  delaycompress\n"
-      << "  create 0644 root root\n  postrotate\n    kill -USR1 " << pool.master_pid()
-      << "\n  endscript\n}\n";
-  int sent = 0;
-  for (int round = 0; round < 3; ++round) {
-    sent += ipm.traffic(50)[200];
+  ipm::test::write_file(work / "logrotate.conf", shipped_logrotate_policy(pool));
+
+  // Clients keep going through the proxy while logrotate renames, signals and compresses.
+  std::atomic<int> answered{0};
+  std::atomic<int> attempts{0};
+  std::jthread clients([&](const std::stop_token& stop) {
+    for (int i = 0; i < 5000 && !stop.stop_requested(); ++i) {
+      answered += ipm.request_through_proxy() == 200 ? 1 : 0;
+      ++attempts;
+    }
+  });
+  const auto more_requests = [&](int n) {
+    const int target = attempts + n;
+    return wait_until([&] { return attempts >= target; }, 30s);
+  };
+  constexpr int kRotations = 3;
+  for (int round = 0; round < kRotations; ++round) {
+    ASSERT_TRUE(more_requests(40));
     ipm::test::SpawnOptions rotate;
     rotate.argv = {"logrotate", "-f", "-s", (work / "state").string(),
                    (work / "logrotate.conf").string()};
-    ASSERT_EQ(ipm::test::run_command(rotate), 0);
+    rotate.stderr_to = work / "logrotate.err";
+    ASSERT_EQ(ipm::test::run_command(rotate), 0) << ipm::test::read_file(work / "logrotate.err");
   }
-  sent += ipm.traffic(50)[200];
-  ASSERT_EQ(sent, 200);
-  // Every request nginx logged, across the rotated files, became exactly one event.
-  EXPECT_TRUE(wait_until(
-      [&] {
-        return sample(ipm.metrics(), "ipmanager_scanner_lines_total{result=\"parsed\"}") == 200;
-      },
-      10s))
+  ASSERT_TRUE(more_requests(40));
+  clients.request_stop();
+  clients.join();
+  ASSERT_EQ(answered.load(), attempts.load()) << "a client was not served";
+
+  // Every request nginx answered, before, during and after each rotation, became exactly
+  // one event: wait for the count to arrive, then make sure no line comes twice.
+  const std::string parsed = "ipmanager_scanner_lines_total{result=\"parsed\"}";
+  EXPECT_TRUE(wait_until([&] { return sample(ipm.metrics(), parsed) >= answered; }, 15s))
       << ipm.metrics();
-  EXPECT_EQ(sample(ipm.metrics(), "ipmanager_tail_rotations_total{kind=\"renamed\"}"), 3);
+  ASSERT_EQ(ipm.traffic(1)[200], 1);  // one more line: everything before it was read
+  EXPECT_TRUE(wait_until([&] { return sample(ipm.metrics(), parsed) >= answered + 1; }, 15s));
+  EXPECT_EQ(sample(ipm.metrics(), parsed), answered + 1);
+  EXPECT_EQ(sample(ipm.metrics(), "ipmanager_tail_rotations_total{kind=\"renamed\"}"), kRotations);
+  int compressed = 0;
+  for (const auto& e : std::filesystem::directory_iterator(pool.prefix() / "logs"))
+    compressed +=
+        e.path().filename().string().starts_with("access.log.") && e.path().extension() == ".gz";
+  EXPECT_EQ(compressed, kRotations - 1) << "delaycompress: the newest rotated file stays plain";
 }
 
 TEST(PoolE2ETest, per_ip_log_of_an_ip_added_by_a_reload_is_followed) {

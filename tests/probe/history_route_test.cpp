@@ -114,6 +114,7 @@ TEST(HistoryRouteTest, limit_keeps_the_newest_entries_per_ip) {
   ProbeWorld w(2);
   w.fill(2, 10);
   auto v = get_json(w, "/probe?limit=3");
+  ASSERT_EQ(v.at("IPHistory").as_object().size(), 2U);
   for (const auto& kv : v.at("IPHistory").as_object()) {
     const auto& h = kv.value().at("History").as_array();
     ASSERT_EQ(h.size(), 3U);

@@ -100,11 +100,21 @@ TEST(RouterTest, config_is_the_redacted_effective_config) {
   }
 }
 
-TEST(RouterTest, config_reload_is_visible) {
+// What SIGHUP hands the probe governs the next request: the token it must carry, and
+// /config, which shows the running config rather than the one the probe started with.
+TEST(RouterTest, a_reloaded_config_governs_the_next_request) {
   ProbeWorld w(1);
+  const std::string ban = "/api/ip/" + ipm::test::ip_of(0) + "/ban";
+  EXPECT_EQ(w.post(ban).message.result(), http::status::ok) << "no token: loopback may act";
+
   ipm::config::Config c;
   c.probe_port = 1234;
+  c.api_token = "t0ken";
   w.context.set_config(c);
+  EXPECT_EQ(w.post(ban).message.result(), http::status::unauthorized);
+  EXPECT_EQ(w.request(http::verb::post, ban, "127.0.0.1", {{"Authorization", "Bearer t0ken"}})
+                .message.result(),
+            http::status::ok);
   auto r = w.get("/config");
   EXPECT_EQ(text_of(body_json(r).at("probe_port")), "1234");
 }

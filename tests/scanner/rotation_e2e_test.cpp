@@ -1,7 +1,9 @@
 // End to end: a real nginx pool writes its access log under a steady request stream while a
 // real `logrotate -f` rotates it, once per mode; the lines the Tailer delivers per egress IP
 // must equal the requests nginx answered per IP and the lines found in every rotated file
-// (plain and .gz): zero lost, zero read twice.
+// (plain and .gz): zero lost, zero read twice. copytruncate and compress without
+// delaycompress can lose lines on nginx's side (logrotate's caveat): there the tailer reads
+// every line that reached a file and repeats none.
 #include "scanner/tailer.hpp"
 
 #include <gmock/gmock.h>
@@ -84,13 +86,6 @@ class RequestStream {
     thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
   }
   ~RequestStream() { stop(); }
-  // Pausing returns once no request is in flight (the stream thread announces a request in
-  // in_flight_ before it checks paused_, so none can start unseen).
-  void pause(bool p) {
-    paused_ = p;
-    if (p)
-      test::wait_until([&] { return in_flight_ == 0; }, std::chrono::seconds(5));
-  }
   void stop() {
     thread_.request_stop();
     if (thread_.joinable())
@@ -111,27 +106,18 @@ class RequestStream {
   void run(const std::stop_token& stop) {
     constexpr int kMaxRequests = 20000;  // bounded whatever happens
     for (std::size_t i = 0; !stop.stop_requested() && sent_ < kMaxRequests; ++i) {
-      ++in_flight_;
-      if (paused_) {
-        --in_flight_;
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        continue;
-      }
       const std::size_t k = i % pool_.ports().size();
       const auto r = pool_.get(pool_.ports()[k], "/req/" + std::to_string(i));
       if (r.status == 200) {
         std::lock_guard lock(mutex_);
         ++answered_[pool_.ips()[k]];
       }
-      --in_flight_;
       ++sent_;
       std::this_thread::sleep_for(std::chrono::microseconds(500));  // steady, not a flood
     }
   }
 
   const test::NginxPool& pool_;
-  std::atomic<bool> paused_{false};
-  std::atomic<int> in_flight_{0};
   std::atomic<int> sent_{0};
   std::mutex mutex_;
   Counts answered_;
@@ -153,6 +139,8 @@ class TailedLog {
           std::lock_guard lock(mutex_);
           ++counts_[egress_of(line)];
           ++total_;
+          if (line.find("\"GET /last ") != std::string_view::npos)
+            saw_last_ = true;
         },
         registry_);
     tailer_->start();
@@ -169,6 +157,8 @@ class TailedLog {
     return counts_;
   }
   int total() const { return total_; }
+  /// True once the line of the request to /last was read.
+  bool saw_last() const { return saw_last_; }
   prometheus::Registry& registry() { return registry_; }
 
  private:
@@ -179,6 +169,7 @@ class TailedLog {
   std::mutex mutex_;
   Counts counts_;
   std::atomic<int> total_{0};
+  std::atomic<bool> saw_last_{false};
   std::jthread thread_;
 };
 
@@ -213,13 +204,8 @@ std::string logrotate_config(Mode mode, const std::string& log, pid_t master) {
       c << "  create\n  compress\n";
       break;
   }
-  if (mode != Mode::copytruncate) {
-    // With `compress` alone, gzip runs right after this script: give the worker a moment to
-    // reopen, or lines it writes to the old file after gzip read it are in no file at all
-    // (that race is why deploy/logrotate uses delaycompress).
-    c << "  postrotate\n    kill -USR1 " << master << "\n"
-      << (mode == Mode::compress ? "    sleep 0.3\n" : "") << "  endscript\n";
-  }
+  if (mode != Mode::copytruncate)
+    c << "  postrotate\n    kill -USR1 " << master << "\n  endscript\n";
   c << "}\n";
   return c.str();
 }
@@ -240,15 +226,10 @@ void run_mode(Mode mode, bool per_ip_logs) {
   constexpr int kRotations = 3;
   for (int i = 0; i < kRotations; ++i) {
     ASSERT_TRUE(stream.wait_for_more(150)) << "request stream stalled";
-    // copytruncate loses what nginx writes between the copy and the truncation, by design
-    // (logrotate's own caveat): quiesce for that instant only, so the counts are exact.
-    if (mode == Mode::copytruncate)
-      stream.pause(true);
     test::SpawnOptions rotate;
     rotate.argv = {"logrotate", "-f", "-s", (work / "state").string(), conf.string()};
     rotate.stderr_to = work / "logrotate.err";
     ASSERT_EQ(test::run_command(rotate), 0) << test::read_file(work / "logrotate.err");
-    stream.pause(false);
   }
   ASSERT_TRUE(stream.wait_for_more(150));
   stream.stop();
@@ -257,13 +238,34 @@ void run_mode(Mode mode, bool per_ip_logs) {
   ++answered[pool.ips()[0]];  // the /first request
   if (per_ip_logs)
     answered = {{pool.ips()[0], answered[pool.ips()[0]]}};
-  const Counts in_files = count_files(log.parent_path(), log.filename().string());
-  EXPECT_EQ(in_files, answered) << "nginx itself lost or duplicated lines";
-  ASSERT_TRUE(test::wait_until([&] { return tailed.total() >= total(answered); },
-                               std::chrono::seconds(10)));
-  // A few reconcile periods more: a line read twice would show up now.
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
-  EXPECT_EQ(tailed.counts(), answered);
+  Counts in_files = count_files(log.parent_path(), log.filename().string());
+  // A line nginx writes to the old file after the copy and before the truncation
+  // (copytruncate), or after gzip read it (compress without delaycompress), is in no file
+  // afterwards: logrotate's caveat, which no reader can undo. The other modes lose nothing.
+  const bool nginx_may_lose = mode == Mode::copytruncate || mode == Mode::compress;
+  if (!nginx_may_lose) {
+    EXPECT_EQ(in_files, answered) << "nginx itself lost or duplicated lines";
+  }
+  // The tailer never repeats a line and reads every line that reached a file; in the lossy
+  // modes it may also have read a line before logrotate dropped it.
+  const auto settled = [&] { return tailed.total() >= total(in_files); };
+  ASSERT_TRUE(test::wait_until(settled, std::chrono::seconds(10)));
+  // One line more in the live log: once it is read, so is everything written before it.
+  ASSERT_EQ(pool.get(pool.ports()[0], "/last").status, 200);
+  ++answered[pool.ips()[0]];
+  ++in_files[pool.ips()[0]];
+  ASSERT_TRUE(test::wait_until([&] { return tailed.saw_last(); }, std::chrono::seconds(10)));
+  const Counts seen = tailed.counts();
+  if (nginx_may_lose) {
+    for (const auto& [ip, n] : answered) {
+      const int in_file = in_files.contains(ip) ? in_files.at(ip) : 0;
+      const int read = seen.contains(ip) ? seen.at(ip) : 0;
+      EXPECT_LE(in_file, read) << ip << ": a line in a file was not read";
+      EXPECT_LE(read, n) << ip << ": a line was read twice";
+    }
+  } else {
+    EXPECT_EQ(seen, answered);
+  }
   EXPECT_GE(total(answered), per_ip_logs ? 150 : 3 * 150);  // the stream really ran
   const char* kind = mode == Mode::copytruncate ? "copytruncate" : "renamed";
   EXPECT_EQ(rotations_seen(tailed.registry(), kind), kRotations);

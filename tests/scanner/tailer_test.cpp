@@ -309,7 +309,7 @@ TEST_F(TailerTest, follow_adds_a_log_from_its_end_or_from_its_creation) {
   tailer_->follow(added.string());
   tailer_->follow(later.string());  // does not exist yet: read from its start once created
   tailer_->follow(log_.string());   // already followed: no second reader
-  ioc_.run_for(std::chrono::milliseconds(50));
+  ioc_.poll();                      // the follows are in effect (they run on the executor)
   append(added, "b1\n");
   append(later, "c1\n");
   append(log_, "a2\n");

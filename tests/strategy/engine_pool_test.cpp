@@ -310,3 +310,36 @@ TEST(EnginePoolTest, decisions_carry_reason_and_cause_and_are_bounded) {
 }
 
 }  // namespace
+
+namespace {
+
+// probation_share reaches selection: the engine writes it into the snapshot it publishes,
+// and a reconfigure (SIGHUP) changes it for the next snapshot.
+TEST(EnginePoolTest, a_probation_ip_gets_probation_share_of_the_picks) {
+  auto cfg = test_config();
+  cfg.probation_share = 0.25;
+  Engine e(cfg, egresses(3), kBase);
+  trip(e, "127.0.1.1", 0);
+  e.tick(at_s(700));
+  ASSERT_EQ(state(e, "127.0.1.1"), IpState::probation);
+
+  // Picks per IP over whole rounds of the schedule (round robin follows it exactly).
+  const auto picks = [&] {
+    ipm::pool::Selector selector(ipm::config::Selection::round_robin);
+    selector.publish(e.snapshot());
+    std::map<std::string, int> n;
+    for (int i = 0; i < 900; ++i)
+      ++n[selector.pick()->egress().ip];
+    return n;
+  };
+  auto n = picks();
+  EXPECT_EQ(n["127.0.1.2"], n["127.0.1.3"]);
+  EXPECT_EQ(n["127.0.1.1"] * 4, n["127.0.1.2"]) << "a quarter of a healthy IP's picks";
+
+  cfg.probation_share = 0.5;
+  e.reconfigure(cfg);
+  n = picks();
+  EXPECT_EQ(n["127.0.1.1"] * 2, n["127.0.1.2"]) << "half, after the reconfigure";
+}
+
+}  // namespace

@@ -79,6 +79,12 @@ void parse_response(const std::string& raw, HttpResponse& out) {
 HttpResponse http_get(const std::string& host, std::uint16_t port, const std::string& path,
                       const Headers& headers, std::chrono::milliseconds timeout,
                       const std::string& source) {
+  return http_request("GET", host, port, path, headers, timeout, source);
+}
+
+HttpResponse http_request(const std::string& method, const std::string& host, std::uint16_t port,
+                          const std::string& path, const Headers& headers,
+                          std::chrono::milliseconds timeout, const std::string& source) {
   const auto deadline = Clock::now() + timeout;
   sockaddr_in addr{};
   if (!to_addr(host, port, addr))
@@ -105,8 +111,8 @@ HttpResponse http_get(const std::string& host, std::uint16_t port, const std::st
     if (err != 0)
       return failure(std::string("connect: ") + std::strerror(err));
   }
-  std::string request = "GET " + path + " HTTP/1.0\r\nHost: " + host + ":" + std::to_string(port) +
-                        "\r\nConnection: close\r\n";
+  std::string request = method + " " + path + " HTTP/1.0\r\nHost: " + host + ":" +
+                        std::to_string(port) + "\r\nConnection: close\r\n";
   for (const auto& [name, value] : headers)
     request += name + ": " + value + "\r\n";
   request += "\r\n";
@@ -139,6 +145,8 @@ HttpResponse http_get(const std::string& host, std::uint16_t port, const std::st
       break;
     }
   }
+  if (raw.empty())
+    return failure(kClosedWithoutAnswer);
   HttpResponse response;
   parse_response(raw, response);
   return response;

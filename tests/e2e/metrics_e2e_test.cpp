@@ -1,0 +1,201 @@
+// The whole /metrics of the running binary, as Prometheus sees it: promtool finds nothing
+// to say about it at 0, 1 and 300 IPs, after traffic, a log rotation and operator actions,
+// and every family the README's metrics table lists is there.
+#include "tests/e2e/ipmanager_process.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.hpp"
+
+namespace {
+
+using ipm::test::IpmanagerProcess;
+using ipm::test::NginxPool;
+using ipm::test::NginxPoolOptions;
+using ipm::test::sample;
+using ipm::test::wait_until;
+using namespace std::chrono_literals;
+
+// What `promtool check metrics` prints about `text` ("" when it has nothing to say), or a
+// note that it failed to run.
+std::string promtool_says(const std::string& text, const std::filesystem::path& dir) {
+  ipm::test::write_file(dir / "metrics.txt", text);
+  ipm::test::write_file(dir / "promtool.out", "");
+  ipm::test::SpawnOptions o;
+  o.argv = {"/bin/sh", "-c", "exec promtool check metrics < " + (dir / "metrics.txt").string()};
+  o.stdout_to = dir / "promtool.out";
+  o.stderr_to = dir / "promtool.out";
+  const int code = ipm::test::run_command(o, 30s);
+  const std::string said = ipm::test::read_file(dir / "promtool.out");
+  if (code != 0 || !said.empty())
+    return "promtool exit " + std::to_string(code) + ": " + said;
+  return "";
+}
+
+// The metric names of the README's metrics section (its table and the Go tool's gauges).
+std::set<std::string> readme_families() {
+  const std::string readme = ipm::test::read_file(std::string(IPM_SOURCE_DIR) + "/README.md");
+  const auto start = readme.find("\n## Metrics");
+  const std::string section = readme.substr(start, readme.find("\n## ", start + 1) - start);
+  std::set<std::string> names;
+  const std::regex name("`(ipmanager_[a-z_]+)");
+  for (auto it = std::sregex_iterator(section.begin(), section.end(), name);
+       it != std::sregex_iterator(); ++it)
+    names.insert((*it)[1].str());
+  return names;
+}
+
+// The README's families that `text` has no TYPE line for.
+std::vector<std::string> missing_families(const std::string& text) {
+  std::vector<std::string> missing;
+  for (const auto& family : readme_families()) {
+    if (text.find("# TYPE " + family + " ") == std::string::npos)
+      missing.push_back(family);
+  }
+  return missing;
+}
+
+class MetricsLint {
+ public:
+  MetricsLint(const IpmanagerProcess& ipm, const std::filesystem::path& dir)
+      : ipm_(ipm), dir_(dir) {}
+  // Lints the whole /metrics now; `when` names the moment in a failure.
+  void check(const std::string& when) {
+    const std::string text = ipm_.metrics();
+    ASSERT_THAT(text, testing::HasSubstr("ipmanager_build_info")) << when;
+    EXPECT_EQ(promtool_says(text, dir_), "") << when;
+    EXPECT_THAT(missing_families(text), testing::IsEmpty()) << when;
+    ++checked_;
+  }
+  int checked() const { return checked_; }
+
+ private:
+  const IpmanagerProcess& ipm_;
+  std::filesystem::path dir_;
+  int checked_ = 0;
+};
+
+TEST(MetricsE2ETest, readme_lists_the_families) {
+  EXPECT_GT(readme_families().size(), 25U);
+}
+
+void lint_through_a_life(int ips) {
+  NginxPoolOptions options;
+  options.egress_count = ips;
+  NginxPool pool(options);
+  ipm::test::TempDir work;
+  IpmanagerProcess ipm(pool, "selection: round_robin\ncool_down_min: 10m", work.path());
+  MetricsLint lint(ipm, work.path());
+  lint.check("at start");
+
+  // Traffic, with one IP blocked so that failures, an ejection and dial records show.
+  const std::string ip0 = pool.ips()[0];
+  const std::string ip0_labels =
+      "ip=\"" + ip0 + "\",port=\"" + std::to_string(pool.port_of(ip0)) + "\"";
+  pool.block({ip0});
+  const int requests = std::max(3 * ips, 20);
+  std::size_t up = 0;
+  std::size_t down = 0;
+  int failures_of_ip0 = 0;
+  for (int i = 0; i < requests; ++i) {
+    const auto r = ipm.get_through_proxy("/");
+    ASSERT_GT(r.status, 0) << r.error;
+    up += ("GET / HTTP/1.0\r\nHost: 127.0.0.1:" + std::to_string(ipm.proxy_port()) +
+           "\r\nConnection: close\r\n\r\n")
+              .size();
+    down += r.headers.size() + 4 + r.body.size();
+    failures_of_ip0 += r.status == 403 ? 1 : 0;
+  }
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return sample(ipm.metrics(), "ipmanager_scanner_lines_total{result=\"parsed\"}") ==
+               requests;
+      },
+      20s));
+  lint.check("after traffic");
+  // The families' values, as the traffic made them.
+  const std::string m = ipm.metrics();
+  EXPECT_EQ(sample(m, "ipmanager_strategy_events_total{source=\"log\"}"), requests);
+  EXPECT_EQ(sample(m, "ipmanager_strategy_events_total{source=\"dial\"}"), requests);
+  EXPECT_EQ(sample(m, "ipmanager_strategy_unknown_ip_events_total"), 0);
+  EXPECT_EQ(
+      sample(m, "ipmanager_ip_responses_total{ip=\"" + ip0 + "\",outcome=\"failure\",port=\"" +
+                    std::to_string(pool.port_of(ip0)) + "\"}"),
+      failures_of_ip0);
+  EXPECT_EQ(sample(m, "ipmanager_ip_ejections_total{" + ip0_labels + "}"), 1);
+  EXPECT_EQ(sample(m, "ipmanager_ejections_total{reason=\"failures\"}"), 1);
+  EXPECT_EQ(sample(m, "ipmanager_pool_ips{state=\"cooling\"}"), 1);
+  EXPECT_EQ(sample(m, "ipmanager_pool_all_unavailable"), ips == 1 ? 1 : 0);
+  EXPECT_EQ(sample(m, "ipmanager_proxy_connections_total{result=\"closed\"}"), requests);
+  EXPECT_EQ(sample(m, "ipmanager_proxy_active_connections"), 0);
+  EXPECT_EQ(sample(m, "ipmanager_proxy_relayed_bytes_total{direction=\"up\"}"),
+            static_cast<double>(up));
+  EXPECT_EQ(sample(m, "ipmanager_proxy_relayed_bytes_total{direction=\"down\"}"),
+            static_cast<double>(down));
+  EXPECT_EQ(sample(m, "ipmanager_tail_read_bytes_total"),
+            static_cast<double>(std::filesystem::file_size(pool.access_log())));
+
+  // A rotation (rename, reopen) under way and done.
+  std::filesystem::rename(pool.access_log(), pool.access_log().string() + ".1");
+  pool.reopen_logs();
+  ASSERT_EQ(ipm.traffic(2).count(0), 0U);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return sample(ipm.metrics(), "ipmanager_tail_rotations_total{kind=\"renamed\"}") == 1;
+      },
+      20s));
+  lint.check("after a rotation");
+
+  // Operator actions.
+  const std::string ip = pool.ips().back();
+  for (const std::string action : {"/ban?for=10m&reason=lint", "/unban", "/reset"}) {
+    ASSERT_EQ(
+        ipm::test::http_request("POST", "127.0.0.1", ipm.probe_port(), "/api/ip/" + ip + action)
+            .status,
+        200);
+  }
+  lint.check("after manual actions");
+  EXPECT_EQ(sample(ipm.metrics(), "ipmanager_manual_commands_total"), 3);
+  EXPECT_EQ(lint.checked(), 4);
+}
+
+TEST(MetricsE2ETest, promtool_finds_nothing_with_one_ip) {
+  lint_through_a_life(1);
+}
+
+TEST(MetricsE2ETest, promtool_finds_nothing_with_300_ips) {
+  lint_through_a_life(300);
+}
+
+// No IP in rotation (ipmanager refuses a pool config without any egress, at start and on
+// reload, so "0 IPs" is a pool whose every IP an operator banned).
+TEST(MetricsE2ETest, promtool_finds_nothing_with_no_ip_in_rotation) {
+  NginxPoolOptions options;
+  options.egress_count = 2;
+  NginxPool pool(options);
+  ipm::test::TempDir work;
+  IpmanagerProcess ipm(pool, "", work.path());
+  MetricsLint lint(ipm, work.path());
+  for (const auto& ip : pool.ips()) {
+    ASSERT_EQ(
+        ipm::test::http_request("POST", "127.0.0.1", ipm.probe_port(), "/api/ip/" + ip + "/ban")
+            .status,
+        200);
+  }
+  const auto r = ipm.get_through_proxy();
+  EXPECT_EQ(r.error, ipm::test::kClosedWithoutAnswer);  // nothing to relay to
+  const std::string m = ipm.metrics();
+  EXPECT_EQ(sample(m, "ipmanager_pool_ips{state=\"available\"}"), 0);
+  EXPECT_EQ(sample(m, "ipmanager_pool_ips{state=\"banned\"}"), 2);
+  EXPECT_EQ(sample(m, "ipmanager_pool_all_unavailable"), 1);
+  EXPECT_EQ(sample(m, "ipmanager_manual_commands_total"), 2);
+  EXPECT_EQ(sample(m, "ipmanager_proxy_connections_total{result=\"no_egress\"}"), 1);
+  lint.check("with every IP banned");
+}
+
+}  // namespace
