@@ -69,31 +69,37 @@ TEST(ScannerFuzzTest, nginx_config_parser_accepts_or_names_the_problem) {
   const std::string seed = test::go_style_config(3) +
                            "http { server { listen [::1]:80 default_server; "
                            "proxy_bind 10.0.0.9 transparent; return 200 \"a\\\"b\"; } }\n";
+  int accepted = 0;
   for (int i = 0; i < scaled(4000); ++i) {
     const std::string text = i % 5 == 0 ? random_bytes(rng, 512) : mutate(seed, rng);
     try {
       upstream_from_directives(parse_nginx_config(text, "fuzz.conf"), "fuzz.conf");
+      ++accepted;
     } catch (const NginxConfigError& e) {
       ASSERT_TRUE(std::string_view(e.what()).starts_with("fuzz.conf")) << e.what();
     } catch (const std::exception& e) {
       FAIL() << "unexpected exception " << e.what() << " on:\n" << text;
     }
   }
+  EXPECT_GT(accepted, 400) << "the mutations keep a share of the configs valid";
 }
 
 TEST(ScannerFuzzTest, log_format_compiler_accepts_or_names_the_problem) {
   std::mt19937 rng(7);
+  int compiled = 0;
   for (int i = 0; i < scaled(3000); ++i) {
     const std::string format = mutate(config::kDefaultLogFormat, rng);
     try {
       const LogFormat f = LogFormat::compile(format);
       EXPECT_GT(f.captures(), 0);
+      ++compiled;
     } catch (const LogFormatError& e) {
       ASSERT_TRUE(std::string_view(e.what()).starts_with("log_format: ")) << e.what();
     } catch (const std::exception& e) {
       FAIL() << "unexpected exception " << e.what() << " on: " << format;
     }
   }
+  EXPECT_GT(compiled, 300) << "the mutations keep a share of the formats valid";
 }
 
 void expect_same(const ParsedLine& fast, const ParsedLine& slow, const std::string& line) {
