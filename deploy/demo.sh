@@ -8,9 +8,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 
-bash deploy/install-deps.sh --demo
-cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)" --target ipmanager
+# IPM_DEMO_BINARY=PATH runs that ipmanager instead of building one (the demo's own test).
+binary=${IPM_DEMO_BINARY:-}
+if [ -z "$binary" ]; then
+  bash deploy/install-deps.sh --demo
+  cmake --preset release >/dev/null
+  cmake --build --preset release -j "$(nproc)" --target ipmanager
+  binary=$repo/build/release/app/ipmanager
+fi
 
 demo=/tmp/ipmanager-demo            # the paths of the embedded demo config (app/demo_config.hpp)
 count=10 base_port=19001 target_port=18080 probe=127.0.0.1:9095 proxy=127.0.0.1:9096
@@ -55,7 +60,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 nginx -p "$demo" -c "$demo/conf/nginx.conf"
-"$repo/build/release/app/ipmanager" --demo 2> "$demo/logs/ipmanager.log" & pids+=($!)
+"$binary" --demo 2> "$demo/logs/ipmanager.log" & pids+=($!)
 for _ in $(seq 50); do curl -sf "http://$probe/ping" >/dev/null && break; sleep 0.1; done
 
 # A trickle of client traffic through the proxy: about 20 requests a second.
@@ -79,7 +84,7 @@ while true; do
       ([$v.History[] | .StatusCode] | group_by(.) | map("\(.[0])x\(length)") | join(" ")) ]
     | @tsv' 2>/dev/null || true)
   blocked=$(sed 's/ 1;$//' "$demo/conf/blocked.conf" | xargs)
-  clear
+  clear 2>/dev/null || echo  # no terminal (TERM unset): one table after another
   echo "ipmanager demo - probe http://$probe   proxy $proxy   (Ctrl-C stops everything)"
   echo "try: curl -s $probe/probe?ip=127.0.1.1 | jq .   curl -s $probe/metrics | grep ^ipmanager_pool"
   echo "target is blocking: ${blocked:-nobody}"
