@@ -29,6 +29,7 @@ LogPipeline::LogPipeline(boost::asio::any_io_executor executor, const config::Co
       engine_(engine),
       registry_(registry),
       metrics_(registry),
+      replay_done_(registry),
       parser_(std::make_unique<scanner::LineParser>(format_, bindings, config.max_line_bytes)) {}
 
 LogPipeline::~LogPipeline() {
@@ -36,13 +37,14 @@ LogPipeline::~LogPipeline() {
 }
 
 void LogPipeline::start() {
+  const auto started = std::chrono::steady_clock::now();
   const bool parse_mode = config_.mode == config::Mode::parse;
+  scanner::ReplayReport report;
   if (parse_mode) {
     const scanner::ReplayPlan plan = scanner::plan_replay(config_.access_log_path, bindings_);
     auto progress = scanner::ReplayProgress::for_stderr();
-    const scanner::ReplayReport report =
-        scanner::replay(plan, *parser_, [this](const pool::LogEvent& e) { engine_.apply(e); },
-                        {&progress, &metrics_});
+    report = scanner::replay(plan, *parser_, [this](const pool::LogEvent& e) { engine_.apply(e); },
+                             {&progress, &metrics_});
     for (const auto& problem : report.problems)
       log_warn() << "replay: " << problem.message;
     log_info() << "replay: " << report.files << " rotated files, " << report.lines << " lines, "
@@ -53,10 +55,20 @@ void LogPipeline::start() {
       config_, scanner::expand_log_paths(config_.access_log_path, ips_));
   options.start_at_end = !parse_mode;
   options.log = [](std::string_view message) { log_warn() << "tail: " << message; };
+  if (parse_mode) {
+    options.on_caught_up = [this, started, rotated = report] {
+      flush_counts();
+      replay_done_.mark_parsed({.lines = rotated.lines + tailed_lines_,
+                                .events = rotated.events + tailed_events_,
+                                .took = std::chrono::steady_clock::now() - started});
+    };
+  }
   tailer_ = std::make_unique<scanner::Tailer>(
       executor_, std::move(options),
       [this](std::string_view line, const scanner::FileId&) { on_line(line); }, registry_);
   tailer_->start();
+  if (!parse_mode)
+    replay_done_.mark_nothing_to_replay();
 }
 
 void LogPipeline::stop() {
@@ -87,8 +99,12 @@ void LogPipeline::rebind(const std::vector<pool::Egress>& bindings) {
 }
 
 void LogPipeline::flush_counts() {
-  if (parser_)
-    metrics_.add(parser_->take_counts());
+  if (!parser_)
+    return;
+  const scanner::LineCounts counts = parser_->take_counts();
+  tailed_lines_ += counts.total();
+  tailed_events_ += counts.of(scanner::LineResult::parsed);
+  metrics_.add(counts);
 }
 
 void LogPipeline::on_line(std::string_view line) {

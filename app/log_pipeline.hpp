@@ -5,6 +5,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include "app/replay_done.hpp"
 #include "config/config.hpp"
 #include "pool/egress.hpp"
 #include "scanner/line_parser.hpp"
@@ -33,8 +34,12 @@ class LogPipeline {
   ~LogPipeline();
 
   /// mode parse: replays the rotated logs into the engine (blocking), then follows the live
-  /// logs from their beginning; mode serve: follows them from their end.
+  /// logs from their beginning; the replay is done once their backlog is applied too (see
+  /// ReplayDone). mode serve: follows them from their end.
   void start();
+
+  /// The start-up replay is over (always true in serve mode once started). Any thread.
+  bool replay_done() const { return replay_done_.done(); }
   void stop();
 
   /// The upstream config changed (SIGHUP, /api/ip/renew): attribute lines with the new
@@ -55,6 +60,9 @@ class LogPipeline {
   strategy::SharedEngine& engine_;
   prometheus::Registry& registry_;
   scanner::ScannerMetrics metrics_;
+  ReplayDone replay_done_;
+  std::uint64_t tailed_lines_ = 0;   ///< lines the tailer passed (flushed counts)
+  std::uint64_t tailed_events_ = 0;  ///< of those, events applied
   std::unique_ptr<scanner::LineParser> parser_;
   std::unique_ptr<scanner::Tailer> tailer_;
 };

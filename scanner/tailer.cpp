@@ -137,6 +137,7 @@ class Tailer::Impl : public std::enable_shared_from_this<Impl> {
   void poll_all();
   void refresh_watches();
   void update_gauges(Clock::time_point now);
+  void check_caught_up();
   void log(const std::string& message) const;
 
   asio::any_io_executor executor_;
@@ -155,6 +156,7 @@ class Tailer::Impl : public std::enable_shared_from_this<Impl> {
   std::set<std::size_t> backlog_;  ///< files with bytes left after a capped poll
   bool started_ = false;
   bool stopped_ = false;
+  bool caught_up_ = false;
 };
 
 Tailer::Impl::Impl(asio::any_io_executor executor, TailerOptions options, LineSink sink,
@@ -187,6 +189,7 @@ void Tailer::Impl::start() {
   // Watches first, then the first read: nothing written in between is missed.
   refresh_watches();
   poll_all();
+  check_caught_up();
   if (watcher_)
     spawn(run_inotify(shared_from_this()), "inotify");
   spawn(run_reconcile(shared_from_this()), "reconcile");
@@ -256,6 +259,7 @@ asio::awaitable<void> Tailer::Impl::run_backlog(std::shared_ptr<Impl> self) {
     const auto pending = std::exchange(self->backlog_, {});
     for (const auto i : pending)
       self->poll(*self->files_[i], Clock::now());
+    self->check_caught_up();
     // A large backlog (parse mode) must not starve the proxy and probe on this executor.
     co_await asio::post(self->executor_, asio::use_awaitable);
   }
@@ -351,6 +355,14 @@ void Tailer::Impl::update_gauges(Clock::time_point now) {
     f->gauges.lag_bytes->Set(static_cast<double>(f->follower.lag_bytes()));
     f->gauges.last_line_age_seconds->Set(std::chrono::duration<double>(now - f->last_line).count());
   }
+}
+
+void Tailer::Impl::check_caught_up() {
+  if (caught_up_ || stopped_ || !backlog_.empty())
+    return;
+  caught_up_ = true;
+  if (options_.on_caught_up)
+    options_.on_caught_up();
 }
 
 void Tailer::Impl::log(const std::string& message) const {

@@ -40,6 +40,10 @@ struct TailerOptions {
   std::chrono::milliseconds max_drain{std::chrono::seconds(60)};
   /// Notices (missing file, rotation without a copy, ...); default: stderr.
   std::function<void(std::string_view)> log;
+  /// Called once, on the executor, the first time every followed log has been read to the
+  /// end it had (a missing log counts as read): in parse mode, the end of the backlog.
+  /// Called from start() itself when nothing was pending.
+  std::function<void()> on_caught_up;
 
   /// mode, max_line_bytes and reconcile_interval from the config.
   static TailerOptions from_config(const config::Config& config, std::vector<std::string> paths);

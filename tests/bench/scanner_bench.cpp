@@ -13,7 +13,6 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -22,6 +21,7 @@
 #include "scanner/log_file_reader.hpp"
 #include "scanner/replay.hpp"
 #include "scanner/upstream_config.hpp"
+#include "tests/bench/bench_log.hpp"
 #include "tests/scanner/log_samples.hpp"
 
 namespace {
@@ -44,25 +44,12 @@ void write_inputs(const fs::path& dir, long lines, int ips) {
     std::ofstream big(dir / "upstream5000.conf");
     big << test::go_style_config(5000);
   }
-  std::mt19937 rng(42);
-  const int statuses[] = {200, 200, 200, 200, 200, 200, 403, 404, 429, 502};
+  test::BenchLogLines generator(ips);
   std::ofstream plain(dir / "plain/access.log.1", std::ios::binary);
   gzFile gz = gzopen((dir / "gz/access.log.1.gz").c_str(), "wb6");
-  const pool::TimePoint start = pool::TimePoint(std::chrono::seconds(1795315694));
   std::string buffer;
   for (long i = 0; i < lines; ++i) {
-    const int k = static_cast<int>(rng() % static_cast<unsigned>(ips));
-    test::LineSpec s;
-    s.time = start + std::chrono::milliseconds(i * 3);
-    s.port = 19001 + k;
-    s.egress = test::go_style_ip(k);
-    s.status = statuses[rng() % 10];
-    s.upstream_status = s.status == 502 ? "502, 502" : std::to_string(s.status);
-    s.bytes = static_cast<long>(rng() % 5000);
-    s.key = "key" + std::to_string(rng() % 1000);
-    s.host = "host" + std::to_string(rng() % 50) + ".example.com";
-    s.request = "GET /item/" + std::to_string(rng() % 100000) + " HTTP/1.1";
-    buffer += test::default_format_line(s);
+    buffer += generator.next(i).text;
     buffer += '\n';
     if (buffer.size() > (1 << 20) || i + 1 == lines) {
       plain.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));

@@ -71,6 +71,7 @@ class TailerTest : public ::testing::Test {
     o.max_line_bytes = max_line;
     o.reconcile_interval = std::chrono::milliseconds(50);
     o.log = [this](std::string_view m) { notices_.emplace_back(m); };
+    o.on_caught_up = [this] { caught_up_at_.push_back(lines_.size()); };
     tailer_ = std::make_unique<Tailer>(
         ioc_.get_executor(), o,
         [this](std::string_view line, const FileId& id) {
@@ -103,6 +104,7 @@ class TailerTest : public ::testing::Test {
   std::vector<std::string> lines_;
   std::vector<std::size_t> files_;
   std::vector<std::string> notices_;
+  std::vector<std::size_t> caught_up_at_;  ///< lines received at each on_caught_up call
 };
 
 TEST_F(TailerTest, partial_last_line_waits_for_its_newline) {
@@ -332,8 +334,22 @@ TEST_F(TailerTest, large_backlog_is_read_in_capped_rounds_in_order) {
   }
   append(log_, content);  // ~9 MB: more than one poll's budget
   start({log_});
+  EXPECT_THAT(caught_up_at_, ElementsAre()) << "the backlog is read in later rounds";
   run_until_lines(expected.size());
   EXPECT_THAT(lines_, ElementsAreArray(expected));
+  // Caught up once, after the last line of the backlog, and never again.
+  append(log_, "one more\n");
+  run_until_lines(expected.size() + 1);
+  EXPECT_THAT(caught_up_at_, ElementsAre(expected.size()));
+}
+
+TEST_F(TailerTest, caught_up_in_start_when_the_logs_fit_one_poll_or_are_missing) {
+  append(log_, "a\nb\n");
+  start({log_, dir_ / "missing.log"});
+  EXPECT_THAT(caught_up_at_, ElementsAre(2U));
+  append(log_, "c\n");
+  run_until_lines(3);
+  EXPECT_THAT(caught_up_at_, ElementsAre(2U));
 }
 
 TEST(ExpandLogPathsTest, percent_s_gives_one_path_per_ip) {
