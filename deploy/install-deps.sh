@@ -5,7 +5,8 @@
 #   bash deploy/install-deps.sh           deploy: only what building and running ipmanager needs
 #   bash deploy/install-deps.sh --demo    + what deploy/demo.sh runs (nginx, curl, jq)
 #   bash deploy/install-deps.sh --test    + what the tests run (nginx, logrotate, prometheus, ...)
-#   bash deploy/install-deps.sh --bench   + the peers of tests/bench/proxy_vs_haproxy.sh
+#   bash deploy/install-deps.sh --bench   + the peers of tests/bench/proxy_vs_haproxy.sh and
+#                                         what tests/bench/replay_vs_mtail.sh runs
 #
 # It never stops, disables, restarts or kills a service: on an egress host the running nginx
 # is the pool itself. The deploy path installs libraries and build tools, which ship no
@@ -31,7 +32,7 @@ test_packages=(
   nginx-light logrotate prometheus curl procps psmisc jq
   mtail
 )
-bench_packages=(haproxy iperf3 wrk libnginx-mod-stream jq)
+bench_packages=(haproxy iperf3 wrk libnginx-mod-stream jq time)
 
 mode=deploy
 case "${1:-}" in

@@ -96,15 +96,13 @@ over() { awk -v a="$1" -v b="$2" -v f="$disturbed" 'BEGIN { exit !(a > b * f) }'
 
 # One ipmanager run: prints "wall_s cpu_s rss_kb counted".
 run_ipmanager() {
-  local case=$1 probe proxy t0 metrics done_ts counted cpu_s rss
-  probe=$(free_port)
-  proxy=$(free_port)
+  local case=$1 probe t0 metrics done_ts counted cpu_s rss
   cat >"$work/$case.yaml" <<YAML
 mode: parse
 upstream_conf_path: $work/upstream.conf
 access_log_path: $(log_path "$case")
-probe_port: $probe
-proxy_port: $proxy
+probe_port: 0
+proxy_port: 0
 YAML
   : >"$work/ipm.err"
   t0=$EPOCHREALTIME
@@ -118,6 +116,7 @@ YAML
     sleep 0.02
   done
   grep -q "replay done: caught up" "$work/ipm.err" || { echo "no replay end" >&2; exit 1; }
+  probe=$(sed -n 's|.*ipmanager running: .*, probe http://127.0.0.1:\([0-9]*\).*|\1|p' "$work/ipm.err")
   metrics=$(curl -sf "http://127.0.0.1:$probe/metrics")
   rss=$(awk '/^VmHWM/ { print $2 }' "/proc/$ipm_pid/status")
   kill -TERM "$ipm_pid"
