@@ -8,10 +8,8 @@
 #include <cerrno>
 #include <vector>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
 #include "pool/time.hpp"
+#include "proxy/io_errors.hpp"
 #include "proxy/native_socket.hpp"
 
 namespace ipm::proxy {
@@ -21,8 +19,6 @@ using boost::system::errc::errc_t;
 using SteadyClock = std::chrono::steady_clock;
 
 namespace {
-
-constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 
 pool::DialResult to_result(DialFailure f) {
   switch (f) {
@@ -57,8 +53,8 @@ FirstSend send_first_bytes(Connection& c) {
   if (sent > 0) {
     c.first_sent = static_cast<std::size_t>(sent);
     result.connected = true;
-  } else if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-    result.error = boost::system::error_code(errno, boost::system::system_category());
+  } else if (sent < 0 && !try_again(errno)) {
+    result.error = errno_code();
   }
   return result;
 }
@@ -74,7 +70,7 @@ FirstSend connect_again(Connection& c, const tcp::endpoint& endpoint) {
       errno == EISCONN)
     result.connected = true;
   else if (errno != EALREADY && errno != EINPROGRESS && errno != EINTR)
-    result.error = boost::system::error_code(errno, boost::system::system_category());
+    result.error = errno_code();
   return result;
 }
 
@@ -83,16 +79,14 @@ FirstSend connect_again(Connection& c, const tcp::endpoint& endpoint) {
 DialFailure classify_dial_error(const boost::system::error_code& ec) {
   // Compared as conditions: Asio reports system_category codes.
   const auto is = [&ec](errc_t e) { return ec == e; };
+  if (out_of_resources(ec) || is(errc_t::address_not_available))
+    return DialFailure::local;  // out of descriptors, buffers, memory or local ports
   if (is(errc_t::connection_refused))
     return DialFailure::refused;
   if (is(errc_t::timed_out))
     return DialFailure::timeout;
   if (is(errc_t::host_unreachable) || is(errc_t::network_unreachable) || is(errc_t::network_down))
     return DialFailure::unreachable;
-  if (is(errc_t::too_many_files_open) || is(errc_t::too_many_files_open_in_system) ||
-      is(errc_t::no_buffer_space) || is(errc_t::not_enough_memory) ||
-      is(errc_t::address_not_available))
-    return DialFailure::local;
   return DialFailure::error;
 }
 
@@ -159,7 +153,7 @@ asio::awaitable<Dialer::Attempt> Dialer::dial_once(Connection& c, DialWatch& wat
   const auto started = SteadyClock::now();
   if (::connect(fd, endpoint.data(), endpoint.size()) != 0 && errno != EINPROGRESS &&
       errno != EINTR) {
-    a.error = boost::system::error_code(errno, boost::system::system_category());
+    a.error = errno_code();
     ::close(fd);
     a.took = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started);
     co_return a;
@@ -185,9 +179,9 @@ asio::awaitable<Dialer::Attempt> Dialer::dial_once(Connection& c, DialWatch& wat
     else if (ec)
       a.error = ec;
     else if (::getsockopt(c.egress.native_handle(), SOL_SOCKET, SO_ERROR, &error, &length) != 0)
-      a.error = boost::system::error_code(errno, boost::system::system_category());
+      a.error = errno_code();
     else if (error != 0)
-      a.error = boost::system::error_code(error, boost::system::system_category());
+      a.error = errno_code(error);
   }
   a.took = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started);
   if (a.error)

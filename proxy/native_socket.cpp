@@ -7,6 +7,8 @@
 
 #include <boost/version.hpp>
 
+#include "proxy/io_errors.hpp"
+
 namespace ipm::proxy {
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -69,10 +71,6 @@ void mark_nonblocking_original(tcp::socket& socket, boost::system::error_code& e
 void mark_read_exhausted(tcp::socket&) {}  // the read tries a recv(2) first: one EAGAIN more
 #endif
 
-boost::system::error_code last_error() {
-  return {errno, boost::system::system_category()};
-}
-
 }  // namespace
 
 void adopt(tcp::socket& socket, const tcp& protocol, int fd, boost::system::error_code& ec) {
@@ -96,7 +94,7 @@ void accept_nonblocking(tcp::acceptor& acceptor, tcp::socket& socket, tcp::endpo
     fd = ::accept4(acceptor.native_handle(), peer.data(), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) {
-    ec = errno == EAGAIN ? make_error_code(asio::error::would_block) : last_error();
+    ec = errno == EAGAIN ? make_error_code(asio::error::would_block) : errno_code();
     return;
   }
   peer.resize(length);
@@ -107,7 +105,7 @@ int open_nonblocking(const tcp& protocol, boost::system::error_code& ec) {
   const int fd =
       ::socket(protocol.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol.protocol());
   if (fd < 0)
-    ec = last_error();
+    ec = errno_code();
   return fd;
 }
 

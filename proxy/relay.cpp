@@ -6,11 +6,10 @@
 #include <cerrno>
 #include <span>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "proxy/io_errors.hpp"
 #include "proxy/native_socket.hpp"
 #include "proxy/splice_burst.hpp"
 
@@ -20,8 +19,6 @@ using asio::ip::tcp;
 using SteadyClock = std::chrono::steady_clock;
 
 namespace {
-
-constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 
 struct Direction {
   tcp::socket& from;
@@ -48,8 +45,8 @@ SendNow send_now(tcp::socket& to, const std::byte* data, std::size_t n, int flag
   const ssize_t sent = ::send(to.native_handle(), data, n, MSG_DONTWAIT | MSG_NOSIGNAL | flags);
   if (sent >= 0)
     result.sent = static_cast<std::size_t>(sent);
-  else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-    result.error = boost::system::error_code(errno, boost::system::system_category());
+  else if (!try_again(errno))
+    result.error = errno_code();
   return result;
 }
 
@@ -89,6 +86,61 @@ void end_direction(Direction& d, Connection& c, bool corked) {
   c.last_activity = SteadyClock::now();
 }
 
+// What a direction knows of its source socket, which decides how it reads.
+struct ReadPolicy {
+  bool likely;        ///< data is probably waiting (a burst filled the buffer, first bytes)
+  bool look_for_eof;  ///< the sender often closes right after its first answer
+};
+
+struct Got {
+  std::size_t n = 0;
+  bool eof = false;     ///< the sender finished (after these `n` bytes)
+  bool failed = false;  ///< reading failed: the connection ends
+};
+
+// Reads what `from` has next into `space`:
+// - when data is likely, recv(2) directly: no operation object, no completion posted through
+//   the scheduler; an EAGAIN tells Asio's reactor that nothing is there, so the async read
+//   that follows waits without trying a recv(2) first;
+// - otherwise Asio's async_read_some: it tries recv once and then waits without another
+//   syscall, where a readiness wait would cost an epoll_ctl(MOD) each time;
+// - a server that answers and closes (HTTP with Connection: close) has usually sent its FIN
+//   by the time its last bytes are read: after the first short read, one more recv finds it,
+//   and the relay then sends the bytes and the FIN in one segment (a segment and an ACK fewer
+//   per connection, as HAProxy does on EPOLLRDHUP). Only the first short read looks: on a
+//   connection that carries many messages the later ones would pay an EAGAIN each.
+asio::awaitable<Got> read_next(tcp::socket& from, std::span<std::byte> space, ReadPolicy& policy) {
+  ssize_t got = -1;
+  if (policy.likely) {
+    got = ::recv(from.native_handle(), space.data(), space.size(), 0);
+    if (got < 0 && !try_again(errno))
+      co_return Got{0, false, true};
+    // Nothing to read: the async read below waits without trying a recv(2) first. (A short
+    // read does not say as much: an EOF may be waiting behind it, with no readiness event to
+    // come.)
+    if (got < 0 && errno != EINTR)
+      expect_no_data(from);
+  }
+  if (got < 0) {
+    auto [ec, n] = co_await from.async_read_some(asio::buffer(space.data(), space.size()), kAwait);
+    if (ec && ec != asio::error::eof)
+      co_return Got{0, false, true};
+    got = ec ? 0 : static_cast<ssize_t>(n);
+  }
+  Got result{static_cast<std::size_t>(got), got == 0, false};
+  if (!result.eof && policy.look_for_eof && result.n < space.size()) {
+    policy.look_for_eof = false;
+    const ssize_t more =
+        ::recv(from.native_handle(), space.data() + result.n, space.size() - result.n, 0);
+    if (more > 0)
+      result.n += static_cast<std::size_t>(more);
+    result.eof = more == 0;
+    if (more < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      expect_no_data(from);
+  }
+  co_return result;
+}
+
 asio::awaitable<void> transfer(Direction& d, Connection& c, RelayBuffers& buffers) {
   // Small reads use a small buffer held for the direction's life, so an idle connection holds
   // no burst buffer; a read that fills it switches to a burst buffer, given back when a read
@@ -96,58 +148,19 @@ asio::awaitable<void> transfer(Direction& d, Connection& c, RelayBuffers& buffer
   // frame stays small enough for the allocator's fast path.
   const BufferPool::Lease small = buffers.small.take();
   BufferPool::Lease big;
-  // When data is likely (the client's first bytes, a burst that filled the buffer), recv(2)
-  // is called directly: no operation object, no completion posted through the scheduler.
-  // Otherwise Asio's async_read_some: it tries recv once and then waits without another
-  // syscall, where a readiness wait would cost an epoll_ctl(MOD) each time.
-  bool likely = d.starts_likely;
-  bool look_for_eof = d.eof_follows_data;
+  ReadPolicy policy{d.starts_likely, d.eof_follows_data};
   bool splice_works = true;
   for (;;) {
     const std::span<std::byte> space = big ? big.bytes() : small.bytes();
-    ssize_t got = -1;
-    if (likely) {
-      got = ::recv(d.from.native_handle(), space.data(), space.size(), 0);
-      if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        c.abort(d.from_failed);
-        co_return;
-      }
-      // Nothing to read: the async read below waits without trying a recv(2) first. (A short
-      // read does not say as much: an EOF may be waiting behind it, with no readiness event to
-      // come.)
-      if (got < 0 && errno != EINTR)
-        expect_no_data(d.from);
+    const Got read = co_await read_next(d.from, space, policy);
+    if (read.failed) {
+      c.abort(d.from_failed);
+      co_return;
     }
-    if (got < 0) {
-      auto [ec, n] =
-          co_await d.from.async_read_some(asio::buffer(space.data(), space.size()), kAwait);
-      if (ec && ec != asio::error::eof) {
-        c.abort(d.from_failed);
-        co_return;
-      }
-      got = ec ? 0 : static_cast<ssize_t>(n);
-    }
-    // A server that answers and closes (HTTP with Connection: close) has usually sent its FIN
-    // by the time its last bytes are read: one more recv finds it, and the bytes then go out
-    // with MSG_MORE so that the shutdown below sends them and the FIN in one segment (a
-    // segment and an ACK fewer per connection, as HAProxy does on EPOLLRDHUP).
-    // Only the first short read looks: on a connection that carries many messages the later
-    // ones would pay an EAGAIN each.
-    bool eof = got == 0;
-    if (!eof && look_for_eof && static_cast<std::size_t>(got) < space.size()) {
-      look_for_eof = false;
-      const ssize_t more = ::recv(d.from.native_handle(), space.data() + got,
-                                  space.size() - static_cast<std::size_t>(got), 0);
-      if (more > 0)
-        got += more;
-      eof = more == 0;
-      if (more < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-        expect_no_data(d.from);
-    }
-    if (got > 0) {
-      const auto n = static_cast<std::size_t>(got);
+    const std::size_t n = read.n;
+    if (n > 0) {
       c.last_activity = SteadyClock::now();
-      const SendNow sent = send_now(d.to, space.data(), n, eof ? MSG_MORE : 0);
+      const SendNow sent = send_now(d.to, space.data(), n, read.eof ? MSG_MORE : 0);
       if (sent.error ||
           (sent.sent < n && !co_await write_rest(d.to, space.data() + sent.sent, n - sent.sent))) {
         c.abort(d.to_failed);
@@ -155,17 +168,17 @@ asio::awaitable<void> transfer(Direction& d, Connection& c, RelayBuffers& buffer
       }
       d.bytes += n;
       d.counter.Increment(static_cast<double>(n));
-      likely = n == space.size();
+      policy.likely = n == space.size();
       if (n < space.size())
         big.reset();
       else if (!big)
         big = buffers.bursts.take();
     }
-    if (eof) {
-      end_direction(d, c, got > 0);
+    if (read.eof) {
+      end_direction(d, c, n > 0);
       co_return;
     }
-    if (big && likely && buffers.pipes && splice_works) {
+    if (big && policy.likely && buffers.pipes && splice_works) {
       // The burst buffer filled up: a bulk stream. It goes on through a pipe, uncopied.
       PipePool::Lease pipe = buffers.pipes->take();
       if (!pipe)
@@ -174,7 +187,7 @@ asio::awaitable<void> transfer(Direction& d, Connection& c, RelayBuffers& buffer
           d.from, d.to, pipe, BurstProgress{d.bytes, d.counter, d.spliced, c.last_activity});
       switch (end) {
         case BurstEnd::slowed:
-          likely = false;  // the socket is drained
+          policy.likely = false;  // the socket is drained
           big.reset();
           break;
         case BurstEnd::unsupported:

@@ -5,8 +5,7 @@
 #include <cerrno>
 #include <cstddef>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include "proxy/io_errors.hpp"
 
 namespace ipm::proxy {
 namespace asio = boost::asio;
@@ -14,7 +13,6 @@ using asio::ip::tcp;
 
 namespace {
 
-constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 constexpr unsigned kFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
 // A pipe holds 64 KB by default: each fill asks for all of it.
 constexpr std::size_t kPipeChunk = 64 * 1024;

@@ -8,25 +8,23 @@
 #include <exception>
 #include <string>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detail/socket_option.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "pool/time.hpp"
+#include "proxy/io_errors.hpp"
 #include "proxy/native_socket.hpp"
 
 namespace ipm::proxy {
 namespace asio = boost::asio;
 using asio::ip::tcp;
-using boost::system::errc::errc_t;
 using SteadyClock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 namespace {
 
-constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 // Paused at the cap, the loop is woken by the connection that frees a slot; this is only a
 // safety net against a lost wake-up.
 constexpr config::Millis kCapRecheck{1000};
@@ -41,12 +39,6 @@ constexpr int kAcceptBatch = 16;
 constexpr std::size_t kFirstBytesBuffer = 4096;
 
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
-
-bool out_of_fds(const boost::system::error_code& ec) {
-  const auto is = [&ec](errc_t e) { return ec == e; };
-  return is(errc_t::too_many_files_open) || is(errc_t::too_many_files_open_in_system) ||
-         is(errc_t::no_buffer_space) || is(errc_t::not_enough_memory);
-}
 
 // "a.b.c.d:port" for the connection's record, without inet_ntop's sprintf and the string
 // concatenations: it is built for every connection.
@@ -169,7 +161,7 @@ asio::awaitable<void> Worker::accept_loop() {
     if (ec) {
       if (!acceptor_.is_open())
         break;
-      shared_.metrics.accept_failed(out_of_fds(ec));
+      shared_.metrics.accept_failed(out_of_resources(ec));
       // A client that gave up before accept() is its own business.
       if (ec == boost::system::errc::connection_aborted)
         continue;
