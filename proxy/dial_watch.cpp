@@ -1,13 +1,12 @@
 #include "proxy/dial_watch.hpp"
 
 namespace ipm::proxy {
-using SteadyClock = std::chrono::steady_clock;
 
 DialWatch::DialWatch(const boost::asio::any_io_executor& executor, config::Millis timeout)
     : timeout_(timeout), timer_(executor) {}
 
-void DialWatch::watch(Connection& c) {
-  c.dial_deadline = SteadyClock::now() + timeout_;
+void DialWatch::watch(Connection& c, Clock::time_point started) {
+  c.dial_deadline = started + timeout_;
   c.dial_expired = false;
   dials_.push_back(c);
   if (!armed_)
@@ -31,12 +30,13 @@ void DialWatch::arm() {
   armed_ = true;
   timer_.expires_at(dials_.front().dial_deadline);
   // The handler touches only this DialWatch, which outlives the worker's io_context run.
-  timer_.async_wait([this](const boost::system::error_code&) { expire(); });
+  timer_.async_wait([this](const boost::system::error_code&) {
+    armed_ = false;
+    check(Clock::now());
+  });
 }
 
-void DialWatch::expire() {
-  armed_ = false;
-  const auto now = SteadyClock::now();
+void DialWatch::check(Clock::time_point now) {
   while (!dials_.empty() && dials_.front().dial_deadline <= now) {
     Connection& c = dials_.front();
     dials_.pop_front();
@@ -45,7 +45,7 @@ void DialWatch::expire() {
     c.egress.cancel(ignored);  // the dialer's wait completes with operation_aborted
   }
   // Cancelled (stop) or fired: either way a dial still watched needs the timer.
-  if (!dials_.empty())
+  if (!dials_.empty() && !armed_)
     arm();
 }
 

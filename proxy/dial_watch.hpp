@@ -22,13 +22,19 @@ class DialWatch {
   DialWatch(const DialWatch&) = delete;
   DialWatch& operator=(const DialWatch&) = delete;
 
-  /// Starts the clock for `c` (which must not be watched already).
-  void watch(Connection& c);
+  using Clock = std::chrono::steady_clock;
+
+  /// Starts the clock for `c` (which must not be watched already): its dial began at `started`.
+  void watch(Connection& c, Clock::time_point started);
   /// Stops it; harmless when `c` already expired.
   void unwatch(Connection& c);
   /// From now on the timer is left disarmed whenever no dial is watched, so the worker's
   /// io_context can run out of work.
   void stop();
+
+  /// Expires every dial whose deadline is `now` or earlier: sets its `dial_expired` and
+  /// cancels the wait on its egress socket. The timer calls it; tests call it with their time.
+  void check(Clock::time_point now);
 
  private:
   using List = boost::intrusive::list<
@@ -36,7 +42,6 @@ class DialWatch {
       boost::intrusive::constant_time_size<false>>;
 
   void arm();
-  void expire();
 
   const config::Millis timeout_;
   boost::asio::steady_timer timer_;

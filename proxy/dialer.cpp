@@ -169,7 +169,7 @@ asio::awaitable<Dialer::Attempt> Dialer::dial_once(Connection& c, DialWatch& wat
     a.error = again.error;
   } else {
     waited = true;
-    watch.watch(c);
+    watch.watch(c, started);
     auto [ec] = co_await c.egress.async_wait(tcp::socket::wait_write, kAwait);
     watch.unwatch(c);
     int error = 0;

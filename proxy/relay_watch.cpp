@@ -21,6 +21,26 @@ SteadyClock::duration check_period(const RelayLimits& l) {
 
 }  // namespace
 
+SteadyClock::time_point relay_deadline(const RelayLimits& limits, const RelayTimes& t) {
+  auto result = SteadyClock::time_point::max();
+  config::Millis inactivity = limits.idle;
+  if (t.closing && limits.closing.count() > 0)
+    inactivity = inactivity.count() > 0 ? std::min(inactivity, limits.closing) : limits.closing;
+  if (inactivity.count() > 0)
+    result = t.last_activity + inactivity;
+  if (limits.lifetime.count() > 0)
+    result = std::min(result, t.accepted + limits.lifetime);
+  return result;
+}
+
+std::optional<pool::ConnectionEnd> relay_verdict(const RelayLimits& limits, const RelayTimes& t,
+                                                 SteadyClock::time_point now) {
+  if (now < relay_deadline(limits, t))
+    return std::nullopt;
+  const bool lifetime = limits.lifetime.count() > 0 && now >= t.accepted + limits.lifetime;
+  return lifetime ? pool::ConnectionEnd::lifetime : pool::ConnectionEnd::idle_timeout;
+}
+
 RelayWatch::RelayWatch(const boost::asio::any_io_executor& executor, RelayLimits limits,
                        ConnectionList& connections)
     : limits_(limits), period_(check_period(limits)), connections_(connections), timer_(executor) {}
@@ -42,36 +62,26 @@ void RelayWatch::stop() {
     timer_.cancel();
 }
 
-SteadyClock::time_point RelayWatch::deadline(const Connection& c) const {
-  auto result = SteadyClock::time_point::max();
-  config::Millis inactivity = limits_.idle;
-  if (c.directions_done > 0 && limits_.closing.count() > 0)
-    inactivity = inactivity.count() > 0 ? std::min(inactivity, limits_.closing) : limits_.closing;
-  if (inactivity.count() > 0)
-    result = c.last_activity + inactivity;
-  if (limits_.lifetime.count() > 0)
-    result = std::min(result, c.accepted + limits_.lifetime);
-  return result;
-}
-
 void RelayWatch::arm() {
   armed_ = true;
   timer_.expires_after(period_);
   // The handler touches only this RelayWatch, which outlives the worker's io_context run.
-  timer_.async_wait([this](const boost::system::error_code&) { check(); });
+  timer_.async_wait([this](const boost::system::error_code&) {
+    armed_ = false;
+    check(SteadyClock::now());
+  });
 }
 
-void RelayWatch::check() {
-  armed_ = false;
-  const auto now = SteadyClock::now();
+void RelayWatch::check(SteadyClock::time_point now) {
   for (Connection& c : connections_) {
-    if (!c.relaying || c.aborted() || now < deadline(c))
+    if (!c.relaying || c.aborted())
       continue;
-    const bool lifetime = limits_.lifetime.count() > 0 && now >= c.accepted + limits_.lifetime;
-    c.abort(lifetime ? pool::ConnectionEnd::lifetime : pool::ConnectionEnd::idle_timeout);
+    if (const auto end =
+            relay_verdict(limits_, {c.accepted, c.last_activity, c.directions_done > 0}, now))
+      c.abort(*end);
   }
   // Cancelled (stop) or fired: either way a running relay needs the next check.
-  if (relays_ > 0)
+  if (relays_ > 0 && !armed_ && period_ != SteadyClock::duration::zero())
     arm();
 }
 

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -10,6 +11,23 @@
 #include "proxy/relay.hpp"
 
 namespace ipm::proxy {
+
+/// What the relay limits look at in one connection.
+struct RelayTimes {
+  std::chrono::steady_clock::time_point accepted;
+  std::chrono::steady_clock::time_point last_activity;  ///< the last byte either way
+  bool closing = false;                                 ///< one side has half-closed
+};
+
+/// When the connection must be cut unless a byte moves before (time_point::max(): never):
+/// `idle` after its last byte, min(idle, closing) once one side has half-closed, `lifetime`
+/// after accept; a zero limit is no limit. Pure.
+std::chrono::steady_clock::time_point relay_deadline(const RelayLimits& limits,
+                                                     const RelayTimes& t);
+
+/// How the limits end the connection at `now` (lifetime or idle_timeout), if they do. Pure.
+std::optional<pool::ConnectionEnd> relay_verdict(const RelayLimits& limits, const RelayTimes& t,
+                                                 std::chrono::steady_clock::time_point now);
 
 /// The idle, closing-phase and lifetime limits (RelayLimits) of every relaying connection of
 /// one worker, checked by one periodic timer instead of a watchdog timer per connection: a
@@ -31,12 +49,12 @@ class RelayWatch {
   /// can run out of work.
   void stop();
 
-  /// When `c` must be cut unless a byte moves before (time_point::max(): never).
-  std::chrono::steady_clock::time_point deadline(const Connection& c) const;
+  /// Aborts every relaying connection that relay_verdict() ends at `now`. The timer calls
+  /// it; tests call it with their time.
+  void check(std::chrono::steady_clock::time_point now);
 
  private:
   void arm();
-  void check();
 
   const RelayLimits limits_;
   const std::chrono::steady_clock::duration period_;

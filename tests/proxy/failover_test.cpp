@@ -12,7 +12,6 @@ namespace ipm::proxy::test {
 namespace {
 
 using pool::ConnectionEnd;
-using SteadyClock = std::chrono::steady_clock;
 
 // One echo round trip through the proxy; true when the bytes came back.
 bool echo_once(std::uint16_t port, const std::string& payload) {
@@ -29,12 +28,8 @@ TEST(FailoverTest, closed_and_black_holed_egresses_are_skipped_and_reported) {
   ProxyUnderTest proxy({egress_at(closed.port()), egress_at(hole.port()), egress_at(good.port())});
 
   constexpr int kConnections = 6;
-  for (int i = 0; i < kConnections; ++i) {
-    const auto started = SteadyClock::now();
+  for (int i = 0; i < kConnections; ++i)
     EXPECT_TRUE(echo_once(proxy.port(), "hello " + std::to_string(i)));
-    // At worst one dial timeout (300 ms) for the black hole, plus a refused dial: sanity bound.
-    EXPECT_LT(SteadyClock::now() - started, std::chrono::seconds(3));
-  }
 
   EXPECT_GT(proxy.source.tally("127.0.0.1", closed.port()).dials_failed, 0U);
   EXPECT_GT(proxy.source.tally("127.0.0.1", hole.port()).dials_failed, 0U);
@@ -48,6 +43,7 @@ TEST(FailoverTest, closed_and_black_holed_egresses_are_skipped_and_reported) {
   for (const auto& d : decisions) {
     EXPECT_EQ(d.egress.port, good.port());
     EXPECT_EQ(d.end, ConnectionEnd::closed);
+    EXPECT_LE(d.tries, 3U) << "each bad egress at most once, then the good one";
     some_retried = some_retried || d.tries > 1;
   }
   EXPECT_TRUE(some_retried);
