@@ -15,7 +15,10 @@ using asio::ip::tcp;
 
 namespace {
 
-#if BOOST_VERSION / 100 == 1081
+#if IPM_ASIO_INTERNALS
+static_assert(
+    BOOST_VERSION / 100 == 1081,
+    "Asio internals reviewed for Boost 1.81 only: configure with -DIPM_ASIO_INTERNALS=OFF");
 // Reviewed against Boost 1.81 (Debian 12): basic_socket keeps its implementation (and the
 // state flags Asio consults before each operation) protected; a derived class may name it,
 // and the member pointer then applies to any tcp::socket.
@@ -62,10 +65,12 @@ void mark_read_exhausted(tcp::socket& socket) {
 void mark_read_exhausted(tcp::socket&) {}  // another reactor: the read tries a recv(2) first
 #endif
 #else
-// Another Boost: its internals are not assumed. The public call costs one ioctl per socket
-// (and Asio keeps its EPOLL_CTL_DEL at close); behaviour is the same.
+// The public path (IPM_ASIO_INTERNALS=OFF, and what any other Boost gets): the same state
+// through public calls, one ioctl(FIONBIO) more per socket (and Asio keeps its EPOLL_CTL_DEL
+// at close). native_non_blocking() is the flag Asio's async operations consult; unlike
+// non_blocking() it leaves synchronous calls on the socket blocking, as the internal path does.
 void mark_nonblocking_original(tcp::socket& socket, boost::system::error_code& ec) {
-  socket.non_blocking(true, ec);
+  socket.native_non_blocking(true, ec);
 }
 
 void mark_read_exhausted(tcp::socket&) {}  // the read tries a recv(2) first: one EAGAIN more
@@ -111,6 +116,10 @@ int open_nonblocking(const tcp& protocol, boost::system::error_code& ec) {
 
 void expect_no_data(tcp::socket& socket) {
   mark_read_exhausted(socket);
+}
+
+std::string_view native_socket_path() {
+  return IPM_ASIO_INTERNALS ? "asio-internals" : "public-api";
 }
 
 }  // namespace ipm::proxy

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string_view>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/system/error_code.hpp>
 
@@ -11,8 +13,9 @@ namespace ipm::proxy {
 /// EPOLL_CTL_DEL before close(). Descriptors made here are non-blocking from birth
 /// (accept4/socket with SOCK_NONBLOCK) and Asio is told so, and they are known not to be
 /// dup()ed, so close() alone leaves the epoll set. Telling Asio uses its internal state
-/// flags, as reviewed for Boost 1.81; with another Boost the public non_blocking() call is
-/// used instead (one ioctl more per socket). Not thread-safe (like the sockets).
+/// flags, as reviewed for Boost 1.81, when built with IPM_ASIO_INTERNALS (the default on
+/// Boost 1.81); otherwise the public native_non_blocking() call (one ioctl more per socket).
+/// CI builds and tests both. Not thread-safe (like the sockets).
 
 /// Accepts one pending connection as a non-blocking, close-on-exec socket on `socket`
 /// (which must be closed) and fills `peer`. Errors (would_block when none is pending,
@@ -38,7 +41,10 @@ void adopt(boost::asio::ip::tcp::socket& socket, const boost::asio::ip::tcp& pro
 /// registered since the reactor last waited. Any data, EOF or error that arrives later raises
 /// a new readiness event, which lets the read go on. Not after a short read: an EOF may already
 /// wait behind it, and no event would come for it. Boost 1.81 internals, like the state flags
-/// above; a no-op with another Boost.
+/// above; a no-op on the public path.
 void expect_no_data(boost::asio::ip::tcp::socket& socket);
+
+/// "asio-internals" or "public-api": which path this build uses (IPM_ASIO_INTERNALS).
+std::string_view native_socket_path();
 
 }  // namespace ipm::proxy

@@ -1,6 +1,7 @@
 #include "proxy/worker.hpp"
 
 #include <pthread.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <charconv>
@@ -9,7 +10,6 @@
 #include <string>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detail/socket_option.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -38,7 +38,18 @@ constexpr int kAcceptBatch = 16;
 // Holds a client's first bytes during the dial only: a request, a TLS ClientHello.
 constexpr std::size_t kFirstBytesBuffer = 4096;
 
-using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+// SO_REUSEPORT as an Asio socket option (Asio names none outside its detail namespace).
+class ReusePort {
+ public:
+  explicit ReusePort(bool on) : value_(on ? 1 : 0) {}
+  int level(const tcp&) const { return SOL_SOCKET; }
+  int name(const tcp&) const { return SO_REUSEPORT; }
+  const int* data(const tcp&) const { return &value_; }
+  std::size_t size(const tcp&) const { return sizeof value_; }
+
+ private:
+  int value_;
+};
 
 // "a.b.c.d:port" for the connection's record, without inet_ntop's sprintf and the string
 // concatenations: it is built for every connection.
