@@ -33,6 +33,16 @@ void PoolEgressSource::report(const pool::DialOutcome& outcome) {
   it->second.dialing.pop_back();
 }
 
+void PoolEgressSource::abandoned(const pool::Egress& egress) {
+  std::lock_guard lock(mutex_);
+  auto it = leases_.find(egress.ip);
+  if (it == leases_.end() || it->second.dialing.empty())
+    return;
+  it->second.dialing.pop_back();
+  if (it->second.open.empty() && it->second.dialing.empty())
+    leases_.erase(it);
+}
+
 void PoolEgressSource::opened(const pool::Egress& egress) {
   std::lock_guard lock(mutex_);
   auto& l = leases_[egress.ip];

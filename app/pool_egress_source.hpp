@@ -27,6 +27,7 @@ class PoolEgressSource final : public proxy::EgressSource {
 
   std::optional<pool::Egress> pick(std::span<const pool::Egress> tried) override;
   void report(const pool::DialOutcome& outcome) override;
+  void abandoned(const pool::Egress& egress) override;
   void opened(const pool::Egress& egress) override;
   void closed(const pool::Egress& egress) override;
 

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <vector>
 
@@ -19,6 +20,11 @@ using boost::system::errc::errc_t;
 using SteadyClock = std::chrono::steady_clock;
 
 namespace {
+
+// Out of descriptors at the dial, the client waits (as it would in the accept backlog) and
+// the dial is tried again: soon at first, then at most this far apart.
+constexpr config::Millis kFirstLocalWait{5};
+constexpr config::Millis kMaxLocalWait{200};
 
 pool::DialResult to_result(DialFailure f) {
   switch (f) {
@@ -100,7 +106,7 @@ asio::awaitable<std::optional<pool::ConnectionEnd>> Dialer::connect(
   if (settings_.fix_port != 0) {
     decision.egress = pool::Egress{settings_.next.to_string(), settings_.fix_port, {}, 1};
     decision.tries = 1;
-    const Attempt a = co_await dial_once(c, watch, settings_.fix_port);
+    const Attempt a = co_await dial_waiting_for_descriptors(c, watch, settings_.fix_port);
     if (c.aborted())
       co_return c.aborted();
     if (!a.error) {
@@ -108,7 +114,8 @@ asio::awaitable<std::optional<pool::ConnectionEnd>> Dialer::connect(
       metrics_.dial_succeeded(std::chrono::duration<double>(a.took).count());
       co_return std::nullopt;
     }
-    metrics_.dial_failed(classify_dial_error(a.error));
+    if (classify_dial_error(a.error) != DialFailure::local)
+      metrics_.dial_failed(classify_dial_error(a.error));
     co_return pool::ConnectionEnd::dial_failed;
   }
 
@@ -121,17 +128,22 @@ asio::awaitable<std::optional<pool::ConnectionEnd>> Dialer::connect(
       co_return attempt == 0 ? pool::ConnectionEnd::no_egress : pool::ConnectionEnd::dial_failed;
     decision.egress = *egress;
     decision.tries = attempt + 1;
-    const Attempt a = co_await dial_once(c, watch, egress->port);
-    if (c.aborted())
+    const Attempt a = co_await dial_waiting_for_descriptors(c, watch, egress->port);
+    if (c.aborted()) {
+      source_.abandoned(*egress);
       co_return c.aborted();
+    }
+    // Still short of descriptors or ports after a dial timeout of waiting: not the egress's
+    // fault, and another egress would not fare better.
+    if (a.error && classify_dial_error(a.error) == DialFailure::local) {
+      source_.abandoned(*egress);
+      break;
+    }
     report(*egress, a);
     if (!a.error) {
       decision.dial_time = a.took;
       co_return std::nullopt;
     }
-    // Retrying cannot help when the proxy itself is out of descriptors or ports.
-    if (classify_dial_error(a.error) == DialFailure::local)
-      break;
     tried.push_back(std::move(*egress));
   }
   co_return pool::ConnectionEnd::dial_failed;
@@ -191,12 +203,30 @@ asio::awaitable<Dialer::Attempt> Dialer::dial_once(Connection& c, DialWatch& wat
   co_return a;
 }
 
+asio::awaitable<Dialer::Attempt> Dialer::dial_waiting_for_descriptors(Connection& c,
+                                                                      DialWatch& watch,
+                                                                      std::uint16_t port) const {
+  const auto deadline = SteadyClock::now() + settings_.timeout;
+  config::Millis wait = kFirstLocalWait;
+  for (;;) {
+    Attempt a = co_await dial_once(c, watch, port);
+    if (!a.error || c.aborted() || classify_dial_error(a.error) != DialFailure::local)
+      co_return a;
+    metrics_.dial_failed(DialFailure::local);
+    const auto now = SteadyClock::now();
+    if (now >= deadline)
+      co_return a;
+    // The connection's timer is free until the relay: abort() cancels the wait.
+    c.timer.expires_after(std::min<SteadyClock::duration>(wait, deadline - now));
+    co_await c.timer.async_wait(kAwait);
+    if (c.aborted())
+      co_return a;
+    wait = std::min(wait * 2, kMaxLocalWait);
+  }
+}
+
 void Dialer::report(const pool::Egress& egress, const Attempt& a) const {
   const DialFailure failure = classify_dial_error(a.error);
-  if (a.error && failure == DialFailure::local) {
-    metrics_.dial_failed(failure);
-    return;
-  }
   pool::DialOutcome outcome;
   outcome.ip = egress.ip;
   outcome.port = egress.port;

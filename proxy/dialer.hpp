@@ -30,7 +30,9 @@ DialFailure classify_dial_error(const boost::system::error_code& ec);
 /// Connects a client's Connection to `next:port` of an egress chosen by the EgressSource:
 /// each attempt is bounded by the dial timeout (kept by the worker's `watch`); a refused, timed-out
 /// or unreachable egress is reported at once and another untried one is dialled, up to `retries`
-/// more, before any byte is relayed. The client's first bytes (Connection::first_bytes), when
+/// more, before any byte is relayed. When the proxy itself is out of descriptors or local ports,
+/// the dial waits for them (up to one dial timeout) instead of failing the client, and the egress
+/// is not blamed. The client's first bytes (Connection::first_bytes), when
 /// there are any, go out as soon as connect(2) returns: a send that succeeds proves the
 /// connection without waiting for it. With `fix_port` the pool is bypassed (Go-tool debugging
 /// meaning): one dial to next:fix_port, nothing reported. Stateless after construction: one Dialer
@@ -55,6 +57,11 @@ class Dialer {
 
   boost::asio::awaitable<Attempt> dial_once(Connection& c, DialWatch& watch,
                                             std::uint16_t port) const;
+  /// dial_once(), and while the proxy itself is out of descriptors or local ports, dial_once()
+  /// again after a short wait (connections that end give them back), for up to one dial
+  /// timeout: the client is not dropped for the proxy's own shortage.
+  boost::asio::awaitable<Attempt> dial_waiting_for_descriptors(Connection& c, DialWatch& watch,
+                                                               std::uint16_t port) const;
   void report(const pool::Egress& egress, const Attempt& attempt) const;
 
   const DialSettings settings_;

@@ -24,6 +24,12 @@ class EgressSource {
   /// so a dead IP leaves rotation at once. The views in `outcome` are valid during the call.
   virtual void report(const pool::DialOutcome& outcome) = 0;
 
+  /// A pick that got no dial outcome: the client left during the dial, or the proxy itself
+  /// could not dial (out of descriptors or local ports, not the egress's fault). Releases
+  /// what pick() holds without a word to the health engine. Every pick() is followed by
+  /// exactly one report() or abandoned().
+  virtual void abandoned(const pool::Egress& egress) = 0;
+
   /// A relay through `egress` starts / ends (least_conn accounting). Every opened() is
   /// followed by exactly one closed() for the same egress.
   virtual void opened(const pool::Egress& egress) = 0;

@@ -13,9 +13,12 @@ std::optional<pool::Egress> RoundRobinSource::pick(std::span<const pool::Egress>
     return std::nullopt;
   const std::uint64_t start = next_.fetch_add(1, std::memory_order_relaxed);
   for (std::size_t i = 0; i < n; ++i) {
-    const pool::Egress& e = egresses_[(start + i) % n];
-    if (std::find(tried.begin(), tried.end(), e) == tried.end())
+    const std::size_t at = (start + i) % n;
+    const pool::Egress& e = egresses_[at];
+    if (std::find(tried.begin(), tried.end(), e) == tried.end()) {
+      counters_[at].picked.fetch_add(1, std::memory_order_relaxed);
       return e;
+    }
   }
   return std::nullopt;
 }
@@ -25,6 +28,11 @@ void RoundRobinSource::report(const pool::DialOutcome& outcome) {
     auto& counter = outcome.result == pool::DialResult::ok ? c->dials_ok : c->dials_failed;
     counter.fetch_add(1, std::memory_order_relaxed);
   }
+}
+
+void RoundRobinSource::abandoned(const pool::Egress& egress) {
+  if (Counters* c = find(egress.ip, egress.port))
+    c->abandoned.fetch_add(1, std::memory_order_relaxed);
 }
 
 void RoundRobinSource::opened(const pool::Egress& egress) {
@@ -46,6 +54,8 @@ RoundRobinSource::Tally RoundRobinSource::tally(std::string_view ip, std::uint16
     t.dials_failed = c->dials_failed.load();
     t.opened = c->opened.load();
     t.active = c->active.load();
+    t.picked = c->picked.load();
+    t.abandoned = c->abandoned.load();
   }
   return t;
 }

@@ -22,6 +22,8 @@ class RoundRobinSource final : public EgressSource {
     std::uint64_t dials_failed = 0;
     std::uint64_t opened = 0;
     std::int64_t active = 0;
+    std::uint64_t picked = 0;
+    std::uint64_t abandoned = 0;
   };
 
   explicit RoundRobinSource(std::vector<pool::Egress> egresses);
@@ -30,6 +32,7 @@ class RoundRobinSource final : public EgressSource {
 
   std::optional<pool::Egress> pick(std::span<const pool::Egress> tried) override;
   void report(const pool::DialOutcome& outcome) override;
+  void abandoned(const pool::Egress& egress) override;
   void opened(const pool::Egress& egress) override;
   void closed(const pool::Egress& egress) override;
 
@@ -42,6 +45,8 @@ class RoundRobinSource final : public EgressSource {
     std::atomic<std::uint64_t> dials_failed{0};
     std::atomic<std::uint64_t> opened{0};
     std::atomic<std::int64_t> active{0};
+    std::atomic<std::uint64_t> picked{0};
+    std::atomic<std::uint64_t> abandoned{0};
   };
 
   Counters* find(std::string_view ip, std::uint16_t port) const;

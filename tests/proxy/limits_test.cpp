@@ -199,6 +199,53 @@ TEST(LimitsTest, out_of_fds_for_seconds_the_worker_idles_serves_its_sessions_and
             << recovery.count() << " ms after a session freed its descriptors\n";
 }
 
+TEST(LimitsTest, out_of_fds_at_the_dial_the_client_waits_and_the_egress_is_not_blamed) {
+  LoopbackBackend backend(BackendMode::echo);
+  ProxyUnderTest proxy({egress_at(backend.port())}, [](config::Config& c) {
+    c.proxy_threads = 1;
+    c.dial_timeout = 30s;  // the wait for descriptors is bounded by one dial timeout
+  });
+  const auto local_failures = [&] {
+    return proxy.metric("ipmanager_proxy_dial_failures_total", {{"kind", "local"}});
+  };
+  Fd client = new_socket();
+  ipm::test::OutOfDescriptors out;
+  ASSERT_TRUE(out.exhausted());
+  connect_socket(client, proxy.port());
+  ASSERT_TRUE(write_all(client, "hi"));
+  ASSERT_TRUE(eventually([&] {
+    return proxy.metric("ipmanager_proxy_accept_errors_total", {{"kind", "fd_limit"}}) >= 1;
+  }));
+  out.give_back(1);  // enough to accept the client, none left to dial with
+  ASSERT_TRUE(eventually([&] { return local_failures() >= 1; }));
+  EXPECT_FALSE(readable_within(client, 0)) << "the client waits, it is not dropped";
+
+  out.give_back();
+  EXPECT_EQ(read_exactly(client, 2), "hi") << "dialled once descriptors are back";
+  shutdown_write(client);
+  EXPECT_EQ(read_to_end(client).data, "");
+  const auto d = proxy.wait_for_decisions(1).at(0);
+  EXPECT_EQ(d.end, ConnectionEnd::closed);
+  EXPECT_EQ(d.tries, 1U) << "the same egress, dialled again";
+  const auto tally = proxy.source.tally("127.0.0.1", backend.port());
+  EXPECT_EQ(tally.dials_failed, 0U) << "the proxy's own shortage is not the egress's failure";
+  EXPECT_EQ(tally.dials_ok, 1U);
+  EXPECT_EQ(tally.picked, 1U);
+}
+
+TEST(LimitsTest, a_dial_cut_by_the_drain_gives_its_pick_back) {
+  BlackHole hole;  // the dial hangs until the drain cuts it
+  ProxyUnderTest proxy({egress_at(hole.port())}, [](config::Config& c) { c.dial_timeout = 60s; });
+  Fd client = connect_to(proxy.port());
+  ASSERT_TRUE(eventually([&] { return proxy.source.tally("127.0.0.1", hole.port()).picked == 1; }));
+  proxy.server->stop(0ms);
+  proxy.server->wait();
+  EXPECT_EQ(proxy.wait_for_decisions(1).at(0).end, ConnectionEnd::shutdown);
+  const auto tally = proxy.source.tally("127.0.0.1", hole.port());
+  EXPECT_EQ(tally.abandoned, 1U) << "every pick is reported or abandoned";
+  EXPECT_EQ(tally.dials_failed, 0U);
+}
+
 TEST(LimitsTest, tens_of_thousands_of_connections_leak_no_fd) {
   LoopbackBackend backend(BackendMode::echo);
   ProxyUnderTest proxy({egress_at(backend.port())});

@@ -41,6 +41,13 @@ OutOfDescriptors::~OutOfDescriptors() {
   give_back();
 }
 
+void OutOfDescriptors::give_back(std::size_t n) {
+  for (; n > 0 && !taken_.empty(); --n) {
+    ::close(taken_.back());
+    taken_.pop_back();
+  }
+}
+
 void OutOfDescriptors::give_back() {
   for (const int fd : taken_)
     ::close(fd);

@@ -20,6 +20,9 @@ class OutOfDescriptors {
 
   /// True when the last try to take a descriptor failed with EMFILE.
   bool exhausted() const { return exhausted_; }
+  /// Frees `n` of the descriptors taken (the limit stays low).
+  void give_back(std::size_t n);
+  /// Frees them all and restores the limit.
   void give_back();
 
  private:
