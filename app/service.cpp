@@ -121,6 +121,12 @@ int Service::run() {
   proxy_options.reserved_descriptors = descriptors_besides_the_proxy(
       config_, per_ip_logs ? upstream.egresses.size() : 1, fd_limit.soft);
   proxy::Server proxy(config_, egress_source, decisions, *registry, proxy_options);
+  context.selector = &selector;
+  context.traffic = [&proxy, &decisions] {
+    const auto relayed = proxy.relayed_bytes();
+    return probe::TrafficTotals{proxy.active_connections(), decisions.total(), relayed.up,
+                                relayed.down};
+  };
   probe::ServerOptions probe_options = probe::options_from(config_);
   probe_options.log = [](std::string_view m) { log_warn() << "probe: " << m; };
   probe::Server probe_server(io, context, probe_options);

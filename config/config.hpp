@@ -83,6 +83,7 @@ struct Config {
   std::string probe_host = "127.0.0.1";
   std::string api_token;  ///< secret: never echoed by /config
   std::uint32_t probe_max_connections = 256;
+  std::uint32_t probe_max_event_streams = 32;
   std::uint32_t history_target_label_cap = 20;
   std::uint32_t decisions_kept = 1000;
 

@@ -422,6 +422,10 @@ std::vector<KeySpec> build_schema() {
        true}));
   keys.push_back(uint_key("probe_max_connections", "concurrent probe connections",
                           &Config::probe_max_connections, 1, 1'000'000));
+  keys.push_back(uint_key("probe_max_event_streams",
+                          "concurrent live streams of the web page (GET /api/events), counted "
+                          "apart from probe_max_connections",
+                          &Config::probe_max_event_streams, 1, 100'000));
   keys.push_back(
       uint_key("history_target_label_cap",
                "targets kept as labels of ipmanager_history_response; the rest are 'other'",

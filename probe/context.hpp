@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -9,10 +10,19 @@
 
 #include "config/config.hpp"
 #include "pool/decision_log.hpp"
+#include "pool/selector.hpp"
 #include "pool/time.hpp"
 #include "strategy/shared_engine.hpp"
 
 namespace ipm::probe {
+
+/// The proxy's running totals, for the page's connections/s and bytes/s.
+struct TrafficTotals {
+  std::uint64_t open = 0;         ///< client connections open now
+  std::uint64_t connections = 0;  ///< client connections finished since start
+  std::uint64_t bytes_up = 0;     ///< client -> egress, since start
+  std::uint64_t bytes_down = 0;   ///< egress -> client, since start
+};
 
 /// What the routes read and call. Owned by the app and outliving the server.
 /// Collaborators are set once before serving and not changed afterwards; each is optional,
@@ -32,6 +42,10 @@ class Context {
   strategy::SharedEngine* engine = nullptr;
   /// The proxy's decisions: /api/decisions.
   const pool::DecisionLog* decisions = nullptr;
+  /// Open connections per egress (the page's "open" column).
+  const pool::Selector* selector = nullptr;
+  /// The proxy's totals (the page's header); called from a probe thread, so thread-safe.
+  std::function<TrafficTotals()> traffic;
   /// Serialized by /metrics, in order: the app's registry, the pool collector, ...
   std::vector<std::shared_ptr<const prometheus::Collectable>> collectables;
   /// POST /api/ip/renew: asks for a rescan of the upstream config and logs. Called on a

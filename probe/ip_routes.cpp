@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "config/duration.hpp"
+#include "probe/decision_json.hpp"
 #include "probe/json_writer.hpp"
 #include "probe/params.hpp"
 
@@ -22,13 +23,6 @@ void field(std::string& out, std::string_view name) {
     out += ',';
   append_json_string(out, name);
   out += ':';
-}
-
-void append_time_or_null(std::string& out, pool::TimePoint t) {
-  if (t == pool::TimePoint{})
-    out += "null";
-  else
-    append_json_time(out, t);
 }
 
 void append_counters(std::string& out, const strategy::IpCounters& c) {
@@ -53,27 +47,6 @@ void append_counters(std::string& out, const strategy::IpCounters& c) {
   out += '}';
 }
 
-void append_decision(std::string& out, const strategy::DecisionRecord& d) {
-  out += '{';
-  field(out, "seq");
-  append_json_int(out, static_cast<std::int64_t>(d.seq));
-  field(out, "time");
-  append_json_time(out, d.time);
-  field(out, "kind");
-  append_json_string(out, to_string(d.kind));
-  field(out, "from");
-  append_json_string(out, to_string(d.from));
-  field(out, "to");
-  append_json_string(out, to_string(d.to));
-  field(out, "reason");
-  append_json_string(out, d.reason);
-  field(out, "cause");
-  append_json_string(out, to_string(d.cause.kind));
-  field(out, "until");
-  append_time_or_null(out, d.until);
-  out += '}';
-}
-
 // The detail view, written under the engine lock.
 std::string ip_json(const Engine& engine, const IpRecord& r, std::size_t history_limit) {
   const config::Config& cfg = engine.config();
@@ -89,7 +62,7 @@ std::string ip_json(const Engine& engine, const IpRecord& r, std::size_t history
   field(out, "state");
   append_json_string(out, to_string(r.state));
   field(out, "state_since");
-  append_time_or_null(out, r.state_since);
+  append_json_time_or_null(out, r.state_since);
   field(out, "reason");
   append_json_string(out, r.last_reason);
   field(out, "last_decision");
@@ -159,7 +132,7 @@ std::string ip_json(const Engine& engine, const IpRecord& r, std::size_t history
       continue;
     if (shown++ > 0)
       out += ',';
-    append_decision(out, d);
+    append_decision_json(out, d);
     if (shown == kDecisionsShown)
       break;
   }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/asio/ip/address.hpp>
@@ -29,11 +30,19 @@ class BodySource {
   virtual bool next(std::string& out) = 0;
 };
 
+/// Turns the connection into the page's event stream (GET /api/events): the session sends
+/// the response header and then the event feed, for as long as the client reads it.
+struct EventStreamStart {
+  std::string last_event_id;  ///< the client's Last-Event-ID header, empty when absent
+};
+
 /// A response. When `stream` is set the body is `stream`'s output, sent with chunked
-/// transfer encoding, and `message.body()` is ignored.
+/// transfer encoding, and `message.body()` is ignored. When `events` is set the body is the
+/// event stream.
 struct Response {
   http::response<http::string_body> message;
   std::unique_ptr<BodySource> stream;
+  std::optional<EventStreamStart> events;
 };
 
 /// The whole body of `response`, draining its stream if it has one (tests, benchmarks).

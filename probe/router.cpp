@@ -5,6 +5,7 @@
 
 #include "probe/auth.hpp"
 #include "probe/routes.hpp"
+#include "probe/web_assets.hpp"
 
 namespace ipm::probe {
 
@@ -12,9 +13,13 @@ namespace {
 
 using Handler = std::function<Response(const Request&, const Target&, Context&, std::string_view)>;
 
+// Who may call a route. The page and its assets are public: they hold no data, and what
+// they show comes from the API under the API's rules.
+enum class Access { page, read, mutate };
+
 struct Route {
   http::verb method;
-  bool mutating;
+  Access access;
   Handler handler;
 };
 
@@ -27,19 +32,24 @@ Response fixed(const Request& r, const Target& t, Context& c, std::string_view) 
 // Exact paths win over /api/ip/{ip}: "history" and "renew" are not IPs.
 std::vector<Route> routes_for(std::string_view path, std::string_view& ip) {
   using V = http::verb;
+  using A = Access;
   using namespace routes;
   if (path == "/ping")
-    return {{V::get, false, fixed<ping>}};
+    return {{V::get, A::read, fixed<ping>}};
   if (path == "/config" || path == "/api/config")
-    return {{V::get, false, fixed<config>}};
+    return {{V::get, A::read, fixed<config>}};
   if (path == "/metrics")
-    return {{V::get, false, fixed<metrics>}};
+    return {{V::get, A::read, fixed<metrics>}};
   if (path == "/probe" || path == "/api/ip/history")
-    return {{V::get, false, fixed<history>}};
+    return {{V::get, A::read, fixed<history>}};
   if (path == "/api/decisions")
-    return {{V::get, false, fixed<decisions>}};
+    return {{V::get, A::read, fixed<decisions>}};
+  if (path == "/api/events")
+    return {{V::get, A::read, fixed<events>}};
   if (path == "/api/ip/renew")
-    return {{V::post, true, fixed<renew>}};
+    return {{V::post, A::mutate, fixed<renew>}};
+  if (find_web_asset(path) != nullptr)
+    return {{V::get, A::page, fixed<web_asset>}};
 
   constexpr std::string_view kIpPrefix = "/api/ip/";
   if (!path.starts_with(kIpPrefix))
@@ -50,14 +60,14 @@ std::vector<Route> routes_for(std::string_view path, std::string_view& ip) {
   if (ip.empty())
     return {};
   if (slash == std::string_view::npos)
-    return {{V::get, false, ip_detail}};
+    return {{V::get, A::read, ip_detail}};
   const std::string_view action = rest.substr(slash + 1);
   if (action == "ban")
-    return {{V::post, true, ip_ban}};
+    return {{V::post, A::mutate, ip_ban}};
   if (action == "unban")
-    return {{V::post, true, ip_unban}};
+    return {{V::post, A::mutate, ip_unban}};
   if (action == "reset")
-    return {{V::post, true, ip_reset}};
+    return {{V::post, A::mutate, ip_reset}};
   return {};
 }
 
@@ -90,7 +100,7 @@ Response handle(const Request& request, Context& context) {
   for (const auto& route : routes) {
     if (route.method != method)
       continue;
-    if (route.mutating) {
+    if (route.access == Access::mutate) {
       const auto config = context.config();
       if (auto refusal = refuse_mutation(request, config->api_token))
         return std::move(*refusal);

@@ -18,6 +18,15 @@ Response renew(const Request&, const Target&, Context&);
 /// /probe and /api/ip/history: the Go tool's shape, streamed.
 Response history(const Request&, const Target&, Context&);
 
+/// GET / and /assets/<name>: the web page's files, with ETag, gzip and a strict CSP.
+Response web_asset(const Request&, const Target&, Context&);
+/// GET /api/events: asks the session to stream the page's feed.
+Response events(const Request&, const Target&, Context&);
+/// Whether an Accept-Encoding value accepts gzip (gzip, x-gzip or *, with a weight above 0).
+bool accepts_gzip(std::string_view accept_encoding);
+/// Whether an If-None-Match value matches `etag` (weak comparison, or *).
+bool etag_matches(std::string_view if_none_match, std::string_view etag);
+
 /// /api/ip/{ip}
 Response ip_detail(const Request&, const Target&, Context&, std::string_view ip);
 /// POST /api/ip/{ip}/ban|unban|reset

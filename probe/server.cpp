@@ -36,6 +36,7 @@ ServerOptions options_from(const config::Config& config) {
   o.host = config.probe_host;
   o.port = config.probe_port;
   o.max_connections = config.probe_max_connections;
+  o.max_event_streams = config.probe_max_event_streams;
   return o;
 }
 
@@ -49,18 +50,36 @@ struct Server::State {
         acceptor(asio::make_strand(io_context)) {
     if (!options.log)
       options.log = [](std::string_view line) { std::cerr << "probe: " << line << '\n'; };
+    feed = std::make_shared<EventFeed>(io_context, context, options.feed, options.log);
   }
 
   asio::io_context& io;
   Context& context;
   ServerOptions options;
   tcp::acceptor acceptor;
+  std::shared_ptr<EventFeed> feed;
 
-  std::mutex mutex;  // guards sessions and stopped
-  std::unordered_map<std::uint64_t, std::weak_ptr<beast::tcp_stream>> sessions;
+  struct Session {
+    std::weak_ptr<beast::tcp_stream> stream;
+    bool event_stream = false;  // counted under max_event_streams, not max_connections
+  };
+  std::mutex mutex;  // guards sessions, event_streams and stopped
+  std::unordered_map<std::uint64_t, Session> sessions;
+  std::size_t event_streams = 0;
   std::uint64_t next_id = 0;
   bool stopped = false;
   std::atomic<std::size_t> refusing{0};
+
+  // Moves session `id` from the request cap to the event-stream cap.
+  bool begin_event_stream(std::uint64_t id) {
+    std::lock_guard lock(mutex);
+    const auto it = sessions.find(id);
+    if (it == sessions.end() || event_streams >= options.max_event_streams)
+      return false;
+    it->second.event_stream = true;
+    ++event_streams;
+    return true;
+  }
 
   // Logs what escaped a coroutine; network errors never do, so this is a bug report.
   auto on_exit(std::string what) {
@@ -85,10 +104,17 @@ asio::awaitable<void> run_session(std::shared_ptr<Server::State> state,
     std::uint64_t id;
     ~Unregister() {
       std::lock_guard lock(s.mutex);
-      s.sessions.erase(id);
+      const auto it = s.sessions.find(id);
+      if (it == s.sessions.end())
+        return;
+      if (it->second.event_stream)
+        --s.event_streams;
+      s.sessions.erase(it);
     }
   } unregister{*state, id};
-  co_await serve_connection(std::move(stream), state->context, state->options);
+  EventStreamAccess events{state->feed.get(),
+                           [state = state.get(), id] { return state->begin_event_stream(id); }};
+  co_await serve_connection(std::move(stream), state->context, state->options, std::move(events));
 }
 
 asio::awaitable<void> refuse(std::shared_ptr<Server::State> state, tcp::socket socket) {
@@ -132,10 +158,10 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Server::State> state) {
       std::lock_guard lock(state->mutex);
       if (state->stopped)
         co_return;
-      if (state->sessions.size() < state->options.max_connections) {
+      if (state->sessions.size() - state->event_streams < state->options.max_connections) {
         stream = std::make_shared<beast::tcp_stream>(std::move(socket));
         id = state->next_id++;
-        state->sessions.emplace(id, stream);
+        state->sessions.emplace(id, Server::State::Session{stream});
       }
     }
     if (stream) {
@@ -180,11 +206,12 @@ void Server::stop() {
     if (state_->stopped)
       return;
     state_->stopped = true;
-    for (auto& [id, weak] : state_->sessions) {
-      if (auto s = weak.lock())
+    for (auto& [id, session] : state_->sessions) {
+      if (auto s = session.stream.lock())
         open.push_back(std::move(s));
     }
   }
+  state_->feed->stop();  // event streams wait on the feed, not on their socket
   // Each socket is closed on its own strand; the sessions then see operation_aborted.
   asio::post(state_->acceptor.get_executor(), [state = state_] {
     error_code ignored;
@@ -204,7 +231,12 @@ tcp::endpoint Server::local_endpoint() const {
 
 std::size_t Server::active_connections() const {
   std::lock_guard lock(state_->mutex);
-  return state_->sessions.size();
+  return state_->sessions.size() - state_->event_streams;
+}
+
+std::size_t Server::event_streams() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->event_streams;
 }
 
 }  // namespace ipm::probe

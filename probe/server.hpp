@@ -12,7 +12,9 @@ namespace ipm::probe {
 
 /// The probe's HTTP/1.1 server (Boost.Beast): keep-alive, pipelining, size caps, read and
 /// idle timeouts and a cap on concurrent connections. A connection over the cap gets a 503
-/// and is closed; a slow or malformed client gets a 4xx or a close and never holds up the
+/// and is closed; a connection that becomes an event stream (GET /api/events, the web page's
+/// live feed) leaves that cap for a cap of its own (max_event_streams), so open pages never
+/// lock out /metrics; a slow or malformed client gets a 4xx or a close and never holds up the
 /// others. Each connection is one coroutine on its own strand, so the io_context may run
 /// on several threads.
 ///
@@ -39,8 +41,12 @@ class Server {
   /// The bound address (the port to use when options.port was 0).
   boost::asio::ip::tcp::endpoint local_endpoint() const;
 
-  /// Connections being served now (not counting those refused over the cap).
+  /// Connections being served now (not counting those refused over the cap, nor event
+  /// streams).
   std::size_t active_connections() const;
+
+  /// Event streams (GET /api/events) open now; counted under max_event_streams.
+  std::size_t event_streams() const;
 
   struct State;
 

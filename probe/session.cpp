@@ -14,6 +14,7 @@
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "probe/event_stream.hpp"
 #include "probe/router.hpp"
 
 namespace ipm::probe {
@@ -122,10 +123,43 @@ asio::awaitable<void> close_gracefully(beast::tcp_stream& stream) {
   stream.close();
 }
 
+// GET /api/events: the header, then the feed until the stream ends; the connection is not
+// reused afterwards.
+asio::awaitable<void> serve_events(beast::tcp_stream& stream, Response& response,
+                                   EventStreamAccess& events, const ServerOptions& options) {
+  const unsigned version = response.message.version();
+  if (events.feed == nullptr || !events.begin()) {
+    Response busy =
+        events.feed == nullptr
+            ? error_response(http::status::service_unavailable, "the event stream is not wired")
+            : error_response(http::status::service_unavailable,
+                             "too many event streams open (probe_max_event_streams)");
+    set_common_fields(busy.message, version, false);
+    busy.message.set(http::field::retry_after, "5");
+    co_await write_plain(stream, busy, false, options);
+    co_await close_gracefully(stream);
+    co_return;
+  }
+  const bool chunked = version >= 11;
+  http::response<http::empty_body> header(response.message.result(), version);
+  for (const auto& f : response.message)
+    header.set(f.name_string(), f.value());
+  header.keep_alive(false);
+  header.chunked(chunked);
+  http::response_serializer<http::empty_body> serializer(header);
+  stream.expires_after(options.write_timeout);
+  if (auto [ec, n] = co_await http::async_write_header(stream, serializer, kTuple); ec)
+    co_return;
+  co_await stream_events(stream, *events.feed, std::move(response.events->last_event_id), chunked,
+                         options);
+  co_await close_gracefully(stream);
+}
+
 }  // namespace
 
 asio::awaitable<void> serve_connection(std::shared_ptr<beast::tcp_stream> stream_ptr,
-                                       Context& context, const ServerOptions& options) {
+                                       Context& context, const ServerOptions& options,
+                                       EventStreamAccess events) {
   beast::tcp_stream& stream = *stream_ptr;
   error_code peer_ec;
   const auto peer = stream.socket().remote_endpoint(peer_ec);
@@ -163,6 +197,10 @@ asio::awaitable<void> serve_connection(std::shared_ptr<beast::tcp_stream> stream
     const bool head_only = request.message.method() == http::verb::head;
     Response response = handle(request, context);
     set_common_fields(response.message, request.message.version(), request.message.keep_alive());
+    if (response.events && !head_only) {
+      co_await serve_events(stream, response, events, options);
+      co_return;
+    }
     const error_code write_ec = response.stream
                                     ? co_await write_streamed(stream, response, head_only, options)
                                     : co_await write_plain(stream, response, head_only, options);

@@ -133,4 +133,11 @@ std::uint32_t Server::active_connections() const {
   return shared_ ? shared_->active.load() : 0;
 }
 
+Server::RelayedBytes Server::relayed_bytes() const {
+  if (!metrics_)
+    return {};
+  return {static_cast<std::uint64_t>(metrics_->bytes_up.Value()),
+          static_cast<std::uint64_t>(metrics_->bytes_down.Value())};
+}
+
 }  // namespace ipm::proxy

@@ -86,6 +86,13 @@ class Server {
   std::size_t workers() const { return workers_.size(); }
   const std::string& workers_why() const { return workers_why_; }
 
+  /// Bytes relayed since start, as ipmanager_proxy_relayed_bytes_total counts them.
+  struct RelayedBytes {
+    std::uint64_t up = 0;    ///< client -> egress
+    std::uint64_t down = 0;  ///< egress -> client
+  };
+  RelayedBytes relayed_bytes() const;
+
  private:
   const config::Config config_;
   EgressSource& source_;

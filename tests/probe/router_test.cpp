@@ -47,8 +47,8 @@ TEST(RouterTest, head_is_answered_as_get) {
 
 TEST(RouterTest, unknown_route_is_404_with_a_json_error) {
   ProbeWorld w(2);
-  for (const char* path :
-       {"/", "/nope", "/api", "/api/ip/", "/api/ip/10.0.0.0/explode", "/pingx"}) {
+  for (const char* path : {"/nope", "/index.html", "/assets/", "/assets/x.js", "/api", "/api/ip/",
+                           "/api/ip/10.0.0.0/explode", "/pingx"}) {
     auto r = w.get(path);
     EXPECT_EQ(r.message.result(), http::status::not_found) << path;
     EXPECT_TRUE(body_json(r).as_object().contains("error")) << path;
