@@ -31,6 +31,7 @@ test_packages=(
   clang-format libgtest-dev libgmock-dev libbenchmark-dev
   nginx-light logrotate prometheus curl procps psmisc jq
   mtail
+  chromium chromium-driver python3-selenium
 )
 bench_packages=(haproxy iperf3 wrk libnginx-mod-stream jq time)
 
