@@ -15,14 +15,6 @@ bool same_secret(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size())
     return false;
@@ -61,11 +53,11 @@ std::optional<Response> refuse_mutation(const Request& request, std::string_view
   const auto header = request.message.find(http::field::authorization);
   if (header == request.message.end())
     return unauthorized("this route needs Authorization: Bearer <api_token>", "Bearer");
-  const std::string_view value = trim(header->value());
+  const std::string_view value = trim_ows(header->value());
   constexpr std::string_view kScheme = "Bearer ";
   if (value.size() < kScheme.size() || !iequals(value.substr(0, kScheme.size()), kScheme))
     return unauthorized("this route needs Authorization: Bearer <api_token>", "Bearer");
-  if (!same_secret(trim(value.substr(kScheme.size())), api_token))
+  if (!same_secret(trim_ows(value.substr(kScheme.size())), api_token))
     return unauthorized("invalid token", "Bearer error=\"invalid_token\"");
   return std::nullopt;
 }

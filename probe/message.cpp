@@ -4,6 +4,14 @@
 
 namespace ipm::probe {
 
+std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
+
 std::string body_of(Response& response) {
   if (!response.stream)
     return response.message.body();

@@ -45,6 +45,10 @@ struct Response {
   std::optional<EventStreamStart> events;
 };
 
+/// `s` without the spaces and tabs around it (a header field value's optional whitespace,
+/// RFC 9110 section 5.6.3).
+std::string_view trim_ows(std::string_view s);
+
 /// The whole body of `response`, draining its stream if it has one (tests, benchmarks).
 std::string body_of(Response& response);
 

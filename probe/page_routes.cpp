@@ -8,14 +8,6 @@ namespace ipm::probe::routes {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
 // Self only: the page loads its own script and style and talks to its own origin; inline
 // scripts and styles are refused, so injected markup cannot run.
 constexpr std::string_view kPolicy =
@@ -30,13 +22,13 @@ bool accepts_gzip(std::string_view accept_encoding) {
     std::string_view item = accept_encoding.substr(0, comma);
     accept_encoding = comma == std::string_view::npos ? "" : accept_encoding.substr(comma + 1);
     const auto semi = item.find(';');
-    const std::string_view coding = trim(item.substr(0, semi));
+    const std::string_view coding = trim_ows(item.substr(0, semi));
     if (coding != "gzip" && coding != "x-gzip" && coding != "*")
       continue;
     if (semi == std::string_view::npos)
       return true;
     // "q=0" (with any number of zeros after a dot) refuses it; any other weight accepts.
-    std::string_view q = trim(item.substr(semi + 1));
+    std::string_view q = trim_ows(item.substr(semi + 1));
     if (!q.starts_with("q=") && !q.starts_with("Q="))
       return true;
     q.remove_prefix(2);
@@ -46,11 +38,11 @@ bool accepts_gzip(std::string_view accept_encoding) {
 }
 
 bool etag_matches(std::string_view if_none_match, std::string_view etag) {
-  if (trim(if_none_match) == "*")
+  if (trim_ows(if_none_match) == "*")
     return true;
   while (!if_none_match.empty()) {
     const auto comma = if_none_match.find(',');
-    std::string_view tag = trim(if_none_match.substr(0, comma));
+    std::string_view tag = trim_ows(if_none_match.substr(0, comma));
     if_none_match = comma == std::string_view::npos ? "" : if_none_match.substr(comma + 1);
     if (tag.starts_with("W/"))
       tag.remove_prefix(2);  // If-None-Match compares weakly (RFC 9110 13.1.2)

@@ -217,33 +217,33 @@ def basic(driver, probe, url, ips, screenshot):
         driver.save_screenshot(screenshot.replace('.png', '-phone.png'))
 
 
+def ban_asks_for_token(driver, what):
+    action_button(driver, 'ban').click()
+    wait(driver, lambda: driver.find_element(By.ID, 'token').get_attribute('open') is not None,
+         what)
+
+
 def token(driver, probe, url, ips, secret):
     open_page(driver, url, ips)
     target = ips[0]
 
     # Without the token: the page asks; cancelled, the request goes out bare and is refused.
     manage(driver, target)
-    action_button(driver, 'ban').click()
-    wait(driver, lambda: driver.find_element(By.ID, 'token').get_attribute('open') is not None,
-         'the page asks for the token')
+    ban_asks_for_token(driver, 'the page asks for the token')
     driver.find_element(By.ID, 'token-cancel').click()
     wait(driver, lambda: 'refused (401)' in driver.find_element(By.ID, 'act-error').text,
          'the ban without the token is refused (401) and says so')
     check(probe.states()[target] == 'available', 'the refused ban changed nothing (/probe)')
 
     # A wrong token: refused, and not kept.
-    action_button(driver, 'ban').click()
-    wait(driver, lambda: driver.find_element(By.ID, 'token').get_attribute('open') is not None,
-         'asked again')
+    ban_asks_for_token(driver, 'asked again')
     driver.find_element(By.ID, 'token-input').send_keys('wrong' + Keys.ENTER)
     wait(driver, lambda: 'invalid token' in driver.find_element(By.ID, 'act-error').text,
          'a wrong token is refused')
     check(probe.states()[target] == 'available', 'the wrong token changed nothing (/probe)')
 
     # The right one: the ban goes through, and the token is kept in this tab only.
-    action_button(driver, 'ban').click()
-    wait(driver, lambda: driver.find_element(By.ID, 'token').get_attribute('open') is not None,
-         'asked once more')
+    ban_asks_for_token(driver, 'asked once more')
     driver.find_element(By.ID, 'token-input').send_keys(secret + Keys.ENTER)
     check(wait_state(probe, target, 'banned'), 'with the token the ban succeeds (/probe)')
     wait(driver, lambda: row_state(driver, target) == 'banned', 'and shows on the page')
