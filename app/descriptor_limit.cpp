@@ -57,9 +57,9 @@ std::string describe(const DescriptorLimit& l) {
 
 std::uint64_t descriptors_besides_the_proxy(const config::Config& config, std::size_t followed_logs,
                                             std::uint64_t fd_limit) {
-  const std::uint64_t probe =
-      std::min<std::uint64_t>(std::uint64_t{config.probe_max_connections} + 1,
-                              std::max(kMinProbeDescriptors, fd_limit / 8));
+  const std::uint64_t probe = std::min<std::uint64_t>(
+      std::uint64_t{config.probe_max_connections} + config.probe_max_event_streams + 1,
+      std::max(kMinProbeDescriptors, fd_limit / 8));
   return kProcessDescriptors + 2 * std::uint64_t{followed_logs} + probe;
 }
 

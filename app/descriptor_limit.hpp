@@ -26,8 +26,9 @@ std::string describe(const DescriptorLimit& limit);
 
 /// Descriptors the process needs besides the proxy's connections: standard streams, the main
 /// io_context, signals and slack; two per followed access log (the live file and a rotated
-/// one being drained); the probe's listener and its connections (probe_max_connections, but at
-/// most an eighth of the limit so that a low limit still leaves room for the proxy).
+/// one being drained); the probe's listener and its connections (probe_max_connections and
+/// probe_max_event_streams, but at most an eighth of the limit so that a low limit still leaves
+/// room for the proxy).
 std::uint64_t descriptors_besides_the_proxy(const config::Config& config, std::size_t followed_logs,
                                             std::uint64_t fd_limit);
 

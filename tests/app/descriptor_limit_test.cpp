@@ -32,15 +32,17 @@ TEST(DescriptorLimitTest, the_soft_limit_is_raised_to_the_hard_one) {
 TEST(DescriptorLimitTest, the_reserve_covers_the_probe_and_the_logs_and_shrinks_with_the_limit) {
   config::Config c;
   c.probe_max_connections = 256;
-  // 32 for the process, 2 per followed log, the probe's listener and connections.
-  EXPECT_EQ(descriptors_besides_the_proxy(c, 1, 524288), 32U + 2 + 257);
-  EXPECT_EQ(descriptors_besides_the_proxy(c, 300, 524288), 32U + 600 + 257);
+  c.probe_max_event_streams = 32;
+  // 32 for the process, 2 per followed log, the probe's listener, connections and streams.
+  EXPECT_EQ(descriptors_besides_the_proxy(c, 1, 524288), 32U + 2 + 289);
+  EXPECT_EQ(descriptors_besides_the_proxy(c, 300, 524288), 32U + 600 + 289);
   // A low limit: the probe gets an eighth of it (at least 8), the proxy keeps the rest.
   EXPECT_EQ(descriptors_besides_the_proxy(c, 1, 1024), 32U + 2 + 128);
   EXPECT_EQ(descriptors_besides_the_proxy(c, 1, 96), 32U + 2 + 12);
   EXPECT_EQ(descriptors_besides_the_proxy(c, 1, 32), 32U + 2 + 8);
   c.probe_max_connections = 4;
-  EXPECT_EQ(descriptors_besides_the_proxy(c, 1, 96), 32U + 2 + 5);
+  c.probe_max_event_streams = 1;
+  EXPECT_EQ(descriptors_besides_the_proxy(c, 1, 96), 32U + 2 + 6);
 }
 
 }  // namespace

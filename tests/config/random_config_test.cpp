@@ -62,6 +62,7 @@ const std::map<std::string, std::vector<std::string>> kValid = {
     {"probe_host", {"127.0.0.1", "127.0.0.2"}},
     {"api_token", {"\"\"", "s3cret"}},
     {"probe_max_connections", {"8", "256"}},
+    {"probe_max_event_streams", {"1", "32"}},
     {"history_target_label_cap", {"0", "20"}},
     {"decisions_kept", {"0", "1000"}},
 };
