@@ -81,6 +81,11 @@
   }
 
   function renderRow(r) {
+    renderData(r);
+    renderTraffic(r);
+  }
+
+  function renderData(r) {
     const d = r.data;
     const c = r.cells;
     setText(c.id, d.id);
@@ -96,13 +101,22 @@
       : duration(d.backoff_seconds));
     const sites = (d.sites || []).map((s) => (typeof s === 'string' ? s : s.site)).join(', ');
     setText(c.sites, sites);
+  }
+
+  // The numbers that move every tick: only these are touched then (dates and titles are
+  // costly to format for a thousand rows a second).
+  function renderTraffic(r) {
+    const c = r.cells;
     const t = r.traffic;
     if (!t) return;
     setText(c.open, String(t.open));
     setText(c.streak, threshold ? t.streak + '/' + threshold : String(t.streak));
     c.streak.title = t.failures + ' failure statuses, ' + t.dial_failures + ' dial failures';
     const total = t.mix.reduce((a, b) => a + b, 0);
-    t.mix.forEach((n, i) => { c.parts[i].style.flexGrow = String(n); });
+    t.mix.forEach((n, i) => {
+      const grow = String(n);
+      if (c.parts[i].style.flexGrow !== grow) c.parts[i].style.flexGrow = grow;
+    });
     c.bar.classList.toggle('empty', total === 0);
     c.bar.title = total === 0 ? 'no responses yet'
       : `2xx/3xx ${t.mix[0]} · 4xx ${t.mix[1]} · 5xx ${t.mix[2]} · other ${t.mix[3]}`;
@@ -264,11 +278,12 @@
     const start = performance.now();
     const dirty = new Set();
     let changedLayout = false;
+    const changed = new Set();
     for (const { event, data } of batch) {
       if (event === 'snapshot') { onSnapshot(data); continue; }
       if (event === 'ip') {
         const isNew = !rows.has(data.id);
-        dirty.add(upsert(data));
+        changed.add(upsert(data));
         changedLayout = true;
         if (isNew) needsLayout = true;
       } else if (event === 'ip_removed') {
@@ -279,12 +294,13 @@
       } else if (event === 'tick') {
         renderPool(data.pool);
         for (const t of data.traffic) applyTraffic(t, dirty);
-        if (sort.key && sort.key !== 'id' && sort.key !== 'port') changedLayout = true;
+        if (['open', 'streak', 'mix'].includes(sort.key)) changedLayout = true;
       } else if (event === 'decision') {
         addDecision(data, false);
       }
     }
-    for (const r of dirty) renderRow(r);
+    for (const r of changed) renderData(r);
+    for (const r of dirty) renderTraffic(r);
     if (needsLayout || changedLayout) {
       layout();
       renderCounts();
