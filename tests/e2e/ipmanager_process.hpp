@@ -85,6 +85,13 @@ class IpmanagerProcess {
   std::unique_ptr<ChildProcess> process_;
 };
 
+/// Options of an NginxPool of `egress_count` IPs.
+inline NginxPoolOptions pool_of(int egress_count) {
+  NginxPoolOptions o;
+  o.egress_count = egress_count;
+  return o;
+}
+
 /// The IPs of a /probe state map that are in `state`.
 std::set<std::string> ips_in(const std::map<std::string, std::string>& states,
                              const std::string& state);

@@ -20,17 +20,12 @@ namespace {
 using ipm::test::IpmanagerProcess;
 using ipm::test::NginxPool;
 using ipm::test::NginxPoolOptions;
+using ipm::test::pool_of;
 using ipm::test::sample;
 using ipm::test::wait_until;
 using namespace std::chrono_literals;
 using testing::HasSubstr;
 namespace ptest = ipm::proxy::test;
-
-NginxPoolOptions pool_of(int n) {
-  NginxPoolOptions o;
-  o.egress_count = n;
-  return o;
-}
 
 bool exited_with_0(ipm::test::ChildProcess& p) {
   const auto status = p.wait_status();

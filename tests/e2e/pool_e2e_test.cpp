@@ -22,16 +22,11 @@ using ipm::test::IpmanagerProcess;
 using ipm::test::ips_in;
 using ipm::test::NginxPool;
 using ipm::test::NginxPoolOptions;
+using ipm::test::pool_of;
 using ipm::test::sample;
 using ipm::test::wait_until;
 using namespace std::chrono_literals;
 using testing::IsSupersetOf;
-
-NginxPoolOptions pool_of(int n) {
-  NginxPoolOptions o;
-  o.egress_count = n;
-  return o;
-}
 
 // Sends traffic through the proxy, 20 requests at a time, until `done` holds or `limit`
 // passes (cooldowns double while a blocked IP fails its probations, so allow for that).

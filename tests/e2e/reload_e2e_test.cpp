@@ -16,17 +16,12 @@ using ipm::test::IpmanagerProcess;
 using ipm::test::ips_in;
 using ipm::test::NginxPool;
 using ipm::test::NginxPoolOptions;
+using ipm::test::pool_of;
 using ipm::test::sample;
 using ipm::test::wait_until;
 using namespace std::chrono_literals;
 using testing::HasSubstr;
 using testing::Not;
-
-NginxPoolOptions pool_of(int n) {
-  NginxPoolOptions o;
-  o.egress_count = n;
-  return o;
-}
 
 // Rewrites ipmanager's config: what the test started it with, plus `keys` (which must not
 // repeat a key of the start: a config file with a key twice is refused).

@@ -1,6 +1,7 @@
 // The files deploy/ ships, used as shipped: the example config, the systemd unit, the
 // Prometheus job, and deploy/demo.sh (bounded, then stopped as with Ctrl-C).
 #include "tests/e2e/ipmanager_process.hpp"
+#include "tests/e2e/prometheus_query.hpp"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -16,6 +17,7 @@ namespace {
 using ipm::test::IpmanagerProcess;
 using ipm::test::NginxPool;
 using ipm::test::NginxPoolOptions;
+using ipm::test::query;
 using ipm::test::read_file;
 using ipm::test::SpawnOptions;
 using ipm::test::wait_until;
@@ -82,18 +84,6 @@ TEST(ShippedFilesTest, systemd_unit_passes_systemd_analyze_verify) {
   EXPECT_EQ(out, "") << "systemd-analyze has something to say about the unit";
 }
 
-// The value of a Prometheus instant query with one result, or -1.
-double query(std::uint16_t port, const std::string& promql_escaped) {
-  const auto r = ipm::test::http_get("127.0.0.1", port, "/api/v1/query?query=" + promql_escaped);
-  if (r.status != 200)
-    return -1;
-  const auto doc = boost::json::parse(r.body);
-  const auto& result = doc.at("data").at("result").as_array();
-  if (result.size() != 1)
-    return -1;
-  return std::stod(std::string(result[0].at("value").as_array()[1].as_string()));
-}
-
 TEST(ShippedFilesTest, shipped_prometheus_job_scrapes_the_probe) {
   NginxPool pool;
   ipm::test::TempDir work;
@@ -115,44 +105,63 @@ TEST(ShippedFilesTest, shipped_prometheus_job_scrapes_the_probe) {
   spawn.stderr_to = work / "prometheus.log";
   ipm::test::ChildProcess prometheus(spawn);
   // The job scrapes every 15 s, the first time at an offset within that interval.
-  ASSERT_TRUE(
-      wait_until([&] { return query(prom_port, "up%7Bjob%3D%22ipmanager%22%7D") == 1; }, 60s))
+  ASSERT_TRUE(wait_until([&] { return query(prom_port, "up{job=\"ipmanager\"}") == 1.0; }, 60s))
       << read_file(work / "prometheus.log");
-  EXPECT_EQ(query(prom_port, "count(ipmanager_all_list)"), 3);
+  EXPECT_EQ(query(prom_port, "count(ipmanager_all_list)"), 3.0);
 }
 
+// The demo's nginx daemonizes (a session of its own): whatever happens to the test, it is
+// stopped by the PID in its pid file.
+struct DemoNginxReaper {
+  const std::filesystem::path pid_file = "/tmp/ipmanager-demo/nginx.pid";
+  ~DemoNginxReaper() {
+    const std::string text = read_file(pid_file);
+    if (text.empty())
+      return;
+    const pid_t pid = std::stoi(text);
+    ::kill(pid, SIGQUIT);
+    if (!wait_until([&] { return ::kill(pid, 0) != 0; }, 10s))
+      ::kill(pid, SIGKILL);
+  }
+  // True once the demo's nginx has exited (its pid file is removed then).
+  bool gone() const {
+    const std::string text = read_file(pid_file);
+    return text.empty() || ::kill(std::stoi(text), 0) != 0;
+  }
+};
+
 TEST(ShippedFilesTest, demo_sh_shows_the_pool_blocks_ips_and_stops_everything_on_ctrl_c) {
+  // The demo runs on fixed ports (the README's); another ipmanager on them fails it.
+  for (const std::uint16_t port : {9095, 9096, 18080})
+    ASSERT_FALSE(ipm::test::wait_for_tcp_port("127.0.0.1", port, {}))
+        << "port " << port << " is in use: the demo needs it";
   ipm::test::TempDir work;
   SpawnOptions o;
   o.argv = {"bash", kSource + "/deploy/demo.sh"};
   o.extra_env = {std::string("IPM_DEMO_BINARY=") + IPM_EXECUTABLE, "TERM=dumb"};
   o.stdout_to = work / "demo.out";
   o.stderr_to = work / "demo.out";
-  const std::filesystem::path nginx_pid = "/tmp/ipmanager-demo/nginx.pid";
+  DemoNginxReaper nginx;
   {
     ipm::test::ChildProcess demo(o);
     const auto out = [&] { return read_file(work / "demo.out"); };
+    const auto tail = [&] {
+      const std::string all = out();
+      return all.substr(all.size() > 3000 ? all.size() - 3000 : 0);
+    };
     // The live table lists the ten IPs; within the first blocking round (10 s in) the
     // target blocks three and they leave rotation.
     ASSERT_TRUE(wait_until([&] { return out().find("127.0.1.10") != std::string::npos; }, 60s))
-        << out();
+        << tail() << read_file("/tmp/ipmanager-demo/logs/ipmanager.log");
     EXPECT_TRUE(wait_until([&] { return out().find("cooling") != std::string::npos; }, 60s))
-        << out().substr(out().size() > 3000 ? out().size() - 3000 : 0);
+        << tail();
     // Ctrl-C: SIGINT to the whole foreground process group (the script and its children).
     ASSERT_EQ(::kill(-demo.pid(), SIGINT), 0);
     ASSERT_TRUE(demo.wait_exit(30s));
     EXPECT_THAT(out(), HasSubstr("demo stopped"));
   }
   // Everything it started is gone: nginx (a daemon of its own) and ipmanager's ports.
-  bool nginx_gone = true;
-  const std::string pid_text = read_file(nginx_pid);
-  if (!pid_text.empty()) {
-    const pid_t pid = std::stoi(pid_text);
-    nginx_gone = wait_until([&] { return ::kill(pid, 0) != 0; }, 15s);
-    if (!nginx_gone)
-      ::kill(pid, SIGKILL);  // the demo left it: stop it for the next test
-  }
-  EXPECT_TRUE(nginx_gone) << "the demo's nginx survived Ctrl-C";
+  EXPECT_TRUE(wait_until([&] { return nginx.gone(); }, 15s)) << "the demo's nginx survived Ctrl-C";
   EXPECT_TRUE(
       wait_until([&] { return !ipm::test::wait_for_tcp_port("127.0.0.1", 9095, {}); }, 15s));
 }
