@@ -244,6 +244,14 @@ TEST(PoolE2ETest, rotation_under_traffic_with_the_shipped_logrotate_policy_loses
   constexpr int kRotations = 3;
   for (int round = 0; round < kRotations; ++round) {
     ASSERT_TRUE(more_requests(40));
+    // nginx reopens its log a moment after USR1: until it writes to the new file, that file
+    // is empty and the policy's notifempty would skip this rotation.
+    ASSERT_TRUE(wait_until(
+        [&] {
+          std::error_code ec;
+          return std::filesystem::file_size(pool.access_log(), ec) > 0;
+        },
+        30s));
     ipm::test::SpawnOptions rotate;
     rotate.argv = {"logrotate", "-f", "-s", (work / "state").string(),
                    (work / "logrotate.conf").string()};
