@@ -3,7 +3,9 @@
 #include "tests/e2e/ipmanager_process.hpp"
 #include "tests/e2e/prometheus_query.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 
 #include <gmock/gmock.h>
@@ -131,6 +133,16 @@ struct DemoNginxReaper {
 };
 
 TEST(ShippedFilesTest, demo_sh_shows_the_pool_blocks_ips_and_stops_everything_on_ctrl_c) {
+  // The demo has fixed ports and /tmp/ipmanager-demo: one demo test at a time on this host
+  // (test runs of other checkouts included), waiting a bounded time for the lock.
+  const int lock = ::open("/tmp/ipmanager-demo.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+  ASSERT_GE(lock, 0);
+  ASSERT_TRUE(wait_until([&] { return ::flock(lock, LOCK_EX | LOCK_NB) == 0; }, 150s))
+      << "another demo test holds /tmp/ipmanager-demo.lock";
+  struct Unlock {
+    int fd;
+    ~Unlock() { ::close(fd); }
+  } unlock{lock};
   // The demo runs on fixed ports (the README's); another ipmanager on them fails it.
   for (const std::uint16_t port : {9095, 9096, 18080})
     ASSERT_FALSE(ipm::test::wait_for_tcp_port("127.0.0.1", port, {}))
