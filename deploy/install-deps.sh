@@ -32,6 +32,7 @@ test_packages=(
   nginx-light logrotate prometheus curl procps psmisc jq
   mtail
   chromium chromium-driver python3-selenium
+  clang libclang-rt-14-dev  # the libFuzzer targets (tests/fuzz)
 )
 bench_packages=(haproxy iperf3 wrk libnginx-mod-stream jq time)
 

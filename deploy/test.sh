@@ -1,19 +1,39 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds and runs every test (unit and end-to-end).
-#   bash deploy/test.sh          debug build, every test
-#   bash deploy/test.sh --asan   ASan+UBSan build, unit tests (what CI adds)
+#   bash deploy/test.sh          what CI runs: every test, unit and end-to-end, against an
+#                                ASan+UBSan build (the ipmanager binary the e2e tests start
+#                                included), then each libFuzzer target for IPM_FUZZ_SECONDS
+#                                (default 20) in a clang build of the fuzz targets alone
+#   bash deploy/test.sh --quick  every test on the plain debug build (faster to build; for
+#                                developers between changes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-preset=debug
+mode=full
 case "${1:-}" in
-  "") ;;
-  --asan) preset=asan-ubsan ;;
-  *) echo "usage: bash deploy/test.sh [--asan]" >&2; exit 2 ;;
+  "" | --asan) ;;
+  --quick) mode=quick ;;
+  *) echo "usage: bash deploy/test.sh [--quick]" >&2; exit 2 ;;
 esac
 
 bash deploy/install-deps.sh --test
-cmake --preset "$preset" >/dev/null
-cmake --build --preset "$preset" -j "$(nproc)"
-# Tests pick free loopback ports themselves, so two may run at once.
-ctest --preset "$preset" -j 2
+
+# Builds and runs one preset's tests.
+run_preset() {
+  local preset=$1
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" -j "$(nproc)"
+  # Tests take their ports from the kernel (port 0) or a free range, so two may run at once.
+  ctest --preset "$preset" -j 2
+}
+
+if [ "$mode" = quick ]; then
+  run_preset debug
+  exit 0
+fi
+run_preset asan-ubsan
+# Fuzzing: each target for a bounded time over its corpus in tests/fuzz/corpus/ (a crash
+# fails the run and says where its input is).
+cmake --preset fuzz -DIPM_FUZZ_SECONDS="${IPM_FUZZ_SECONDS:-20}" >/dev/null
+cmake --build --preset fuzz -j "$(nproc)"
+ctest --preset fuzz -j 2
