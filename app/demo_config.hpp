@@ -18,6 +18,7 @@ cool_down_min: 5s
 max_cool_down: 1m
 scan_interval_min: 1s
 dial_timeout: 1s
+state_dir: /tmp/ipmanager-demo/state
 )";
 
 }  // namespace ipm::app

@@ -1,15 +1,58 @@
 #include "app/log.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
+#include <string>
 
 namespace ipm::app {
 namespace {
 
 std::atomic<bool> g_debug{false};
+std::atomic<bool> g_json{false};
+
+int priority(Level level) {
+  switch (level) {
+    case Level::debug:
+      return 7;
+    case Level::info:
+      return 6;
+    case Level::warn:
+      return 4;
+    case Level::error:
+      return 3;
+  }
+  return 6;
+}
+
+bool journal() {
+  static const bool is = stderr_is_journal(std::getenv("JOURNAL_STREAM"), STDERR_FILENO);
+  return is;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      static const char* hex = "0123456789abcdef";
+      out += "\\u00";
+      out += hex[u >> 4];
+      out += hex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
 
 const char* name(Level level) {
   switch (level) {
@@ -31,23 +74,53 @@ void set_debug(bool on) {
   g_debug = on;
 }
 
-LogLine::LogLine(Level level) : enabled_(level != Level::debug || g_debug) {
-  if (!enabled_)
-    return;
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  out_ << stamp << " " << name(level) << " ";
+void set_json(bool on) {
+  g_json = on;
 }
+
+bool stderr_is_journal(const char* journal_stream, int stderr_fd) {
+  if (journal_stream == nullptr)
+    return false;
+  unsigned long long dev = 0;
+  unsigned long long ino = 0;
+  if (std::sscanf(journal_stream, "%llu:%llu", &dev, &ino) != 2)
+    return false;
+  struct stat st {};
+  return ::fstat(stderr_fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+LogLine::LogLine(Level level) : enabled_(level != Level::debug || g_debug), level_(level) {}
 
 LogLine::~LogLine() {
   if (!enabled_)
     return;
-  out_ << '\n';
-  const std::string line = out_.str();
+  std::string line;
+  if (journal())
+    line = "<" + std::to_string(priority(level_)) + ">";
+  const bool json = g_json;
+  char stamp[32] = "";
+  if (json || !journal()) {
+    const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  }
+  if (json) {
+    line += "{\"time\":\"";
+    line += stamp;
+    line += "\",\"level\":\"";
+    line += name(level_);
+    line += "\",\"message\":";
+    append_json_string(line, out_.str());
+    line += "}\n";
+  } else {
+    if (stamp[0] != '\0')
+      line += std::string(stamp) + " ";
+    line += name(level_);
+    line += ' ';
+    line += out_.str();
+    line += '\n';
+  }
   // One write(2) per line so lines from different threads never interleave.
   [[maybe_unused]] const auto n = ::write(STDERR_FILENO, line.data(), line.size());
 }

@@ -10,6 +10,16 @@ enum class Level { debug, info, warn, error };
 /// Enables debug lines (config key `debug`).
 void set_debug(bool on);
 
+/// Lines as text (`2026-01-02T03:04:05Z info message`) or as one JSON object each
+/// (`{"time":...,"level":"info","message":...}`), config key `log_style`.
+void set_json(bool on);
+
+/// When stderr is the journal (systemd sets JOURNAL_STREAM to its device:inode), each line
+/// starts with its syslog priority (`<3>` error, `<4>` warn, `<6>` info, `<7>` debug) so
+/// `journalctl -p err` finds errors, and carries no timestamp of its own (the journal has
+/// one). Decided once, from the environment, at the first line; exposed for tests.
+bool stderr_is_journal(const char* journal_stream, int stderr_fd);
+
 /// One log line to stderr, written whole when the object dies:
 /// `LogLine(Level::info) << "loaded " << n << " egress IPs";`
 /// Thread-safe: each line is a single write.
@@ -29,6 +39,7 @@ class LogLine {
 
  private:
   bool enabled_;
+  Level level_;
   std::ostringstream out_;
 };
 

@@ -69,6 +69,7 @@ void LogPipeline::start() {
   tailer_->start();
   if (!parse_mode)
     replay_done_.mark_nothing_to_replay();
+  tailer_published_.store(tailer_.get(), std::memory_order_release);
 }
 
 void LogPipeline::stop() {
@@ -96,6 +97,11 @@ void LogPipeline::rebind(const std::vector<pool::Egress>& bindings) {
     log_info() << "following " << path << " (egress IP added)";
     tailer_->follow(std::move(path));
   }
+}
+
+std::vector<scanner::FollowedFile> LogPipeline::files() const {
+  const scanner::Tailer* tailer = tailer_published_.load(std::memory_order_acquire);
+  return tailer != nullptr ? tailer->files() : std::vector<scanner::FollowedFile>{};
 }
 
 void LogPipeline::flush_counts() {

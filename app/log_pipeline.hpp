@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -46,6 +47,9 @@ class LogPipeline {
   /// (port, IP) bindings from the next line on.
   void rebind(const std::vector<pool::Egress>& bindings);
 
+  /// The followed logs, open or not (empty before start()). Thread-safe.
+  std::vector<scanner::FollowedFile> files() const;
+
   /// Moves the parser's line counts into the metrics. Called periodically.
   void flush_counts();
 
@@ -65,6 +69,7 @@ class LogPipeline {
   std::uint64_t tailed_events_ = 0;  ///< of those, events applied
   std::unique_ptr<scanner::LineParser> parser_;
   std::unique_ptr<scanner::Tailer> tailer_;
+  std::atomic<const scanner::Tailer*> tailer_published_{nullptr};  ///< for files() on any thread
 };
 
 }  // namespace ipm::app

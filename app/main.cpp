@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   try {
     Config config = load(cl);
     ipm::app::set_debug(config.debug);
+    ipm::app::set_json(config.log_style == ipm::config::LogStyle::json);
     if (cl.check)
       return ipm::app::run_check(config, std::cout, std::cerr);
     ipm::app::Service service(std::move(config), [cl] { return load(cl); });

@@ -1,6 +1,10 @@
 #include "app/service.hpp"
 
+#include <algorithm>
 #include <csignal>
+#include <iterator>
+#include <optional>
+#include <set>
 #include <thread>
 
 #include <prometheus/registry.h>
@@ -12,11 +16,17 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
+#include "app/action_journal.hpp"
 #include "app/decision_logger.hpp"
 #include "app/descriptor_limit.hpp"
+#include "app/exposure.hpp"
 #include "app/log.hpp"
 #include "app/log_pipeline.hpp"
 #include "app/pool_egress_source.hpp"
+#include "app/process_collector.hpp"
+#include "app/readiness.hpp"
+#include "app/reload_status.hpp"
+#include "app/systemd_notify.hpp"
 #include "app/version.hpp"
 #include "config/json_view.hpp"
 #include "config/schema.hpp"
@@ -28,6 +38,7 @@
 #include "probe/server_options.hpp"
 #include "proxy/server.hpp"
 #include "scanner/upstream_config.hpp"
+#include "strategy/operator_command.hpp"
 #include "strategy/shared_engine.hpp"
 
 namespace ipm::app {
@@ -39,6 +50,20 @@ scanner::UpstreamConfig read_upstream(const config::Config& c) {
   scanner::UpstreamConfig upstream = scanner::parse_upstream_config(c.upstream_conf_path);
   for (const auto& w : upstream.warnings)
     log_warn() << "upstream config: " << w;
+  // The config's weights (the operator's API weights win over them in the engine).
+  std::set<std::string> weighted;
+  for (auto* list : {&upstream.egresses, &upstream.bindings}) {
+    for (auto& e : *list) {
+      if (const auto w = c.weights.find(e.ip); w != c.weights.end()) {
+        e.weight = w->second;
+        weighted.insert(e.ip);
+      }
+    }
+  }
+  for (const auto& [id, w] : c.weights) {
+    if (!weighted.contains(id))
+      log_warn() << "weights: " << id << " is not an egress of the pool config";
+  }
   log_info() << "upstream config " << c.upstream_conf_path << ": " << upstream.egresses.size()
              << " egress IPs on " << upstream.bindings.size() << " ports"
              << (upstream.ignored_blocks ? ", " + std::to_string(upstream.ignored_blocks) +
@@ -48,27 +73,102 @@ scanner::UpstreamConfig read_upstream(const config::Config& c) {
 }
 
 // Applies the live keys of `next` to `running` (the schema says which keys are live) and
-// logs the changed keys, live or waiting for a restart. Secrets are compared redacted, so a
-// changed token is applied without being named.
-void apply_live_changes(config::Config& running, const config::Config& next) {
-  const auto a = config::to_json(running);
-  const auto b = config::to_json(next);
+// returns the changed keys, live or waiting for a restart, as a sentence for the log.
+// Secrets are compared as they are and named without their value.
+std::string apply_live_changes(config::Config& running, const config::Config& next) {
   std::string applied;
   std::string pending;
   for (const config::KeySpec& k : config::schema()) {
-    if (k.live && k.copy)
-      k.copy(next, running);
-    const auto before = a.find(k.name);
-    const auto after = b.find(k.name);
-    if (after == b.end() || (before != a.end() && before->value() == after->value()))
+    if (k.deprecated || !k.equal || k.equal(running, next))
       continue;
     std::string& list = k.live ? applied : pending;
     list += (list.empty() ? "" : ", ") + std::string(k.name);
+    if (k.live)
+      k.copy(next, running);
   }
+  if (applied.empty() && pending.empty())
+    return "no key changed";
+  std::string out;
   if (!applied.empty())
-    log_info() << "SIGHUP: applied " << applied;
+    out = "applied " + applied;
   if (!pending.empty())
-    log_warn() << "SIGHUP: changes to " << pending << " take effect on restart";
+    out += (out.empty() ? "" : "; ") + std::string("on restart: ") + pending;
+  return out;
+}
+
+std::set<std::string> ips_of(const std::vector<pool::Egress>& egresses) {
+  std::set<std::string> ips;
+  for (const auto& e : egresses)
+    ips.insert(e.ip);
+  return ips;
+}
+
+// "2 added (a, b), 1 removed (c)": what a rescan changed, the first few IPs named.
+std::string pool_change(const std::vector<pool::Egress>& before,
+                        const std::vector<pool::Egress>& after) {
+  const auto old_ips = ips_of(before);
+  const auto new_ips = ips_of(after);
+  auto list = [](const std::set<std::string>& from, const std::set<std::string>& minus) {
+    std::vector<std::string> out;
+    std::set_difference(from.begin(), from.end(), minus.begin(), minus.end(),
+                        std::back_inserter(out));
+    return out;
+  };
+  auto describe = [](const std::vector<std::string>& ips, std::string_view what) {
+    constexpr std::size_t kNamed = 5;
+    std::string text = std::to_string(ips.size()) + " " + std::string(what);
+    for (std::size_t i = 0; i < ips.size() && i < kNamed; ++i)
+      text += (i == 0 ? " (" : ", ") + ips[i];
+    if (!ips.empty())
+      text += ips.size() > kNamed ? ", ...)" : ")";
+    return text;
+  };
+  return std::to_string(new_ips.size()) + " egress IPs, " +
+         describe(list(new_ips, old_ips), "added") + ", " +
+         describe(list(old_ips, new_ips), "removed");
+}
+
+// "ban 10.0.3.7 for 30m by 127.0.0.1: abuse-report" for the log.
+std::string describe(const pool::OperatorAction& a) {
+  std::string text = std::string(to_string(a.kind)) + " " + a.ip;
+  if (a.kind == pool::OperatorAction::Kind::ban) {
+    text += a.until == pool::TimePoint::max()
+                ? " until unbanned"
+                : " for " + strategy::format_duration(a.until - a.time);
+  }
+  if (a.kind == pool::OperatorAction::Kind::weight)
+    text += " to " + std::to_string(a.weight) + (a.weight == 0 ? " (drained)" : "");
+  text += " by " + (a.client.empty() ? std::string("?") : a.client);
+  if (!a.reason.empty())
+    text += ": " + a.reason;
+  return text;
+}
+
+// Loads the journal, keeps what is still in force, writes that back (compacted) and
+// applies it to the engine before any traffic. Returns why operator actions cannot be
+// journaled, when they cannot: reported, never fatal.
+std::optional<std::string> replay_journal(ActionJournal& journal, strategy::SharedEngine& engine,
+                                          pool::TimePoint now) {
+  try {
+    ActionJournal::Loaded loaded = journal.load();
+    for (const auto& p : loaded.problems)
+      log_error() << "journal: " << p;
+    const auto kept = strategy::in_force(loaded.actions, now);
+    engine.update([&](strategy::Engine& e) {
+      for (const auto& a : kept) {
+        if (!strategy::apply(e, a))
+          log_warn() << "journal: " << describe(a) << ": not in the pool; kept for its return";
+      }
+    });
+    journal.rewrite(kept);
+    log_info() << "journal " << journal.path().string() << ": " << kept.size()
+               << " operator actions in force (of " << loaded.actions.size() << " read)";
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    log_error() << "journal: " << e.what()
+                << "; operator actions are refused until state_dir is writable";
+    return std::string(e.what());
+  }
 }
 
 }  // namespace
@@ -82,19 +182,25 @@ int Service::run() {
   const auto start = pool::Clock::now();
   const DescriptorLimit fd_limit = raise_descriptor_limit();
   (fd_limit.error.empty() ? log_info() : log_warn()) << describe(fd_limit);
+  Readiness readiness;
   scanner::UpstreamConfig upstream = read_upstream(config_);
+  readiness.pool_config_read();
 
   auto registry = std::make_shared<prometheus::Registry>();
+  ReloadStatus reload_status(*registry);
   pool::Selector selector(config_.selection);
   strategy::SharedEngine engine(config_, selector, upstream.egresses, start);
   engine.set_decision_sink(log_decision);
   pool::DecisionLog decisions(config_.decisions_kept);
+  ActionJournal journal(config_.state_dir);
+  const std::optional<std::string> journal_broken = replay_journal(journal, engine, start);
 
   // One thread runs the tailer, the probe and the housekeeping timer; the proxy runs its
   // own threads (one per usable CPU) and meets the rest only in the lock-free snapshot and the
   // engine's short critical sections.
   asio::io_context io(1);
   LogPipeline logs(io.get_executor(), config_, upstream.bindings, engine, *registry);
+  readiness.set_logs([&logs] { return logs.files(); });
 
   probe::Context context(config_);
   context.engine = &engine;
@@ -102,18 +208,43 @@ int Service::run() {
   context.collectables.push_back(registry);
   context.collectables.push_back(
       std::make_shared<probe::PoolCollector>(engine, probe::BuildInfo{kVersion, kRevision}));
-
-  auto rescan = [&] {
+  context.readiness = [&readiness] { return readiness.waiting_for(); };
+  context.collectables.push_back(std::make_shared<ProcessCollector>());
+  context.journal = [&](const pool::OperatorAction& a) -> std::optional<std::string> {
+    if (journal_broken)
+      return *journal_broken;
     try {
-      upstream = read_upstream(config_);
-      const std::size_t changed = engine.reload(upstream.egresses, pool::Clock::now());
-      logs.rebind(upstream.bindings);
-      log_info() << "rescan: " << changed << " egress IPs added or removed";
+      journal.append(a);
+    } catch (const std::exception& e) {
+      log_error() << "operator " << to_string(a.kind) << " " << a.ip << " by " << a.client
+                  << " refused: cannot journal it: " << e.what();
+      return std::string(e.what());
+    }
+    log_info() << "operator " << describe(a);
+    return std::nullopt;
+  };
+
+  // A new pool config, already read: the engine and the line parser take it.
+  auto apply_pool = [&](scanner::UpstreamConfig next) {
+    const std::string change = pool_change(upstream.egresses, next.egresses);
+    engine.reload(next.egresses, pool::Clock::now());
+    logs.rebind(next.bindings);
+    upstream = std::move(next);
+    return change;
+  };
+  // POST /api/ip/renew runs on the probe's thread, which is this io_context's: the rescan
+  // runs there at once and the answer says how it went.
+  context.renew = [&]() -> std::optional<std::string> {
+    try {
+      log_info() << "rescan: " << apply_pool(read_upstream(config_));
+      reload_status.succeeded();
+      return std::nullopt;
     } catch (const std::exception& e) {
       log_error() << "rescan failed, keeping the running pool: " << e.what();
+      reload_status.failed();
+      return std::string("rescan failed, keeping the running pool: ") + e.what();
     }
   };
-  context.renew = [&] { asio::post(io, rescan); };
 
   PoolEgressSource egress_source(selector, engine);
   proxy::Server::Options proxy_options;
@@ -132,16 +263,45 @@ int Service::run() {
   probe::Server probe_server(io, context, probe_options);
 
   logs.start();  // parse mode replays here, before any traffic is taken
+  readiness.replay_done();
   proxy.start();
   log_info() << "proxy: " << proxy.workers() << (proxy.workers() == 1 ? " worker (" : " workers (")
              << proxy.workers_why() << ")";
   (proxy.descriptors().limited_by_descriptors() ? log_warn() : log_info())
       << "proxy: " << describe(proxy.descriptors());
   probe_server.start();
+  for (const auto& w : exposure_warnings(config_))
+    log_error() << "exposed: " << w;
   log_info() << "ipmanager running: " << upstream.egresses.size() << " egress IPs, mode "
              << config::to_string(config_.mode) << ", probe http://"
              << probe_server.local_endpoint() << ", proxy " << proxy.local_endpoint() << " -> "
              << config_.next << ":PORT";
+
+  // systemd's READY=1 and /ready wait for every log: say what is missing, once per change.
+  bool ready = false;
+  std::string said_waiting;
+  auto check_ready = [&] {
+    const std::vector<std::string> waiting = readiness.waiting_for();
+    if (waiting.empty()) {
+      if (!ready) {
+        ready = true;
+        said_waiting.clear();
+        log_info() << "ready: " << upstream.egresses.size() << " egress IPs, every log open";
+        notify_ready("serving " + std::to_string(upstream.egresses.size()) + " egress IPs");
+      }
+      return;
+    }
+    std::string text;
+    for (const auto& w : waiting)
+      text += (text.empty() ? "" : "; ") + w;
+    if (text != said_waiting) {
+      said_waiting = text;
+      log_error() << "not ready: " << text;
+      notify_status("not ready: " + text);
+    }
+    ready = false;
+  };
+  check_ready();
 
   // Housekeeping: release cooled-down IPs when no event arrives, flush line counts.
   // scan_interval_min bounds the period; a second keeps second-scale cooldowns exact.
@@ -154,6 +314,7 @@ int Service::run() {
         return;
       engine.tick(pool::Clock::now());
       logs.flush_counts();
+      check_ready();
       schedule();
     });
   };
@@ -166,29 +327,40 @@ int Service::run() {
       return;
     log_info() << "signal " << signo << ": stopping; draining proxied connections for up to "
                << config::format_duration(config_.drain_timeout);
+    notify_stopping();
     hup.cancel();
     housekeeping.cancel();
     probe_server.stop();
     logs.stop();
     proxy.stop();
   });
+  // SIGHUP: the config file and the pool config are both read before anything is applied,
+  // so a bad one of either leaves everything as it was.
   std::function<void()> wait_hup = [&] {
     hup.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec)
         return;
+      notify_reloading();
       try {
         const config::Config next = reload_();
-        apply_live_changes(config_, next);
+        scanner::UpstreamConfig next_upstream = read_upstream(next);
+        const std::string keys = apply_live_changes(config_, next);
         set_debug(config_.debug);
+        set_json(config_.log_style == config::LogStyle::json);
         context.set_config(config_);
         if (selector.policy() != config_.selection)
           selector.set_policy(config_.selection);
         engine.update([&](strategy::Engine& e) { e.reconfigure(config_); });
-        log_info() << "SIGHUP: configuration reloaded";
+        const std::string pool = apply_pool(std::move(next_upstream));
+        log_info() << "SIGHUP: configuration reloaded: " << keys << "; pool config: " << pool;
+        reload_status.succeeded();
       } catch (const std::exception& e) {
-        log_error() << "SIGHUP: reload failed, keeping the running configuration: " << e.what();
+        log_error() << "SIGHUP: reload failed, keeping the running configuration and pool: "
+                    << e.what();
+        reload_status.failed();
       }
-      rescan();
+      if (ready)
+        notify_ready("serving " + std::to_string(upstream.egresses.size()) + " egress IPs");
       wait_hup();
     });
   };

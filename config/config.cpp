@@ -32,6 +32,10 @@ std::string_view to_string(Selection s) {
   return "?";
 }
 
+std::string_view to_string(LogStyle s) {
+  return s == LogStyle::json ? "json" : "text";
+}
+
 std::string_view to_string(AllUnavailable a) {
   return a == AllUnavailable::refuse ? "refuse" : "least_bad";
 }

@@ -2,6 +2,7 @@
 
 #include <bitset>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -12,11 +13,14 @@ namespace ipm::config {
 enum class Mode : std::uint8_t { serve, parse };
 enum class Selection : std::uint8_t { random, round_robin, weighted, least_conn };
 enum class AllUnavailable : std::uint8_t { least_bad, refuse };
+enum class LogStyle : std::uint8_t { text, json };
 
 /// The set of HTTP statuses that count as a failure of the egress IP.
 struct StatusSet {
   std::bitset<600> bits;
   std::vector<std::string> spec;  ///< as written: "403", "5xx", ...
+
+  friend bool operator==(const StatusSet&, const StatusSet&) = default;
 
   bool contains(int status) const {
     return status >= 0 && status < 600 && bits.test(static_cast<std::size_t>(status));
@@ -86,6 +90,20 @@ struct Config {
   std::uint32_t probe_max_event_streams = 32;
   std::uint32_t history_target_label_cap = 20;
   std::uint32_t decisions_kept = 1000;
+  /// api_token read from this file (systemd's LoadCredential=); "" for none.
+  std::string api_token_file;
+  /// The read routes (/probe, /config, /api/..., /metrics) need the token too; /ping and
+  /// /ready stay open for health checks.
+  bool require_token_for_reads = false;
+
+  // --- operations ---
+  /// Where operator actions (bans, unbans, resets, weights) are journaled.
+  std::string state_dir = "/var/lib/ipmanager";
+  LogStyle log_style = LogStyle::text;
+  /// Egress id (the IP for nginx egresses) -> weight; 0 drains it. Unlisted: 1.
+  std::map<std::string, std::uint32_t> weights;
+  /// Clients the proxy serves, as address blocks; empty: every client that reaches it.
+  std::vector<std::string> proxy_allow_clients;
 
   Config();
 };
@@ -93,5 +111,6 @@ struct Config {
 std::string_view to_string(Mode m);
 std::string_view to_string(Selection s);
 std::string_view to_string(AllUnavailable a);
+std::string_view to_string(LogStyle s);
 
 }  // namespace ipm::config

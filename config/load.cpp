@@ -44,6 +44,29 @@ std::string unknown_key_message(const std::string& key) {
   return msg;
 }
 
+// api_token_file: the token is the file's content without its trailing newline.
+void read_token_file(Config& config) {
+  if (config.api_token_file.empty())
+    return;
+  if (!config.api_token.empty())
+    throw ConfigError("api_token_file", "set api_token or api_token_file, not both");
+  std::ifstream in(config.api_token_file, std::ios::binary);
+  if (!in) {
+    throw ConfigError("api_token_file", "cannot read " + config.api_token_file + ": " +
+                                            std::generic_category().message(errno));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string token = text.str();
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ' ||
+                            token.back() == '\t')) {
+    token.pop_back();
+  }
+  if (token.empty())
+    throw ConfigError("api_token_file", config.api_token_file + " is empty");
+  config.api_token = std::move(token);
+}
+
 }  // namespace
 
 EnvLookup process_env() {
@@ -109,6 +132,7 @@ Config load_text(std::string_view text, std::string_view origin, const EnvLookup
     apply(spec, node, config, "environment " + name);
   }
 
+  read_token_file(config);
   validate(config);
   return config;
 }

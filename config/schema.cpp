@@ -12,6 +12,7 @@
 #include <yaml-cpp/yaml.h>
 #include <boost/json.hpp>
 
+#include "config/cidr.hpp"
 #include "config/errors.hpp"
 
 namespace ipm::config {
@@ -127,9 +128,15 @@ bool is_ip_address(const std::string& s) {
 template <class T>
 using Member = T Config::*;
 
+KeySpec typed(std::string_view type, KeySpec k) {
+  k.type = type;
+  return k;
+}
+
 template <class T>
 KeySpec with_copy(Member<T> m, KeySpec k) {
   k.copy = [m](const Config& from, Config& to) { to.*m = from.*m; };
+  k.equal = [m](const Config& a, const Config& b) { return a.*m == b.*m; };
   return k;
 }
 
@@ -139,7 +146,7 @@ enum class PortZero { refused, none, any };
 
 KeySpec port_key(std::string_view name, std::string_view doc, Member<std::uint16_t> m,
                  PortZero zero = PortZero::refused) {
-  return with_copy(m, {name, doc,
+  return typed("port", with_copy(m, {name, doc,
                        [name, m, zero](const YAML::Node& n, Config& c) {
                          // The Go tool writes ports as strings ("9091"); an empty string means
                          // "none".
@@ -157,67 +164,75 @@ KeySpec port_key(std::string_view name, std::string_view doc, Member<std::uint16
                          if (c.*m == 0 && zero == PortZero::none)
                            return json::value("");
                          return json::value(std::to_string(c.*m));
-                       }});
+                       }}));
 }
 
 KeySpec uint_key(std::string_view name, std::string_view doc, Member<std::uint32_t> m,
                  long long min, long long max) {
-  return with_copy(m, {name, doc,
-                       [name, m, min, max](const YAML::Node& n, Config& c) {
-                         c.*m = static_cast<std::uint32_t>(read_integer(name, n, min, max));
-                       },
-                       [m](const Config& c) -> json::value { return c.*m; }});
+  return typed("integer",
+               with_copy(m, {name, doc,
+                             [name, m, min, max](const YAML::Node& n, Config& c) {
+                               c.*m = static_cast<std::uint32_t>(read_integer(name, n, min, max));
+                             },
+                             [m](const Config& c) -> json::value { return c.*m; }}));
 }
 
 KeySpec number_key(std::string_view name, std::string_view doc, Member<double> m, double min,
                    double max, bool min_inclusive = true) {
-  return with_copy(m, {name, doc,
-                       [=](const YAML::Node& n, Config& c) {
-                         c.*m = read_number(name, n, min, max, min_inclusive);
-                       },
-                       [m](const Config& c) -> json::value { return c.*m; }});
+  return typed("number", with_copy(m, {name, doc,
+                                       [=](const YAML::Node& n, Config& c) {
+                                         c.*m = read_number(name, n, min, max, min_inclusive);
+                                       },
+                                       [m](const Config& c) -> json::value { return c.*m; }}));
 }
 
 KeySpec bool_key(std::string_view name, std::string_view doc, Member<bool> m) {
-  return with_copy(
-      m, {name, doc, [name, m](const YAML::Node& n, Config& c) { c.*m = read_bool(name, n); },
-          [m](const Config& c) -> json::value { return c.*m; }});
+  return typed(
+      "boolean",
+      with_copy(
+          m, {name, doc, [name, m](const YAML::Node& n, Config& c) { c.*m = read_bool(name, n); },
+              [m](const Config& c) -> json::value { return c.*m; }}));
 }
 
 KeySpec string_key(std::string_view name, std::string_view doc, Member<std::string> m,
                    bool allow_empty = false) {
-  return with_copy(
-      m,
-      {name, doc, [=](const YAML::Node& n, Config& c) { c.*m = read_string(name, n, allow_empty); },
-       [m](const Config& c) -> json::value { return json::value(c.*m); }});
+  return typed("string",
+               with_copy(m, {name, doc,
+                             [=](const YAML::Node& n, Config& c) {
+                               c.*m = read_string(name, n, allow_empty);
+                             },
+                             [m](const Config& c) -> json::value { return json::value(c.*m); }}));
 }
 
 KeySpec address_key(std::string_view name, std::string_view doc, Member<std::string> m) {
-  return with_copy(m, {name, doc,
-                       [name, m](const YAML::Node& n, Config& c) {
-                         std::string v = read_string(name, n, false);
-                         if (!is_ip_address(v)) {
-                           throw ConfigError(std::string(name), "'" + v + "' is not an IP address");
-                         }
-                         c.*m = v;
-                       },
-                       [m](const Config& c) -> json::value { return json::value(c.*m); }});
+  return typed("IP address",
+               with_copy(m, {name, doc,
+                             [name, m](const YAML::Node& n, Config& c) {
+                               std::string v = read_string(name, n, false);
+                               if (!is_ip_address(v)) {
+                                 throw ConfigError(std::string(name),
+                                                   "'" + v + "' is not an IP address");
+                               }
+                               c.*m = v;
+                             },
+                             [m](const Config& c) -> json::value { return json::value(c.*m); }}));
 }
 
 // A duration key. The Go tool's keys are shown as integers in their own unit (what its
 // users' dashboards and scripts read); new keys are shown with a unit ("5m").
 KeySpec duration_key(std::string_view name, std::string_view doc, Member<Millis> m,
                      Millis bare_unit, bool show_in_unit = false) {
-  return with_copy(m, {name, doc,
-                       [name, m, bare_unit](const YAML::Node& n, Config& c) {
-                         c.*m = read_duration(name, n, bare_unit);
-                       },
-                       [m, bare_unit, show_in_unit](const Config& c) -> json::value {
-                         if (show_in_unit && (c.*m).count() % bare_unit.count() == 0) {
-                           return (c.*m).count() / bare_unit.count();
-                         }
-                         return json::value(format_duration(c.*m));
-                       }});
+  return typed("duration",
+               with_copy(m, {name, doc,
+                             [name, m, bare_unit](const YAML::Node& n, Config& c) {
+                               c.*m = read_duration(name, n, bare_unit);
+                             },
+                             [m, bare_unit, show_in_unit](const Config& c) -> json::value {
+                               if (show_in_unit && (c.*m).count() % bare_unit.count() == 0) {
+                                 return (c.*m).count() / bare_unit.count();
+                               }
+                               return json::value(format_duration(c.*m));
+                             }}));
 }
 
 constexpr std::array<std::pair<std::string_view, Mode>, 2> kModes{
@@ -229,20 +244,102 @@ constexpr std::array<std::pair<std::string_view, Selection>, 4> kSelections{
      {"least_conn", Selection::least_conn}}};
 constexpr std::array<std::pair<std::string_view, AllUnavailable>, 2> kAllUnavailable{
     {{"least_bad", AllUnavailable::least_bad}, {"refuse", AllUnavailable::refuse}}};
+constexpr std::array<std::pair<std::string_view, LogStyle>, 2> kLogStyles{
+    {{"text", LogStyle::text}, {"json", LogStyle::json}}};
+
+// An egress id: an IP (nginx and source egresses) or host:port (upstream proxies).
+bool is_egress_id(const std::string& id) {
+  if (is_ip_address(id))
+    return true;
+  const auto colon = id.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == id.size())
+    return false;
+  for (std::size_t i = colon + 1; i < id.size(); ++i) {
+    if (id[i] < '0' || id[i] > '9')
+      return false;
+  }
+  return true;
+}
+
+KeySpec weights_key(std::string_view name, std::string_view doc) {
+  return typed("map IP: integer",
+               with_copy(&Config::weights,
+                         {name, doc,
+                          [name](const YAML::Node& n, Config& c) {
+                            if (!n.IsMap()) {
+                              throw ConfigError(std::string(name),
+                                                "expected a mapping of egress to weight "
+                                                "({10.0.3.1: 2, 10.0.3.2: 0}), got " +
+                                                    describe(n));
+                            }
+                            std::map<std::string, std::uint32_t> weights;
+                            for (const auto& entry : n) {
+                              const std::string id = scalar(name, entry.first, "an egress IP");
+                              if (!is_egress_id(id)) {
+                                throw ConfigError(std::string(name),
+                                                  "'" + id + "' is not an egress IP or host:port");
+                              }
+                              const std::string key = std::string(name) + "." + id;
+                              weights[id] = static_cast<std::uint32_t>(read_integer(
+                                  key, entry.second, 0, 1'000'000, "a weight (0-1000000)"));
+                            }
+                            c.weights = std::move(weights);
+                          },
+                          [](const Config& c) -> json::value {
+                            json::object o;
+                            for (const auto& [id, w] : c.weights)
+                              o[id] = w;
+                            return o;
+                          }}));
+}
+
+KeySpec cidr_list_key(std::string_view name, std::string_view doc,
+                      Member<std::vector<std::string>> m) {
+  return typed("list of CIDRs",
+               with_copy(m, {name, doc,
+                             [name, m](const YAML::Node& n, Config& c) {
+                               std::vector<std::string> list;
+                               auto add = [&](const YAML::Node& item) {
+                                 const std::string text = scalar(name, item, "an address block");
+                                 std::string why;
+                                 if (!Cidr::parse(text, why))
+                                   throw ConfigError(std::string(name), why);
+                                 list.push_back(text);
+                               };
+                               if (n.IsSequence()) {
+                                 for (const auto& item : n)
+                                   add(item);
+                               } else if (n.IsScalar() && !n.Scalar().empty()) {
+                                 add(n);
+                               } else if (!n.IsScalar()) {
+                                 throw ConfigError(
+                                     std::string(name),
+                                     "expected a list of address blocks, got " + describe(n));
+                               }
+                               c.*m = std::move(list);
+                             },
+                             [m](const Config& c) -> json::value {
+                               json::array a;
+                               for (const auto& s : c.*m)
+                                 a.emplace_back(s);
+                               return a;
+                             }}));
+}
 
 template <class Enum, std::size_t N>
 KeySpec enum_key(std::string_view name, std::string_view doc, Member<Enum> m,
                  const std::array<std::pair<std::string_view, Enum>, N>& names) {
-  return with_copy(
-      m, {name, doc,
-          [name, m, &names](const YAML::Node& n, Config& c) { c.*m = read_enum(name, n, names); },
-          [m, &names](const Config& c) -> json::value {
-            for (const auto& [text, value] : names) {
-              if (value == c.*m)
-                return json::value(text);
-            }
-            return nullptr;
-          }});
+  return typed("name", with_copy(m, {name, doc,
+                                     [name, m, &names](const YAML::Node& n, Config& c) {
+                                       c.*m = read_enum(name, n, names);
+                                     },
+                                     [m, &names](const Config& c) -> json::value {
+                                       for (const auto& [text, value] : names) {
+                                         if (value == c.*m)
+                                           return json::value(text);
+                                       }
+                                       return nullptr;
+                                     }}));
 }
 
 void add_status(std::string_view key, const std::string& item, StatusSet& set) {
@@ -270,27 +367,29 @@ void add_status(std::string_view key, const std::string& item, StatusSet& set) {
 }
 
 KeySpec status_set_key(std::string_view name, std::string_view doc, Member<StatusSet> m) {
-  return with_copy(m, {name, doc,
-                       [name, m](const YAML::Node& n, Config& c) {
-                         StatusSet set;
-                         if (n.IsScalar()) {
-                           add_status(name, n.Scalar(), set);  // a single status is a list of one
-                         } else if (n.IsSequence()) {
-                           for (const auto& item : n) {
-                             add_status(name, scalar(name, item, "a status or class"), set);
-                           }
-                         } else {
-                           throw ConfigError(std::string(name),
-                                             "expected a list of statuses, got " + describe(n));
-                         }
-                         c.*m = std::move(set);
-                       },
-                       [m](const Config& c) -> json::value {
-                         json::array a;
-                         for (const auto& s : (c.*m).spec)
-                           a.emplace_back(s);
-                         return a;
-                       }});
+  return typed(
+      "list of statuses",
+      with_copy(m, {name, doc,
+                    [name, m](const YAML::Node& n, Config& c) {
+                      StatusSet set;
+                      if (n.IsScalar()) {
+                        add_status(name, n.Scalar(), set);  // a single status is a list of one
+                      } else if (n.IsSequence()) {
+                        for (const auto& item : n) {
+                          add_status(name, scalar(name, item, "a status or class"), set);
+                        }
+                      } else {
+                        throw ConfigError(std::string(name),
+                                          "expected a list of statuses, got " + describe(n));
+                      }
+                      c.*m = std::move(set);
+                    },
+                    [m](const Config& c) -> json::value {
+                      json::array a;
+                      for (const auto& s : (c.*m).spec)
+                        a.emplace_back(s);
+                      return a;
+                    }}));
 }
 
 std::vector<KeySpec> build_schema() {
@@ -335,17 +434,19 @@ std::vector<KeySpec> build_schema() {
       duration_key("max_connection_timeout",
                    "total lifetime of a proxied connection, 0 for none; seconds or a duration",
                    &Config::max_connection_timeout, seconds(1), true));
-  keys.push_back(with_copy(
-      &Config::strategy,
-      {"strategy", "health strategy; only 'consecutive'",
-       [](const YAML::Node& n, Config& c) {
-         std::string v = read_string("strategy", n, false);
-         if (v != "consecutive") {
-           throw ConfigError("strategy", "'" + v + "' is not supported (supported: consecutive)");
-         }
-         c.strategy = v;
-       },
-       [](const Config& c) -> json::value { return json::value(c.strategy); }}));
+  keys.push_back(typed(
+      "name", with_copy(&Config::strategy,
+                        {"strategy", "health strategy; only 'consecutive'",
+                         [](const YAML::Node& n, Config& c) {
+                           std::string v = read_string("strategy", n, false);
+                           if (v != "consecutive") {
+                             throw ConfigError(
+                                 "strategy",
+                                 "'" + v + "' is not supported (supported: consecutive)");
+                           }
+                           c.strategy = v;
+                         },
+                         [](const Config& c) -> json::value { return json::value(c.strategy); }})));
   keys.push_back(uint_key("consecutive_failure", "consecutive failures that make an IP unavailable",
                           &Config::consecutive_failure, 1, 1'000'000));
   keys.push_back({"config_path", "accepted for compatibility with the Go tool; ignored",
@@ -432,6 +533,23 @@ std::vector<KeySpec> build_schema() {
                &Config::history_target_label_cap, 0, 10'000));
   keys.push_back(uint_key("decisions_kept", "proxy decisions kept for /api/decisions",
                           &Config::decisions_kept, 1, 1'000'000));
+  keys.push_back(string_key("api_token_file",
+                            "file holding api_token (systemd LoadCredential=); \"\" for none",
+                            &Config::api_token_file, true));
+  keys.push_back(bool_key("require_token_for_reads",
+                          "read routes need the token too (/ping and /ready stay open)",
+                          &Config::require_token_for_reads));
+
+  // Operations.
+  keys.push_back(
+      string_key("state_dir", "where operator actions are journaled", &Config::state_dir));
+  keys.push_back(enum_key("log_style", "text or json (one JSON object per line)",
+                          &Config::log_style, kLogStyles));
+  keys.push_back(
+      weights_key("weights", "egress IP -> weight for weighted and least_conn; 0 drains it"));
+  keys.push_back(cidr_list_key("proxy_allow_clients",
+                               "address blocks the proxy serves; [] for every client",
+                               &Config::proxy_allow_clients));
 
   // What a running process applies on SIGHUP (app/service.cpp): logging, the pool config
   // path, the probe's token and label cap, and the strategy and selection keys.
@@ -439,7 +557,8 @@ std::vector<KeySpec> build_schema() {
        {"debug", "upstream_conf_path", "cool_down_min", "consecutive_failure", "failure_window",
         "failure_statuses", "max_cool_down", "cool_down_jitter", "backoff_decay_after",
         "max_ejected_percent", "all_unavailable", "probation_share", "selection", "api_token",
-        "history_target_label_cap"}) {
+        "history_target_label_cap", "api_token_file", "require_token_for_reads", "log_style",
+        "weights"}) {
     const auto it =
         std::find_if(keys.begin(), keys.end(), [live](const KeySpec& k) { return k.name == live; });
     if (it == keys.end())

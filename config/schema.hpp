@@ -29,9 +29,13 @@ struct KeySpec {
   bool deprecated = false;  ///< accepted for compatibility and ignored
   /// Copies the key's value between configs (empty for deprecated keys).
   std::function<void(const Config& from, Config& to)> copy{};
+  /// True when two configs hold the same value (secrets compared as they are, not redacted).
+  std::function<bool(const Config& a, const Config& b)> equal{};
   /// A running process applies a new value on SIGHUP; the other keys need new sockets,
   /// threads or memory and take effect on restart.
   bool live = false;
+  /// The value's type for the reference (README, ipmanager(8)): "integer", "duration", ...
+  std::string_view type = "string";
 };
 
 /// Every key ipmanager knows, in documentation order.

@@ -24,13 +24,13 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev
-  libre2-dev prometheus-cpp-dev libyaml-cpp-dev zlib1g-dev
+  libre2-dev prometheus-cpp-dev libyaml-cpp-dev zlib1g-dev libsystemd-dev
 )
 demo_packages=(nginx-light curl jq)
 test_packages=(
   clang-format libgtest-dev libgmock-dev libbenchmark-dev
   nginx-light logrotate prometheus curl procps psmisc jq
-  mtail
+  mtail debootstrap
   chromium chromium-driver python3-selenium
   clang libclang-rt-14-dev  # the libFuzzer targets (tests/fuzz)
 )

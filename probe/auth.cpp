@@ -62,4 +62,11 @@ std::optional<Response> refuse_mutation(const Request& request, std::string_view
   return std::nullopt;
 }
 
+std::optional<Response> refuse(const Request& request, Access access,
+                               const config::Config& config) {
+  if (access == Access::open || (access == Access::read && !config.require_token_for_reads))
+    return std::nullopt;
+  return refuse_mutation(request, config.api_token);
+}
+
 }  // namespace ipm::probe

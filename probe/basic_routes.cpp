@@ -1,4 +1,4 @@
-// The small routes: /ping, /config, /metrics, /api/decisions, /api/ip/renew.
+// The small routes: /ping, /ready, /config, /metrics, /api/decisions, /api/ip/renew.
 #include "probe/routes.hpp"
 
 #include <sstream>
@@ -52,6 +52,23 @@ Response ping(const Request&, const Target& target, Context&) {
   if (auto bad = reject_unknown_params(target, {}))
     return std::move(*bad);
   return text_response(http::status::ok, "pong");
+}
+
+Response ready(const Request&, const Target& target, Context& context) {
+  if (auto bad = reject_unknown_params(target, {}))
+    return std::move(*bad);
+  const std::vector<std::string> waiting =
+      context.readiness ? context.readiness() : std::vector<std::string>{};
+  std::string body = waiting.empty() ? "{\"ready\":true" : "{\"ready\":false";
+  body += ",\"waiting_for\":[";
+  for (std::size_t i = 0; i < waiting.size(); ++i) {
+    if (i > 0)
+      body += ',';
+    append_json_string(body, waiting[i]);
+  }
+  body += "]}\n";
+  return text_response(waiting.empty() ? http::status::ok : http::status::service_unavailable,
+                       std::move(body), "application/json");
 }
 
 Response config(const Request&, const Target& target, Context& context) {
@@ -119,7 +136,8 @@ Response renew(const Request&, const Target& target, Context& context) {
     return std::move(*bad);
   if (!context.renew)
     return unavailable("rescan");
-  context.renew();
+  if (const std::optional<std::string> failure = context.renew())
+    return error_response(http::status::internal_server_error, *failure);
   // The Go tool answered exactly this; scripts written against it may compare the body.
   return text_response(http::status::ok, "Renewed");
 }

@@ -4,6 +4,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include <prometheus/collectable.h>
@@ -11,6 +13,7 @@
 #include "config/config.hpp"
 #include "pool/decision_log.hpp"
 #include "pool/selector.hpp"
+#include "pool/operator_action.hpp"
 #include "pool/time.hpp"
 #include "strategy/shared_engine.hpp"
 
@@ -48,9 +51,17 @@ class Context {
   std::function<TrafficTotals()> traffic;
   /// Serialized by /metrics, in order: the app's registry, the pool collector, ...
   std::vector<std::shared_ptr<const prometheus::Collectable>> collectables;
-  /// POST /api/ip/renew: asks for a rescan of the upstream config and logs. Called on a
-  /// probe thread: post the work to its owner and return.
-  std::function<void()> renew;
+  /// POST /api/ip/renew: rescans the upstream config now; nullopt when it worked, else the
+  /// reason (the running pool is kept). Called on a probe thread, which in the app is the
+  /// thread that owns the pool config.
+  std::function<std::optional<std::string>()> renew;
+  /// Makes an operator action durable before it is applied (the app's journal, then a log
+  /// line naming the client): nullopt when done, else why not (the action is then refused
+  /// with 503). Unset: actions are applied without a journal.
+  std::function<std::optional<std::string>(const pool::OperatorAction&)> journal;
+  /// GET /ready: what the service still waits for, one line each; empty (or unset) when
+  /// ready. Called on a probe thread: must be thread-safe.
+  std::function<std::vector<std::string>()> readiness;
   /// Wall clock for manual commands ("ban for 10m" starts now). Injected for tests.
   std::function<pool::TimePoint()> now = [] { return pool::Clock::now(); };
 

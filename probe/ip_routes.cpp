@@ -6,7 +6,9 @@
 #include "config/duration.hpp"
 #include "probe/decision_json.hpp"
 #include "probe/json_writer.hpp"
+#include "probe/operator_actions.hpp"
 #include "probe/params.hpp"
+#include "strategy/operator_command.hpp"
 
 namespace ipm::probe::routes {
 
@@ -144,21 +146,51 @@ Response unknown_ip(std::string_view ip) {
   return error_response(http::status::not_found, "unknown IP: " + std::string(ip));
 }
 
-// Runs a manual command, then answers with the IP's detail as it is afterwards.
-template <class Command>
-Response command(Context& context, std::string_view ip, Command&& run) {
+}  // namespace
+}  // namespace ipm::probe::routes
+
+namespace ipm::probe {
+
+Response run_operator_action(Context& context, pool::OperatorAction action) {
+  using routes::ip_json;
+  using routes::unknown_ip;
+  using strategy::Engine;
   if (context.engine == nullptr)
     return error_response(http::status::service_unavailable, "the strategy engine is not wired");
-  const pool::TimePoint now = context.now();
+  const bool known =
+      context.engine->read([&](const Engine& engine) { return engine.find(action.ip) != nullptr; });
+  if (!known)
+    return unknown_ip(action.ip);
+  if (context.journal) {
+    if (auto failure = context.journal(action)) {
+      return error_response(http::status::service_unavailable,
+                            "not applied: the action could not be journaled: " + *failure);
+    }
+  }
   std::optional<std::string> body =
       context.engine->update([&](Engine& engine) -> std::optional<std::string> {
-        if (!run(engine, now))
-          return std::nullopt;
-        return ip_json(engine, *engine.find(ip), 0);
+        if (!strategy::apply(engine, action))
+          return std::nullopt;  // removed by a reload in between
+        return ip_json(engine, *engine.find(action.ip), 0);
       });
   if (!body)
-    return unknown_ip(ip);
+    return unknown_ip(action.ip);
   return text_response(http::status::ok, std::move(*body), "application/json");
+}
+
+}  // namespace ipm::probe
+
+namespace ipm::probe::routes {
+namespace {
+
+pool::OperatorAction action_of(const Request& request, Context& context,
+                               pool::OperatorAction::Kind kind, std::string_view ip) {
+  pool::OperatorAction a;
+  a.kind = kind;
+  a.ip = std::string(ip);
+  a.time = context.now();
+  a.client = request.peer.to_string();
+  return a;
 }
 
 }  // namespace
@@ -183,7 +215,8 @@ Response ip_detail(const Request&, const Target& target, Context& context, std::
   return text_response(http::status::ok, std::move(*body), "application/json");
 }
 
-Response ip_ban(const Request&, const Target& target, Context& context, std::string_view ip) {
+Response ip_ban(const Request& request, const Target& target, Context& context,
+                std::string_view ip) {
   if (auto bad = reject_unknown_params(target, {"for", "reason"}))
     return std::move(*bad);
   std::optional<config::Millis> ban_for;
@@ -201,24 +234,46 @@ Response ip_ban(const Request&, const Target& target, Context& context, std::str
   std::string reason = "manual ban via API";
   if (const auto values = target.all("reason"); !values.empty() && !values.back().empty())
     reason = std::string(values.back().substr(0, 200));
-  return command(context, ip, [&](Engine& engine, pool::TimePoint now) {
-    const pool::TimePoint until = ban_for ? now + *ban_for : pool::TimePoint::max();
-    return engine.ban(ip, until, reason, now);
-  });
+  pool::OperatorAction a = action_of(request, context, pool::OperatorAction::Kind::ban, ip);
+  a.until = ban_for ? a.time + *ban_for : pool::TimePoint::max();
+  a.reason = std::move(reason);
+  return run_operator_action(context, std::move(a));
 }
 
-Response ip_unban(const Request&, const Target& target, Context& context, std::string_view ip) {
+Response ip_unban(const Request& request, const Target& target, Context& context,
+                  std::string_view ip) {
   if (auto bad = reject_unknown_params(target, {}))
     return std::move(*bad);
-  return command(context, ip,
-                 [&](Engine& engine, pool::TimePoint now) { return engine.unban(ip, now); });
+  return run_operator_action(context,
+                             action_of(request, context, pool::OperatorAction::Kind::unban, ip));
 }
 
-Response ip_reset(const Request&, const Target& target, Context& context, std::string_view ip) {
+Response ip_reset(const Request& request, const Target& target, Context& context,
+                  std::string_view ip) {
   if (auto bad = reject_unknown_params(target, {}))
     return std::move(*bad);
-  return command(context, ip,
-                 [&](Engine& engine, pool::TimePoint now) { return engine.reset(ip, now); });
+  return run_operator_action(context,
+                             action_of(request, context, pool::OperatorAction::Kind::reset, ip));
+}
+
+Response ip_weight(const Request& request, const Target& target, Context& context,
+                   std::string_view ip) {
+  if (auto bad = reject_unknown_params(target, {"value"}))
+    return std::move(*bad);
+  if (target.all("value").empty()) {
+    return error_response(http::status::bad_request,
+                          "query parameter 'value' is required: a weight 0-1000000 (0 drains)");
+  }
+  auto value = count_param(target, "value", 1, std::numeric_limits<std::size_t>::max());
+  if (value.error)
+    return std::move(*value.error);
+  if (value.value > 1'000'000) {
+    return error_response(http::status::bad_request,
+                          "query parameter 'value' must be a weight 0-1000000 (0 drains)");
+  }
+  pool::OperatorAction a = action_of(request, context, pool::OperatorAction::Kind::weight, ip);
+  a.weight = static_cast<std::uint32_t>(value.value);
+  return run_operator_action(context, std::move(a));
 }
 
 }  // namespace ipm::probe::routes

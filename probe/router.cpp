@@ -13,10 +13,6 @@ namespace {
 
 using Handler = std::function<Response(const Request&, const Target&, Context&, std::string_view)>;
 
-// Who may call a route. The page and its assets are public: they hold no data, and what
-// they show comes from the API under the API's rules.
-enum class Access { page, read, mutate };
-
 struct Route {
   http::verb method;
   Access access;
@@ -35,7 +31,9 @@ std::vector<Route> routes_for(std::string_view path, std::string_view& ip) {
   using A = Access;
   using namespace routes;
   if (path == "/ping")
-    return {{V::get, A::read, fixed<ping>}};
+    return {{V::get, A::open, fixed<ping>}};
+  if (path == "/ready")
+    return {{V::get, A::open, fixed<ready>}};
   if (path == "/config" || path == "/api/config")
     return {{V::get, A::read, fixed<config>}};
   if (path == "/metrics")
@@ -48,8 +46,10 @@ std::vector<Route> routes_for(std::string_view path, std::string_view& ip) {
     return {{V::get, A::read, fixed<events>}};
   if (path == "/api/ip/renew")
     return {{V::post, A::mutate, fixed<renew>}};
+  // The page and its assets hold no data: what they show comes from /api/events and their
+  // buttons call the /api/ip routes, each under its own rule.
   if (find_web_asset(path) != nullptr)
-    return {{V::get, A::page, fixed<web_asset>}};
+    return {{V::get, A::open, fixed<web_asset>}};
 
   constexpr std::string_view kIpPrefix = "/api/ip/";
   if (!path.starts_with(kIpPrefix))
@@ -68,6 +68,8 @@ std::vector<Route> routes_for(std::string_view path, std::string_view& ip) {
     return {{V::post, A::mutate, ip_unban}};
   if (action == "reset")
     return {{V::post, A::mutate, ip_reset}};
+  if (action == "weight")
+    return {{V::post, A::mutate, ip_weight}};
   return {};
 }
 
@@ -100,11 +102,8 @@ Response handle(const Request& request, Context& context) {
   for (const auto& route : routes) {
     if (route.method != method)
       continue;
-    if (route.access == Access::mutate) {
-      const auto config = context.config();
-      if (auto refusal = refuse_mutation(request, config->api_token))
-        return std::move(*refusal);
-    }
+    if (auto refusal = refuse(request, route.access, *context.config()))
+      return std::move(*refusal);
     return route.handler(request, *target, context, ip);
   }
   Response r = error_response(

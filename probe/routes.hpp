@@ -10,6 +10,7 @@
 namespace ipm::probe::routes {
 
 Response ping(const Request&, const Target&, Context&);
+Response ready(const Request&, const Target&, Context&);
 Response config(const Request&, const Target&, Context&);
 Response metrics(const Request&, const Target&, Context&);
 Response decisions(const Request&, const Target&, Context&);
@@ -33,5 +34,7 @@ Response ip_detail(const Request&, const Target&, Context&, std::string_view ip)
 Response ip_ban(const Request&, const Target&, Context&, std::string_view ip);
 Response ip_unban(const Request&, const Target&, Context&, std::string_view ip);
 Response ip_reset(const Request&, const Target&, Context&, std::string_view ip);
+/// POST /api/ip/{ip}/weight?value=N
+Response ip_weight(const Request&, const Target&, Context&, std::string_view ip);
 
 }  // namespace ipm::probe::routes

@@ -67,7 +67,11 @@ ProxyMetrics::ProxyMetrics(prometheus::Registry& registry)
                         .Add({{"kind", "other"}})),
       accept_paused_(counter_family(registry, "ipmanager_proxy_accept_paused_total",
                                     "Times accepting paused because max_connections was reached")
-                         .Add({})) {
+                         .Add({})),
+      clients_refused_(counter_family(registry, "ipmanager_proxy_clients_refused_total",
+                                      "Client connections closed at accept: the client is not "
+                                      "in proxy_allow_clients")
+                           .Add({})) {
   auto& ends = counter_family(registry, "ipmanager_proxy_connections_total",
                               "Client connections handled by the proxy, by how they ended");
   for (std::size_t i = 0; i < kEnds; ++i) {

@@ -41,6 +41,8 @@ class ProxyMetrics {
     (out_of_fds ? accept_fd_limit_ : accept_other_).Increment();
   }
   void accept_paused() { accept_paused_.Increment(); }
+  /// A client outside proxy_allow_clients, closed at accept.
+  void client_refused() { clients_refused_.Increment(); }
 
   prometheus::Gauge& active;
   prometheus::Gauge& max_connections;  ///< the effective cap (see DescriptorBudget)
@@ -58,6 +60,7 @@ class ProxyMetrics {
   prometheus::Counter& accept_fd_limit_;
   prometheus::Counter& accept_other_;
   prometheus::Counter& accept_paused_;
+  prometheus::Counter& clients_refused_;
 };
 
 }  // namespace ipm::proxy

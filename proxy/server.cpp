@@ -96,6 +96,7 @@ void Server::start() {
   shared_ = std::make_unique<WorkerShared>(*dialer_, source_, *metrics_, decisions_, limits,
                                            descriptors_.max_connections, options_.buffer_bytes,
                                            config_.proxy_splice, options_.warn);
+  shared_->allow_clients = ClientFilter(config_.proxy_allow_clients);
   tcp::endpoint endpoint(resolve(config_.proxy_host, "proxy_host"), config_.proxy_port);
   for (std::uint32_t i = 0; i < threads; ++i) {
     auto worker = std::make_unique<Worker>(*shared_);

@@ -187,6 +187,10 @@ asio::awaitable<void> Worker::accept_loop() {
       co_await wait_for_descriptors(wait);
       continue;
     }
+    if (!shared_.allow_clients.allows(peer.address())) {
+      shared_.metrics.client_refused();
+      continue;  // the socket closes here: a FIN, nothing relayed
+    }
     shared_.active.fetch_add(1);
     ++sessions_;
     asio::co_spawn(ctx_, session(std::move(socket), peer),

@@ -15,6 +15,7 @@
 #include "pool/decision_log.hpp"
 #include "proxy/accept_backoff.hpp"
 #include "proxy/buffer_pool.hpp"
+#include "proxy/client_filter.hpp"
 #include "proxy/connection.hpp"
 #include "proxy/dial_watch.hpp"
 #include "proxy/dialer.hpp"
@@ -52,6 +53,8 @@ struct WorkerShared {
   std::size_t buffer_bytes;
   bool splice;  ///< bulk bursts go through pipes with splice(2)
   std::function<void(std::string_view)> warn;
+
+  ClientFilter allow_clients;  ///< proxy_allow_clients; set before start
 
   std::atomic<std::uint32_t> active{0};
   std::vector<Worker*> workers;  ///< set before start; woken when a slot frees up

@@ -104,7 +104,9 @@ void FileFollower::detect_change(Clock::time_point now) {
   }
 
   struct stat st {};
-  const bool present = ::stat(path_.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  const bool exists = ::stat(path_.c_str(), &st) == 0;
+  const int stat_errno = errno;
+  const bool present = exists && S_ISREG(st.st_mode);
   if (current_ && (!present || st.st_dev != current_->dev || st.st_ino != current_->ino)) {
     struct stat fst {};
     const bool unlinked = ::fstat(current_->fd, &fst) == 0 && fst.st_nlink == 0;
@@ -116,8 +118,11 @@ void FileFollower::detect_change(Clock::time_point now) {
     old_.push_back(std::move(current_));
   }
   if (!present) {
+    problem_ = exists ? "not a regular file" : std::strerror(stat_errno);
     if (!said_missing_) {
-      events_.on_notice(path_ + ": no such file (yet); following it once it appears");
+      events_.on_notice(path_ + (!exists && stat_errno == ENOENT
+                                     ? ": no such file (yet); following it once it appears"
+                                     : ": " + problem_ + "; following it once it is a file"));
       said_missing_ = true;
     }
     return;
@@ -150,6 +155,7 @@ void FileFollower::detect_change(Clock::time_point now) {
 std::unique_ptr<FileFollower::Open> FileFollower::open_current(bool at_end) {
   const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
+    problem_ = std::strerror(errno);
     if (!said_cannot_open_) {  // once per episode: the reconcile retries every interval
       events_.on_notice(path_ + ": cannot open: " + std::strerror(errno));
       said_cannot_open_ = true;
@@ -157,6 +163,7 @@ std::unique_ptr<FileFollower::Open> FileFollower::open_current(bool at_end) {
     return nullptr;
   }
   said_cannot_open_ = false;
+  problem_.clear();
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     ::close(fd);

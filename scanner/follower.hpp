@@ -70,6 +70,12 @@ class FileFollower {
   const std::string& path() const { return path_; }
   /// Bytes in the files we follow that we have not read yet (as of the last poll).
   std::uint64_t lag_bytes() const { return lag_; }
+  /// True while a file of the path is open: the current one, or a rotated-away one still
+  /// drained (so a rename+create rotation does not read as a gap).
+  bool reading() const { return current_ != nullptr || !old_.empty(); }
+  /// Why the path has no current file ("" when it has one): "No such file or directory",
+  /// "Permission denied", "not a regular file", as of the last poll.
+  const std::string& problem() const { return problem_; }
   /// True while a rotated-away file is still open (its directory's events matter).
   bool draining() const { return !old_.empty(); }
   /// Directory of the file the path resolves to, when the path is a symlink ("" otherwise).
@@ -93,6 +99,7 @@ class FileFollower {
   bool first_poll_ = true;
   bool said_missing_ = false;
   bool said_cannot_open_ = false;
+  std::string problem_ = "not opened yet";
   std::string link_target_;  ///< readlink(path) when the path is a symlink
   std::string link_dir_;
   std::uint64_t lag_ = 0;

@@ -24,11 +24,16 @@ TailMetrics::TailMetrics(prometheus::Registry& registry)
                .Name("ipmanager_tail_lag_bytes")
                .Help("Bytes written to a followed log and not read yet")
                .Register(registry)),
-      age_(prometheus::BuildGauge()
-               .Name("ipmanager_tail_last_line_age_seconds")
-               .Help("Seconds since the tailer last read a line from this log (since start "
-                     "when none yet)")
-               .Register(registry)),
+      open_(prometheus::BuildGauge()
+                .Name("ipmanager_tail_file_open")
+                .Help("1 while a followed log is open and read; 0 while it is missing or cannot "
+                      "be opened (permissions)")
+                .Register(registry)),
+      last_line_(prometheus::BuildGauge()
+                     .Name("ipmanager_tail_last_line_timestamp_seconds")
+                     .Help("Unix time the tailer last read a line from this log; 0 before the "
+                           "first")
+                     .Register(registry)),
       lines_ok(lines_.Add({{"result", "ok"}})),
       lines_too_long(lines_.Add({{"result", "too_long"}})),
       read_bytes(bytes_.Add({})),
@@ -42,7 +47,8 @@ TailMetrics::TailMetrics(prometheus::Registry& registry)
 }
 
 TailMetrics::PerFile TailMetrics::add_file(const std::string& path) {
-  return {&lag_.Add({{"file", path}}), &age_.Add({{"file", path}})};
+  return {&lag_.Add({{"file", path}}), &open_.Add({{"file", path}}),
+          &last_line_.Add({{"file", path}})};
 }
 
 }  // namespace ipm::scanner

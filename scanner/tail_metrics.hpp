@@ -16,7 +16,9 @@ namespace ipm::scanner {
 /// counters, base units):
 ///   ipmanager_tail_lines_total{result="ok"|"too_long"}, ipmanager_tail_read_bytes_total,
 ///   ipmanager_tail_rotations_total{kind}, ipmanager_tail_lost_total{reason},
-///   ipmanager_tail_lag_bytes{file}, ipmanager_tail_last_line_age_seconds{file}.
+///   ipmanager_tail_lag_bytes{file}, ipmanager_tail_file_open{file} (1 while the log is open
+///   and read, 0 while it is missing or unreadable), ipmanager_tail_last_line_timestamp_seconds
+///   {file} (Unix time the last line was read; 0 before the first).
 /// The `file` label takes only configured paths. Construct and add_file from one thread;
 /// the metric objects themselves are thread-safe (prometheus-cpp).
 class TailMetrics {
@@ -26,7 +28,8 @@ class TailMetrics {
   prometheus::Family<prometheus::Counter>& rotations_;
   prometheus::Family<prometheus::Counter>& lost_;
   prometheus::Family<prometheus::Gauge>& lag_;
-  prometheus::Family<prometheus::Gauge>& age_;
+  prometheus::Family<prometheus::Gauge>& open_;
+  prometheus::Family<prometheus::Gauge>& last_line_;
 
  public:
   explicit TailMetrics(prometheus::Registry& registry);
@@ -35,7 +38,8 @@ class TailMetrics {
 
   struct PerFile {
     prometheus::Gauge* lag_bytes;
-    prometheus::Gauge* last_line_age_seconds;
+    prometheus::Gauge* open;
+    prometheus::Gauge* last_line_timestamp_seconds;
   };
   PerFile add_file(const std::string& path);
   prometheus::Counter& rotation(RotationKind kind) {

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <set>
 #include <unordered_map>
 
@@ -71,6 +72,10 @@ class Tailer::Impl : public std::enable_shared_from_this<Impl> {
   void stop();
   void follow(const std::string& path);
   const asio::any_io_executor& executor() const { return executor_; }
+  std::vector<FollowedFile> files() const {
+    std::lock_guard lock(status_mutex_);
+    return status_;
+  }
 
  private:
   // One followed log: the follower plus what it reports to (sink, metrics, log).
@@ -81,8 +86,7 @@ class Tailer::Impl : public std::enable_shared_from_this<Impl> {
           path(p),
           base(std::filesystem::path(p).filename().string()),
           follower(p, fo, *this),
-          gauges(owner.metrics_.add_file(p)),
-          last_line(Clock::now()) {}
+          gauges(owner.metrics_.add_file(p)) {}
 
     void on_line(std::string_view line) override {
       impl.metrics_.lines_ok.Increment();
@@ -123,7 +127,6 @@ class Tailer::Impl : public std::enable_shared_from_this<Impl> {
     std::string link_base;  ///< file name of the symlink's target, if the path is a symlink
     FileFollower follower;
     TailMetrics::PerFile gauges;
-    Clock::time_point last_line;
     bool saw_line = false;
   };
 
@@ -139,6 +142,9 @@ class Tailer::Impl : public std::enable_shared_from_this<Impl> {
   void update_gauges(Clock::time_point now);
   void check_caught_up();
   void log(const std::string& message) const;
+
+  mutable std::mutex status_mutex_;
+  std::vector<FollowedFile> status_;  ///< what files() answers, refreshed by update_gauges
 
   asio::any_io_executor executor_;
   TailerOptions options_;
@@ -190,6 +196,7 @@ void Tailer::Impl::start() {
   refresh_watches();
   poll_all();
   check_caught_up();
+  update_gauges(Clock::now());
   if (watcher_)
     spawn(run_inotify(shared_from_this()), "inotify");
   spawn(run_reconcile(shared_from_this()), "reconcile");
@@ -217,6 +224,7 @@ void Tailer::Impl::follow(const std::string& path) {
   // As in start(): the watch first, then the first read fixes where the file starts.
   refresh_watches();
   poll(*files_.back(), Clock::now());
+  update_gauges(Clock::now());
 }
 
 void Tailer::Impl::spawn(asio::awaitable<void> task, const char* name) {
@@ -308,8 +316,10 @@ void Tailer::Impl::poll(File& f, Clock::time_point now) {
     backlog_.insert(f.index);
     backlog_wake_.cancel();
   }
-  if (f.saw_line)
-    f.last_line = now;
+  if (f.saw_line) {
+    const auto unix_now = std::chrono::system_clock::now().time_since_epoch();
+    f.gauges.last_line_timestamp_seconds->Set(std::chrono::duration<double>(unix_now).count());
+  }
 }
 
 void Tailer::Impl::poll_all() {
@@ -350,11 +360,17 @@ void Tailer::Impl::refresh_watches() {
   }
 }
 
-void Tailer::Impl::update_gauges(Clock::time_point now) {
+void Tailer::Impl::update_gauges(Clock::time_point) {
+  std::vector<FollowedFile> status;
+  status.reserve(files_.size());
   for (const auto& f : files_) {
+    const bool open = f->follower.reading();
     f->gauges.lag_bytes->Set(static_cast<double>(f->follower.lag_bytes()));
-    f->gauges.last_line_age_seconds->Set(std::chrono::duration<double>(now - f->last_line).count());
+    f->gauges.open->Set(open ? 1.0 : 0.0);
+    status.push_back({f->path, open, open ? std::string() : f->follower.problem()});
   }
+  std::lock_guard lock(status_mutex_);
+  status_ = std::move(status);
 }
 
 void Tailer::Impl::check_caught_up() {
@@ -388,6 +404,10 @@ void Tailer::start() {
 
 void Tailer::stop() {
   asio::dispatch(impl_->executor(), [impl = impl_] { impl->stop(); });
+}
+
+std::vector<FollowedFile> Tailer::files() const {
+  return impl_->files();
 }
 
 void Tailer::follow(std::string path) {

@@ -49,6 +49,13 @@ struct TailerOptions {
   static TailerOptions from_config(const config::Config& config, std::vector<std::string> paths);
 };
 
+/// One followed log as the tailer last saw it.
+struct FollowedFile {
+  std::string path;
+  bool open = false;    ///< a file of the path is open and read
+  std::string problem;  ///< why not ("Permission denied", ...), "" when open
+};
+
 /// The log paths for `access_log_path`: the pattern itself, or one path per egress IP when
 /// it holds `%s` (the Go tool's convention).
 std::vector<std::string> expand_log_paths(std::string_view pattern,
@@ -79,6 +86,10 @@ class Tailer {
   /// beginning once it appears if it does not exist yet. A path already followed is left
   /// as it is. Runs on the executor (dispatched there).
   void follow(std::string path);
+
+  /// Every followed log, open or not, as of the last check (start(), then each
+  /// reconcile_interval). Thread-safe: /ready reads it from the probe.
+  std::vector<FollowedFile> files() const;
 
  private:
   class Impl;

@@ -22,6 +22,8 @@ std::string_view to_string(DecisionKind k) {
       return "manual_unban";
     case DecisionKind::manual_reset:
       return "manual_reset";
+    case DecisionKind::manual_weight:
+      return "manual_weight";
     case DecisionKind::ip_added:
       return "ip_added";
     case DecisionKind::ip_removed:

@@ -22,6 +22,7 @@ enum class DecisionKind : std::uint8_t {
   manual_ban,             ///< operator ban
   manual_unban,           ///< operator unban -> available
   manual_reset,           ///< operator reset: backoff and counts forgotten, -> available
+  manual_weight,          ///< operator weight (0 drains: no new connections); state unchanged
   ip_added,               ///< appeared in the upstream config on reload
   ip_removed,             ///< vanished from the upstream config on reload
   all_unavailable_enter,  ///< no IP available or on probation any more

@@ -102,6 +102,9 @@ class Engine {
   bool ban(std::string_view ip, pool::TimePoint until, std::string reason, pool::TimePoint now);
   bool unban(std::string_view ip, pool::TimePoint now);
   bool reset(std::string_view ip, pool::TimePoint now);
+  /// The operator's weight of `ip` from now on, kept across reloads; 0 drains it (selection
+  /// offers it no new connection; open ones go on). The state machine is unchanged.
+  bool set_weight(std::string_view ip, std::uint32_t weight, pool::TimePoint now);
 
   /// The upstream config changed: IPs that stay keep history and state (their port, name
   /// and weight are updated), new ones start available, removed ones vanish. Duplicate IPs

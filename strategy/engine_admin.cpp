@@ -101,6 +101,27 @@ bool Engine::reset(std::string_view ip, TimePoint now) {
   return true;
 }
 
+bool Engine::set_weight(std::string_view ip, std::uint32_t weight, TimePoint now) {
+  IpRecord* r = find_mutable(ip);
+  if (r == nullptr)
+    return false;
+  ++counters_.manual;
+  const std::uint32_t before = r->egress.weight;
+  r->weight_override = weight;
+  r->egress.weight = weight;
+  record(DecisionRecord{.time = now,
+                        .ip = r->egress.ip,
+                        .kind = DecisionKind::manual_weight,
+                        .from = r->state,
+                        .to = r->state,
+                        .reason = "manual weight " + std::to_string(before) + " -> " +
+                                  std::to_string(weight) + (weight == 0 ? " (drained)" : ""),
+                        .cause = manual_cause(now)});
+  ++selection_version_;
+  update_pool_flags(now, manual_cause(now));
+  return true;
+}
+
 std::size_t Engine::reload(std::vector<pool::Egress> egresses, TimePoint now) {
   const Cause cause{.kind = CauseKind::reload, .time = now};
   std::vector<IpRecord> old = std::move(ips_);
@@ -118,6 +139,8 @@ std::size_t Engine::reload(std::vector<pool::Egress> egresses, TimePoint now) {
       kept[it->second] = true;
       IpRecord& moved = ips_.emplace_back(std::move(old[it->second]));
       moved.egress = std::move(e);
+      if (moved.weight_override)
+        moved.egress.weight = *moved.weight_override;
       index_.emplace(moved.egress.ip, ips_.size() - 1);
       continue;
     }
@@ -181,7 +204,9 @@ pool::Snapshot Engine::snapshot() const {
     pool::SnapshotEntry e;
     e.egress = r.egress;
     e.state = r.state;
-    e.selectable = r.state == IpState::available || r.state == IpState::probation;
+    // Weight 0 is drained: open connections go on, new ones go elsewhere.
+    e.selectable =
+        r.egress.weight > 0 && (r.state == IpState::available || r.state == IpState::probation);
     e.share = r.state == IpState::available   ? 1.0
               : r.state == IpState::probation ? cfg_.probation_share
                                               : 0.0;
@@ -196,7 +221,8 @@ pool::Snapshot Engine::snapshot() const {
         best = std::min(best, r.backoff_multiplier);
     }
     for (std::size_t i = 0; i < ips_.size(); ++i) {
-      if (ips_[i].state == IpState::cooling && ips_[i].backoff_multiplier == best) {
+      if (ips_[i].state == IpState::cooling && ips_[i].backoff_multiplier == best &&
+          ips_[i].egress.weight > 0) {
         s.ips[i].selectable = true;
         s.ips[i].share = 1.0;
         s.least_bad_fallback = true;

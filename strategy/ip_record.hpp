@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,9 @@ struct IpRecord {
   pool::HistoryRing history;         ///< pushed only through history_tally
   pool::HistoryTally history_tally;  ///< history's entries by (status, target), for /metrics
   pool::CooldownLog cooldowns;
+  /// The operator's weight (POST /api/ip/{ip}/weight), which wins over the config's
+  /// `weights` across reloads; nullopt while none was set.
+  std::optional<std::uint32_t> weight_override;
 
   std::uint32_t consecutive_failures() const { return static_cast<std::uint32_t>(streak.size()); }
 };

@@ -46,6 +46,10 @@ bool SharedEngine::reset(std::string_view ip, pool::TimePoint now) {
   return update([&](Engine& engine) { return engine.reset(ip, now); });
 }
 
+bool SharedEngine::set_weight(std::string_view ip, std::uint32_t weight, pool::TimePoint now) {
+  return update([&](Engine& engine) { return engine.set_weight(ip, weight, now); });
+}
+
 std::size_t SharedEngine::reload(std::vector<pool::Egress> egresses, pool::TimePoint now) {
   return update([&](Engine& engine) { return engine.reload(std::move(egresses), now); });
 }

@@ -36,6 +36,7 @@ class SharedEngine {
   bool ban(std::string_view ip, pool::TimePoint until, std::string reason, pool::TimePoint now);
   bool unban(std::string_view ip, pool::TimePoint now);
   bool reset(std::string_view ip, pool::TimePoint now);
+  bool set_weight(std::string_view ip, std::uint32_t weight, pool::TimePoint now);
   std::size_t reload(std::vector<pool::Egress> egresses, pool::TimePoint now);
 
   /// Runs f(const Engine&) under the lock and returns its result. Copy out what you need:

@@ -108,7 +108,8 @@ TEST_F(BinaryTest, check_rejects_a_log_format_without_a_time) {
 TEST_F(BinaryTest, reload_names_keys_that_wait_for_a_restart_and_keeps_a_good_config) {
   const auto cfg = write("c.yaml", "upstream_conf_path: " + upstream().string() +
                                        "\naccess_log_path: " + (dir_ / "access.log").string() +
-                                       "\nprobe_port: 0\nproxy_port: 0\n");
+                                       "\nprobe_port: 0\nproxy_port: 0\nstate_dir: " +
+                                       (dir_ / "state").string() + "\n");
   ipm::test::SpawnOptions options;
   options.argv = {IPM_EXECUTABLE, "--config", cfg.string()};
   options.stderr_to = dir_ / "stderr.log";
@@ -129,13 +130,13 @@ TEST_F(BinaryTest, reload_names_keys_that_wait_for_a_restart_and_keeps_a_good_co
   std::ofstream(cfg) << "upstream_conf_path: " << upstream().string()
                      << "\naccess_log_path: " << (dir_ / "access.log").string()
                      << "\nproxy_port: 0\nprobe_port: " << ports->probe + 1
-                     << "\nconsecutive_failure: 7\n";
+                     << "\nconsecutive_failure: 7\nstate_dir: " << (dir_ / "state").string() << "\n";
   ASSERT_TRUE(ipm.signal(SIGHUP));
   ASSERT_TRUE(ipm::test::wait_until(
       [&] { return stderr_log().find("configuration reloaded") != std::string::npos; },
       std::chrono::seconds(10)));
-  EXPECT_THAT(stderr_log(), HasSubstr("SIGHUP: applied consecutive_failure"));
-  EXPECT_THAT(stderr_log(), HasSubstr("changes to probe_port take effect on restart"));
+  EXPECT_THAT(stderr_log(), HasSubstr("SIGHUP: configuration reloaded: applied "
+                                      "consecutive_failure; on restart: probe_port"));
   EXPECT_EQ(shown("probe_port"), "\"0\"") << "the running config";
   EXPECT_EQ(ipm::test::http_get("127.0.0.1", ports->probe, "/ping").body, "pong");
 

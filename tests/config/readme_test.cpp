@@ -30,6 +30,8 @@ TEST(ReadmeReferenceTest, lists_every_key_with_its_doc) {
     const auto at = text.find(row);
     ASSERT_NE(at, std::string::npos) << "README lacks a row for " << k.name;
     const std::string line = text.substr(at, text.find('\n', at) - at);
+    EXPECT_EQ(line.find("| `" + std::string(k.name) + "` | " + std::string(k.type) + " |"), 0U)
+        << "README row of " << k.name << " does not say its type, " << k.type << ": " << line;
     EXPECT_NE(line.find(k.doc), std::string::npos)
         << "README row of " << k.name << " does not carry its doc: " << k.doc;
   }
@@ -68,9 +70,9 @@ TEST(ReadmeReferenceTest, defaults_column_is_what_an_empty_config_gets) {
     const std::string name(k.name);
     const auto at = text.find("| `" + name + "` | ");
     ASSERT_NE(at, std::string::npos) << name;
-    // The row's second cell, trimmed.
+    // The row's third cell (key, type, default), trimmed.
     const std::string line = text.substr(at, text.find('\n', at) - at);
-    const auto from = line.find('|', 1) + 1;
+    const auto from = line.find('|', line.find('|', 1) + 1) + 1;
     std::string cell = line.substr(from, line.find('|', from) - from);
     cell.erase(0, cell.find_first_not_of(' '));
     cell.erase(cell.find_last_not_of(' ') + 1);

@@ -36,6 +36,7 @@ IpmanagerProcess::IpmanagerProcess(const NginxPool& pool, const std::string& ext
   config_text_ = "upstream_conf_path: " + (pool.prefix() / "pool.conf").string() +
                  "\naccess_log_path: '" + pool.access_log_pattern() + "'" +
                  "\nprobe_port: 0\nproxy_port: 0\ndial_timeout: 1s\nreconcile_interval: 200ms\n" +
+                 "state_dir: " + (workdir / "ipmanager-state").string() + "\n" +
                  extra_yaml + "\n";
   std::ofstream(config_) << config_text_;
   std::error_code ec;

@@ -95,7 +95,7 @@ TEST(ProbeFuzzTest, random_requests_never_crash_and_always_get_a_valid_answer) {
   ipm::test::ProbeWorld w(4, c);
   w.fill(4, 20);
   w.trip(2, ipm::test::base_time() + std::chrono::minutes(1));
-  w.context.renew = [] {};
+  w.context.renew = []() -> std::optional<std::string> { return std::nullopt; };
   std::mt19937 rng(20261122);
   int parsed = 0;
   for (int i = 0; i < 20000; ++i) {

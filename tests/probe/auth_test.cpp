@@ -22,7 +22,10 @@ ipm::config::Config with_token(std::string token) {
 TEST(AuthTest, loopback_clients_may_mutate_without_a_token) {
   ProbeWorld w(1);
   int renewed = 0;
-  w.context.renew = [&] { ++renewed; };
+  w.context.renew = [&]() -> std::optional<std::string> {
+    ++renewed;
+    return std::nullopt;
+  };
   for (const char* peer : {"127.0.0.1", "127.9.8.7", "::1", "::ffff:127.0.0.1"}) {
     auto r = w.request(http::verb::post, "/api/ip/renew", peer);
     EXPECT_EQ(r.message.result(), http::status::ok) << peer;
@@ -34,7 +37,10 @@ TEST(AuthTest, loopback_clients_may_mutate_without_a_token) {
 TEST(AuthTest, other_clients_are_refused_without_a_token) {
   ProbeWorld w(1);
   int renewed = 0;
-  w.context.renew = [&] { ++renewed; };
+  w.context.renew = [&]() -> std::optional<std::string> {
+    ++renewed;
+    return std::nullopt;
+  };
   for (const char* peer : {"10.0.0.1", "192.168.1.1", "::2", "::ffff:10.0.0.1"}) {
     auto r = w.request(http::verb::post, "/api/ip/renew", peer);
     EXPECT_EQ(r.message.result(), http::status::forbidden) << peer;
@@ -49,7 +55,10 @@ TEST(AuthTest, other_clients_are_refused_without_a_token) {
 TEST(AuthTest, with_a_token_every_client_needs_the_bearer_header) {
   ProbeWorld w(1, with_token("s3cret"));
   int renewed = 0;
-  w.context.renew = [&] { ++renewed; };
+  w.context.renew = [&]() -> std::optional<std::string> {
+    ++renewed;
+    return std::nullopt;
+  };
 
   auto missing = w.request(http::verb::post, "/api/ip/renew", "127.0.0.1");
   EXPECT_EQ(missing.message.result(), http::status::unauthorized);

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "pool/time.hpp"
+
+namespace ipm::pool {
+
+/// One operator command on an egress, as the API receives it and the journal keeps it
+/// (app/action_journal.hpp), so that it survives a restart.
+struct OperatorAction {
+  enum class Kind : std::uint8_t { ban, unban, reset, weight };
+
+  Kind kind = Kind::ban;
+  std::string ip;                      ///< the egress id
+  TimePoint time{};                    ///< when it was made
+  TimePoint until = TimePoint::max();  ///< ban: its end (max: until unbanned)
+  std::string reason;                  ///< ban: the operator's words
+  std::uint32_t weight = 1;            ///< weight: the new weight (0 drains)
+  std::string client;                  ///< who: the API client's address
+
+  friend bool operator==(const OperatorAction&, const OperatorAction&) = default;
+};
+
+std::string_view to_string(OperatorAction::Kind k);
+
+}  // namespace ipm::pool

@@ -1,0 +1,21 @@
+#pragma once
+
+#include <vector>
+
+#include "pool/operator_action.hpp"
+#include "strategy/engine.hpp"
+
+namespace ipm::strategy {
+
+/// Runs an operator action on the engine at the action's own time (ban, unban, reset,
+/// weight). False when the IP is not in the pool.
+bool apply(Engine& engine, const pool::OperatorAction& action);
+
+/// What a sequence of actions leaves in force at `now`, in order: per IP the last weight,
+/// and the last ban unless an unban or reset came after it or it has expired. Unbans and
+/// resets themselves leave nothing to keep (the logs rebuild the rest). This is what the
+/// journal keeps when it is compacted at startup.
+std::vector<pool::OperatorAction> in_force(const std::vector<pool::OperatorAction>& actions,
+                                           pool::TimePoint now);
+
+}  // namespace ipm::strategy
