@@ -13,7 +13,7 @@ file(WRITE ${PROJECT_BINARY_DIR}/package/ipmanager.service "${_ipm_unit}")
 install(FILES ${PROJECT_BINARY_DIR}/package/ipmanager.service DESTINATION lib/systemd/system)
 
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/examples/config.yaml
-        DESTINATION ${CMAKE_INSTALL_SYSCONFDIR}/ipmanager)
+        DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/ipmanager)
 install(PROGRAMS ${PROJECT_SOURCE_DIR}/deploy/gen-pool.sh DESTINATION share/ipmanager)
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/nginx/log_format.conf DESTINATION share/ipmanager/nginx)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/deploy/nginx/log_format.conf
@@ -28,9 +28,7 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_CONTACT "ipmanager maintainers <ipmanager@localhost>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "health checks and load balancing for an nginx egress IP pool")
 set(CPACK_PACKAGE_DESCRIPTION
-    "ipmanager follows the access log of an nginx egress pool, takes egress IPs that keep\n"
-    "failing out of rotation and lets them recover, load-balances client TCP connections\n"
-    "onto the healthy ones and serves a probe with a JSON API and Prometheus metrics.")
+    "ipmanager follows the access log of an nginx egress pool, takes egress IPs that keep failing out of rotation and lets them recover, load-balances client TCP connections onto the healthy ones and serves a probe with a JSON API and Prometheus metrics.")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # ipmanager_<version>_amd64.deb
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)

@@ -16,8 +16,9 @@ step() { echo "test-package: $* ($(( $(date +%s) - t0 ))s)"; }
 
 bash deploy/install-deps.sh --test
 command -v debootstrap >/dev/null || { echo "test-package: debootstrap is missing" >&2; exit 1; }
-deb=$(bash deploy/package.sh | tail -n 1)
-step "built $(basename "$deb") ($(du -k "$deb" | cut -f1) KB)"
+# IPM_DEB=path tests a package built before instead of building one.
+deb=${IPM_DEB:-$(bash deploy/package.sh | tail -n 1)}
+step "package $(basename "$deb") ($(du -k "$deb" | cut -f1) KB)"
 
 mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
 mirror=${mirror:-http://deb.debian.org/debian}
