@@ -22,7 +22,7 @@ ipm::test::ProbeWorld& world() {
     auto* made = new ipm::test::ProbeWorld(4, c);
     made->fill(4, 20);
     made->trip(2, ipm::test::base_time() + std::chrono::minutes(1));
-    made->context.renew = [] {};
+    made->context.renew = []() -> std::optional<std::string> { return std::nullopt; };
     return made;
   }();
   return *w;
