@@ -65,6 +65,12 @@ const std::map<std::string, std::vector<std::string>> kValid = {
     {"probe_max_event_streams", {"1", "32"}},
     {"history_target_label_cap", {"0", "20"}},
     {"decisions_kept", {"0", "1000"}},
+    {"api_token_file", {"\"\""}},
+    {"require_token_for_reads", {"true", "false"}},
+    {"state_dir", {"/var/lib/ipmanager", "/tmp/x"}},
+    {"log_style", {"text", "json"}},
+    {"weights", {"{}", "{10.0.3.1: 2, 10.0.3.2: 0}"}},
+    {"proxy_allow_clients", {"[]", "[10.0.0.0/8, '::1']"}},
 };
 
 std::string random_valid_config(std::mt19937& rng) {

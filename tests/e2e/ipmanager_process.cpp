@@ -36,8 +36,7 @@ IpmanagerProcess::IpmanagerProcess(const NginxPool& pool, const std::string& ext
   config_text_ = "upstream_conf_path: " + (pool.prefix() / "pool.conf").string() +
                  "\naccess_log_path: '" + pool.access_log_pattern() + "'" +
                  "\nprobe_port: 0\nproxy_port: 0\ndial_timeout: 1s\nreconcile_interval: 200ms\n" +
-                 "state_dir: " + (workdir / "ipmanager-state").string() + "\n" +
-                 extra_yaml + "\n";
+                 "state_dir: " + (workdir / "ipmanager-state").string() + "\n" + extra_yaml + "\n";
   std::ofstream(config_) << config_text_;
   std::error_code ec;
   const auto size = std::filesystem::file_size(stderr_, ec);
@@ -72,22 +71,17 @@ std::string IpmanagerProcess::stderr_text() const {
 }
 
 bool IpmanagerProcess::reload() {
-  // The reload's own line (applied or failed), then the rescan's (done or failed).
+  // The reload's one line, written once the config and the pool config are both applied
+  // (or neither is).
   const auto count = [&] {
     const std::string log = stderr_text();
-    return std::pair(occurrences(log, "SIGHUP: configuration reloaded") +
-                         occurrences(log, "SIGHUP: reload failed"),
-                     occurrences(log, "rescan: ") + occurrences(log, "rescan failed"));
+    return occurrences(log, "SIGHUP: configuration reloaded") +
+           occurrences(log, "SIGHUP: reload failed");
   };
   const auto before = count();
   if (!process_->signal(SIGHUP))
     return false;
-  return wait_until(
-      [&] {
-        const auto now = count();
-        return now.first > before.first && now.second > before.second;
-      },
-      kReloadTimeout);
+  return wait_until([&] { return count() > before; }, kReloadTimeout);
 }
 
 HttpResponse IpmanagerProcess::probe(const std::string& path) const {

@@ -63,7 +63,7 @@ TEST(ReloadE2ETest, sighup_selection_changes_where_the_next_connections_go) {
   ASSERT_TRUE(ipm.reload()) << ipm.stderr_text();
   const auto rotation = ipm.egress_sequence(40);
   EXPECT_TRUE(is_rotation(rotation, 4)) << testing::PrintToString(rotation);
-  EXPECT_THAT(ipm.stderr_text(), HasSubstr("SIGHUP: applied selection"));
+  EXPECT_THAT(ipm.stderr_text(), HasSubstr("configuration reloaded: applied selection"));
 }
 
 TEST(ReloadE2ETest, sighup_strategy_keys_judge_the_next_failures) {
