@@ -28,6 +28,7 @@
 #include <boost/json/parse.hpp>
 
 #include "tests/probe/fixture.hpp"
+#include "tests/probe/probe_client.hpp"
 #include "tests/probe/running_server.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/descriptors.hpp"
@@ -37,60 +38,10 @@ namespace {
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using asio::ip::tcp;
+using ipm::test::ProbeClient;
 using ipm::test::ProbeWorld;
 using ipm::test::RunningServer;
 using testing::HasSubstr;
-
-// A blocking client whose reads give up after 5 s, so a server bug fails the test instead
-// of hanging it.
-class Client {
- public:
-  explicit Client(std::uint16_t port) : Client(port, own_io_) {}
-  /// A client on a shared io_context (many clients, few descriptors: each io_context holds
-  /// an epoll, an eventfd and a timerfd of its own).
-  Client(std::uint16_t port, asio::io_context& io) : socket_(io) {
-    socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    timeval tv{5, 0};
-    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-
-  void send(std::string_view bytes) { asio::write(socket_, asio::buffer(bytes)); }
-
-  http::response<http::string_body> read(boost::system::error_code& ec) {
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(100 * 1024 * 1024);
-    http::read(socket_, buffer_, parser, ec);
-    return parser.release();
-  }
-  http::response<http::string_body> read() {
-    boost::system::error_code ec;
-    auto r = read(ec);
-    EXPECT_FALSE(ec) << ec.message();
-    return r;
-  }
-
-  http::response<http::empty_body> read_head() {
-    http::response_parser<http::empty_body> parser;
-    parser.skip(true);  // the answer to HEAD has no body whatever its headers say
-    boost::system::error_code ec;
-    http::read(socket_, buffer_, parser, ec);
-    EXPECT_FALSE(ec) << ec.message();
-    return parser.release();
-  }
-
-  // True when the server closed the connection (EOF or reset) rather than answering.
-  bool closed_by_server() {
-    std::array<char, 256> buf{};
-    boost::system::error_code ec;
-    socket_.read_some(asio::buffer(buf), ec);
-    return ec == asio::error::eof || ec == asio::error::connection_reset;
-  }
-
- private:
-  asio::io_context own_io_;
-  tcp::socket socket_;
-  boost::beast::flat_buffer buffer_;
-};
 
 std::string get(std::string_view path, std::string_view extra = "") {
   return "GET " + std::string(path) + " HTTP/1.1\r\nHost: probe\r\n" + std::string(extra) + "\r\n";
@@ -99,7 +50,7 @@ std::string get(std::string_view path, std::string_view extra = "") {
 TEST(ServerTest, keep_alive_serves_many_requests_on_one_connection) {
   ProbeWorld w(3);
   RunningServer s(w.context, {});
-  Client c(s.port());
+  ProbeClient c(s.port());
   for (int i = 0; i < 5; ++i) {
     c.send(get("/ping"));
     const auto r = c.read();
@@ -112,7 +63,7 @@ TEST(ServerTest, keep_alive_serves_many_requests_on_one_connection) {
 TEST(ServerTest, pipelined_requests_are_answered_in_order) {
   ProbeWorld w(3);
   RunningServer s(w.context, {});
-  Client c(s.port());
+  ProbeClient c(s.port());
   c.send(get("/ping") + get("/nope") + get("/api/config") + get("/ping"));
   EXPECT_EQ(c.read().body(), "pong");
   EXPECT_EQ(c.read().result(), http::status::not_found);
@@ -123,7 +74,7 @@ TEST(ServerTest, pipelined_requests_are_answered_in_order) {
 TEST(ServerTest, connection_close_is_honoured) {
   ProbeWorld w(1);
   RunningServer s(w.context, {});
-  Client c(s.port());
+  ProbeClient c(s.port());
   c.send(get("/ping", "Connection: close\r\n"));
   const auto r = c.read();
   EXPECT_EQ(r.body(), "pong");
@@ -136,7 +87,7 @@ TEST(ServerTest, oversized_header_gets_431_and_a_close) {
   ipm::probe::ServerOptions o;
   o.header_limit = 4096;
   RunningServer s(w.context, o);
-  Client c(s.port());
+  ProbeClient c(s.port());
   c.send(get("/ping", "X-Big: " + std::string(8000, 'a') + "\r\n"));
   const auto r = c.read();
   EXPECT_EQ(r.result(), http::status::request_header_fields_too_large);
@@ -148,7 +99,7 @@ TEST(ServerTest, oversized_body_gets_413) {
   ipm::probe::ServerOptions o;
   o.body_limit = 1024;
   RunningServer s(w.context, o);
-  Client c(s.port());
+  ProbeClient c(s.port());
   c.send("POST /api/ip/renew HTTP/1.1\r\nHost: p\r\nContent-Length: 5000\r\n\r\n" +
          std::string(5000, 'x'));
   EXPECT_EQ(c.read().result(), http::status::payload_too_large);
@@ -160,7 +111,7 @@ TEST(ServerTest, malformed_requests_get_400_and_a_close) {
   for (const char* junk :
        {"GARBAGE\r\n\r\n", "GET /ping HTTP/9.9\r\n\r\n", "GET /ping HTTP/1.1\r\nBad Header\r\n\r\n",
         "GET /ping HTTP/1.1\r\nContent-Length: -1\r\n\r\n"}) {
-    Client c(s.port());
+    ProbeClient c(s.port());
     c.send(junk);
     boost::system::error_code ec;
     const auto r = c.read(ec);
@@ -168,7 +119,7 @@ TEST(ServerTest, malformed_requests_get_400_and_a_close) {
     EXPECT_EQ(r.result(), http::status::bad_request) << junk;
     EXPECT_TRUE(c.closed_by_server()) << junk;
   }
-  Client after(s.port());
+  ProbeClient after(s.port());
   after.send(get("/ping"));
   EXPECT_EQ(after.read().body(), "pong");
 }
@@ -178,10 +129,10 @@ TEST(ServerTest, stalled_half_request_is_closed_after_the_read_timeout_while_oth
   ipm::probe::ServerOptions o;
   o.read_timeout = std::chrono::milliseconds(500);
   RunningServer s(w.context, o);
-  Client slow(s.port());
+  ProbeClient slow(s.port());
   slow.send("GET /ping HTTP/1.1\r\nHost: pro");
   for (int i = 0; i < 3; ++i) {
-    Client other(s.port());
+    ProbeClient other(s.port());
     other.send(get("/ping"));
     EXPECT_EQ(other.read().body(), "pong");
   }
@@ -195,7 +146,7 @@ TEST(ServerTest, idle_keep_alive_connection_is_closed_after_the_idle_timeout) {
   ipm::probe::ServerOptions o;
   o.idle_timeout = std::chrono::milliseconds(300);
   RunningServer s(w.context, o);
-  Client c(s.port());
+  ProbeClient c(s.port());
   c.send(get("/ping"));
   EXPECT_EQ(c.read().body(), "pong");
   EXPECT_TRUE(c.closed_by_server());
@@ -206,13 +157,13 @@ TEST(ServerTest, connections_over_the_cap_get_503) {
   ipm::probe::ServerOptions o;
   o.max_connections = 2;
   RunningServer s(w.context, o);
-  Client a(s.port());
-  Client b(s.port());
+  ProbeClient a(s.port());
+  ProbeClient b(s.port());
   a.send(get("/ping"));
   b.send(get("/ping"));
   EXPECT_EQ(a.read().body(), "pong");
   EXPECT_EQ(b.read().body(), "pong");
-  Client over(s.port());
+  ProbeClient over(s.port());
   over.send(get("/ping"));
   const auto r = over.read();
   EXPECT_EQ(r.result(), http::status::service_unavailable);
@@ -305,9 +256,9 @@ TEST(ServerTest, a_thousand_concurrent_connections_are_served) {
   o.max_connections = 1100;
   RunningServer s(w.context, o);
   asio::io_context io;  // one for every client
-  std::vector<std::unique_ptr<Client>> clients;
+  std::vector<std::unique_ptr<ProbeClient>> clients;
   for (int i = 0; i < n; ++i)
-    clients.push_back(std::make_unique<Client>(s.port(), io));
+    clients.push_back(std::make_unique<ProbeClient>(s.port(), io));
   for (auto& c : clients)
     c->send(get("/ping"));
   int ok = 0;
@@ -321,7 +272,7 @@ TEST(ServerTest, probe_is_streamed_chunked_and_head_has_no_body) {
   ProbeWorld w(20);
   w.fill(20, 200);
   RunningServer s(w.context, {});
-  Client c(s.port());
+  ProbeClient c(s.port());
   c.send(get("/probe"));
   const auto r = c.read();
   EXPECT_TRUE(r.chunked());
@@ -334,7 +285,7 @@ TEST(ServerTest, probe_is_streamed_chunked_and_head_has_no_body) {
 TEST(ServerTest, head_sends_the_header_only) {
   ProbeWorld w(3);
   RunningServer s(w.context, {});
-  Client c(s.port());
+  ProbeClient c(s.port());
   c.send("HEAD /ping HTTP/1.1\r\nHost: p\r\n\r\nHEAD /probe HTTP/1.1\r\nHost: p\r\n\r\n" +
          get("/ping"));
   EXPECT_EQ(c.read_head().result(), http::status::ok);
@@ -369,7 +320,7 @@ TEST(ServerTest, port_refuses_connections_until_start) {
 TEST(ServerTest, stop_closes_open_connections) {
   ProbeWorld w(1);
   auto s = std::make_unique<RunningServer>(w.context, ipm::probe::ServerOptions{});
-  Client c(s->port());
+  ProbeClient c(s->port());
   c.send(get("/ping"));
   EXPECT_EQ(c.read().body(), "pong");
   s.reset();
