@@ -322,17 +322,33 @@ int Service::run() {
 
   asio::signal_set stop_signals(io, SIGTERM, SIGINT);
   asio::signal_set hup(io, SIGHUP);
+  // Waits out the proxy's drain off the io thread, so a second signal is still heard.
+  std::jthread drain_waiter;
   stop_signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec)
       return;
     log_info() << "signal " << signo << ": stopping; draining proxied connections for up to "
-               << config::format_duration(config_.drain_timeout);
+               << config::format_duration(config_.drain_timeout)
+               << " (a second SIGTERM or SIGINT cuts them now)";
     notify_stopping();
     hup.cancel();
     housekeeping.cancel();
     probe_server.stop();
     logs.stop();
     proxy.stop();
+    drain_waiter = std::jthread([&] {
+      proxy.wait();
+      asio::post(io, [&] { stop_signals.cancel(); });
+    });
+    // An operator who presses Ctrl-C twice, or a supervisor that signals again, wants the
+    // process gone now, not after the drain: the second stop cuts what is still open.
+    stop_signals.async_wait([&](const boost::system::error_code& again, int second) {
+      if (again)
+        return;
+      log_warn() << "signal " << second << " during the drain: cutting "
+                 << proxy.active_connections() << " open connections now";
+      proxy.stop(config::Millis{0});
+    });
   });
   // SIGHUP: the config file and the pool config are both read before anything is applied,
   // so a bad one of either leaves everything as it was.
@@ -367,7 +383,10 @@ int Service::run() {
   wait_hup();
 
   io.run();
-  proxy.wait();
+  if (drain_waiter.joinable())
+    drain_waiter.join();
+  else
+    proxy.wait();
   log_info() << "stopped";
   return 0;
 }

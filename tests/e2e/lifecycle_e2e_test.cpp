@@ -168,4 +168,27 @@ TEST(LifecycleE2ETest, sigterm_stops_accepting_and_lets_an_open_connection_finis
   EXPECT_TRUE(exited_with_0(ipm.process())) << ipm.stderr_text();
 }
 
+TEST(LifecycleE2ETest, a_second_signal_during_the_drain_cuts_open_connections_and_exits) {
+  NginxPool pool(pool_of(2));
+  ipm::test::TempDir work;
+  // A drain far longer than the test's waits: only the second signal can end it in time.
+  IpmanagerProcess ipm(pool, "drain_timeout: 10m", work.path());
+  ptest::Fd held = ptest::connect_to(ipm.proxy_port());
+  const std::string request = "GET /held HTTP/1.1\r\nHost: target\r\n\r\n";
+  ASSERT_TRUE(ptest::write_all(held, request));
+  ASSERT_THAT(read_response(held), HasSubstr("ok 127.0.1."));
+
+  ASSERT_TRUE(ipm.process().signal(SIGINT));
+  ASSERT_TRUE(wait_until(
+      [&] { return ipm.stderr_text().find("signal 2: stopping") != std::string::npos; }, 10s));
+  EXPECT_TRUE(ipm.process().running()) << "exited with a connection still open";
+  ASSERT_TRUE(ipm.process().signal(SIGTERM));
+  ASSERT_TRUE(ipm.process().wait_exit(30s)) << ipm.stderr_text();
+  EXPECT_TRUE(exited_with_0(ipm.process())) << ipm.stderr_text();
+  EXPECT_THAT(ipm.stderr_text(), HasSubstr("signal 15 during the drain: cutting 1 open"));
+  // The held client sees its connection end.
+  char byte = 0;
+  EXPECT_LE(::recv(held.get(), &byte, 1, 0), 0);
+}
+
 }  // namespace

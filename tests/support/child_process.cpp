@@ -83,6 +83,13 @@ ChildProcess::ChildProcess(const SpawnOptions& options) {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    // Default dispositions, whatever the test runner ignores: a test started from a
+    // background job inherits SIGINT ignored, and a shell cannot trap a signal ignored at
+    // its start (the demo's Ctrl-C test then saw the script go on running).
+    struct sigaction default_action {};
+    default_action.sa_handler = SIG_DFL;
+    for (const int sig : {SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGPIPE, SIGUSR1, SIGUSR2})
+      ::sigaction(sig, &default_action, nullptr);
     if (out_fd >= 0)
       ::dup2(out_fd, STDOUT_FILENO);
     if (err_fd >= 0)
