@@ -189,7 +189,15 @@ TEST(MetricsE2ETest, promtool_finds_nothing_with_no_ip_in_rotation) {
   }
   const auto r = ipm.get_through_proxy();
   EXPECT_EQ(r.error, ipm::test::kClosedWithoutAnswer);  // nothing to relay to
-  const std::string m = ipm.metrics();
+  // The worker counts the refusal as it ends the connection, which the client may see first.
+  std::string m;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        m = ipm.metrics();
+        return sample(m, "ipmanager_proxy_connections_total{result=\"no_egress\"}") == 1;
+      },
+      10s))
+      << m;
   EXPECT_EQ(sample(m, "ipmanager_pool_ips{state=\"available\"}"), 0);
   EXPECT_EQ(sample(m, "ipmanager_pool_ips{state=\"banned\"}"), 2);
   EXPECT_EQ(sample(m, "ipmanager_pool_all_unavailable"), 1);
