@@ -33,9 +33,14 @@ IpmanagerProcess::IpmanagerProcess(const NginxPool& pool, const std::string& ext
                                    const std::filesystem::path& workdir, bool parse_mode,
                                    const std::vector<std::string>& launcher)
     : config_(workdir / "ipmanager.yaml"), stderr_(workdir / "ipmanager.stderr") {
+  // Ports 0 unless the test names its own (a restart on the same port).
+  const auto port_zero = [&](const std::string& key) {
+    return extra_yaml.find(key + ":") == std::string::npos ? key + ": 0\n" : std::string();
+  };
   config_text_ = "upstream_conf_path: " + (pool.prefix() / "pool.conf").string() +
-                 "\naccess_log_path: '" + pool.access_log_pattern() + "'" +
-                 "\nprobe_port: 0\nproxy_port: 0\ndial_timeout: 1s\nreconcile_interval: 200ms\n" +
+                 "\naccess_log_path: '" + pool.access_log_pattern() + "'\n" +
+                 port_zero("probe_port") + port_zero("proxy_port") +
+                 "dial_timeout: 1s\nreconcile_interval: 200ms\n" +
                  "state_dir: " + (workdir / "ipmanager-state").string() + "\n" + extra_yaml + "\n";
   std::ofstream(config_) << config_text_;
   std::error_code ec;

@@ -31,9 +31,9 @@ std::optional<BoundPorts> bound_ports(const std::string& log);
 /// upstream config and access log, with probe_port and proxy_port 0, so the process binds
 /// ports the kernel picks; they are read back from its startup line. Started by the
 /// constructor (returns once the startup line is written, i.e. both ports listen), stopped
-/// (SIGTERM, then SIGKILL) by the destructor. `extra_yaml` is appended to the config. A
-/// `launcher` runs the binary (e.g. {"prlimit", "--nofile=96:96", "--"}: it must exec it,
-/// so the PID stays the binary's).
+/// (SIGTERM, then SIGKILL) by the destructor. `extra_yaml` is appended to the config (a
+/// probe_port or proxy_port in it replaces the 0). A `launcher` runs the binary (e.g.
+/// {"prlimit", "--nofile=96:96", "--"}: it must exec it, so the PID stays the binary's).
 class IpmanagerProcess {
  public:
   IpmanagerProcess(const NginxPool& pool, const std::string& extra_yaml,

@@ -1,9 +1,14 @@
 // The web page in a real headless Chromium (tests/e2e/web/page_check.py, Selenium) against a
 // real nginx pool and the real ipmanager binary (issue 17).
+#include <sys/wait.h>
+
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <iterator>
+#include <memory>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -32,10 +37,9 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-// Runs the browser check; its output is shown when it fails.
-void run_page_check(const IpmanagerProcess& ipm, const NginxPool& pool, const TempDir& work,
-                    std::vector<std::string> extra) {
-  const auto log = work.path() / "page_check.log";
+// The browser check's command line; its output goes to work/page_check.log.
+SpawnOptions page_check(const IpmanagerProcess& ipm, const NginxPool& pool, const TempDir& work,
+                        std::vector<std::string> extra) {
   SpawnOptions o;
   o.argv = {"/usr/bin/python3",
             std::string(IPM_SOURCE_DIR) + "/tests/e2e/web/page_check.py",
@@ -44,9 +48,17 @@ void run_page_check(const IpmanagerProcess& ipm, const NginxPool& pool, const Te
             "--ips",
             join(pool.ips())};
   o.argv.insert(o.argv.end(), extra.begin(), extra.end());
-  o.stdout_to = log;
-  o.stderr_to = log;
-  const int code = run_command(o, std::chrono::seconds(150));
+  o.stdout_to = work.path() / "page_check.log";
+  o.stderr_to = work.path() / "page_check.log";
+  return o;
+}
+
+// Runs the browser check; its output is shown when it fails.
+void run_page_check(const IpmanagerProcess& ipm, const NginxPool& pool, const TempDir& work,
+                    std::vector<std::string> extra) {
+  const auto log = work.path() / "page_check.log";
+  const int code =
+      run_command(page_check(ipm, pool, work, std::move(extra)), std::chrono::seconds(150));
   const std::string output = read_file(log);
   std::cout << output;
   EXPECT_EQ(code, 0) << output << "\nipmanager:\n" << ipm.stderr_text();
@@ -84,6 +96,35 @@ TEST(WebPageE2ETest, with_a_token_the_pages_ban_is_refused_without_it_and_passes
   TempDir work;
   IpmanagerProcess ipm(pool, "api_token: s3cret-page-token\n", work.path());
   run_page_check(ipm, pool, work, {"--token", "s3cret-page-token"});
+}
+
+TEST(WebPageE2ETest, after_a_restart_the_open_page_reconnects_and_shows_the_new_process) {
+  NginxPool pool(pool_of(3));
+  TempDir work;
+  TempDir second_work;
+  auto first = std::make_unique<IpmanagerProcess>(pool, "", work.path());
+  const std::uint16_t port = first->probe_port();
+  ipm::test::ChildProcess browser(
+      page_check(*first, pool, work, {"--restart-dir", work.path().string()}));
+  const auto log = [&] { return read_file(work.path() / "page_check.log"); };
+  ASSERT_TRUE(ipm::test::wait_until(
+      [&] { return std::filesystem::exists(work.path() / "page-open") || !browser.running(); },
+      std::chrono::seconds(90)))
+      << log();
+  ASSERT_TRUE(browser.running()) << log();
+  first.reset();  // SIGTERM: the page loses its stream
+  // The same probe port, a fresh state: only a reconnection can show this ban.
+  IpmanagerProcess second(pool, "probe_port: " + std::to_string(port) + "\n", second_work.path());
+  ASSERT_EQ(second.probe_port(), port);
+  const std::string ip = pool.ips()[1];
+  ASSERT_EQ(ipm::test::http_request("POST", "127.0.0.1", port, "/api/ip/" + ip + "/ban").status,
+            200);
+  std::ofstream(work.path() / "restarted") << ip << "\n";
+  ASSERT_TRUE(browser.wait_exit(std::chrono::seconds(90))) << log();
+  const auto status = browser.wait_status();
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << log() << second.stderr_text();
+  std::cout << log();
 }
 
 }  // namespace

@@ -7,7 +7,11 @@ ipmanager binary, or by tests/bench/page_bench.py; exits 0 when every check pass
 prints one line per check.
 
   page_check.py --url http://127.0.0.1:PORT --ips A,B,C [--token T] [--screenshot F]
+  page_check.py --url ... --ips ... --restart-dir D   the reconnection check: writes
+      D/page-open once the page is live, then waits for D/restarted (the IP the restarted
+      process banned) and for the open page to show it without a reload
 """
+import os
 import argparse
 import json
 import sys
@@ -258,12 +262,40 @@ def token(driver, probe, url, ips, secret):
     check(driver.find_element(By.ID, 'token').get_attribute('open') is None, 'without asking again')
 
 
+def wait_for_file(path, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(path):
+            with open(path) as f:
+                text = f.read().strip()
+            if text:
+                return text
+        time.sleep(0.05)
+    raise Failure('timed out waiting for ' + path)
+
+
+def restart(driver, url, ips, folder):
+    open_page(driver, url, ips)
+    check(all(row_state(driver, ip) == 'available' for ip in ips), 'every IP available at first')
+    with open(os.path.join(folder, 'page-open.tmp'), 'w') as f:
+        f.write('live\n')
+    os.rename(os.path.join(folder, 'page-open.tmp'), os.path.join(folder, 'page-open'))
+    wait(driver, lambda: driver.find_element(By.ID, 'status').text != 'live',
+         'the page says it lost the stream when the process stops', timeout=30)
+    banned = wait_for_file(os.path.join(folder, 'restarted'), 60)
+    wait(driver, lambda: row_state(driver, banned) == 'banned',
+         'the open page shows the restarted process\'s ban without a reload', timeout=20)
+    check(True, f'after the restart the page reconnected by itself and shows {banned} banned')
+    wait(driver, lambda: driver.find_element(By.ID, 'status').text == 'live', 'the stream is live again')
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--url', required=True)
     parser.add_argument('--ips', required=True)
     parser.add_argument('--token', default='')
     parser.add_argument('--screenshot', default='')
+    parser.add_argument('--restart-dir', default='')
     args = parser.parse_args()
     ips = args.ips.split(',')
     probe = Probe(args.url)
@@ -271,7 +303,11 @@ def main():
     with tempfile.TemporaryDirectory(prefix='ipm-chromium-') as profile:
         driver = start_browser(profile)
         try:
-            if args.token:
+            if args.restart_dir:
+                restart(driver, args.url, ips, args.restart_dir)
+                # While the process is down, Chromium logs each refused reconnection.
+                allowed = ('net::ERR_',)
+            elif args.token:
                 token(driver, probe, args.url, ips, args.token)
                 # Chromium logs each 401 answer as a failed resource load: those are expected.
                 allowed = ('status of 401',)
