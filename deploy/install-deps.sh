@@ -20,17 +20,18 @@
 set -euo pipefail
 
 # Building and running ipmanager (the release binary links RE2, yaml-cpp, prometheus-cpp,
-# Boost.JSON, zlib and libsystemd).
+# Boost.JSON, zlib, libsystemd and libnftables).
 packages=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev
-  libre2-dev prometheus-cpp-dev libyaml-cpp-dev zlib1g-dev libsystemd-dev
+  libre2-dev prometheus-cpp-dev libyaml-cpp-dev zlib1g-dev libsystemd-dev libnftables-dev
 )
 demo_packages=(nginx-light curl jq)
 test_packages=(
   clang-format libgtest-dev libgmock-dev libbenchmark-dev
   nginx-light logrotate prometheus curl procps psmisc jq
   mtail debootstrap
+  nftables iproute2  # gateway mode's tests, inside network namespaces they make
   chromium chromium-driver python3-selenium
   clang libclang-rt-14-dev  # the libFuzzer targets (tests/fuzz)
 )
