@@ -7,12 +7,13 @@ namespace ipm::app {
 PoolEgressSource::PoolEgressSource(pool::Selector& selector, strategy::SharedEngine& engine)
     : selector_(selector), engine_(engine) {}
 
-std::optional<pool::Egress> PoolEgressSource::pick(std::span<const pool::Egress> tried) {
+std::optional<pool::Egress> PoolEgressSource::pick(const pool::Request& request,
+                                                   std::span<const pool::Egress> tried) {
   std::vector<std::string> exclude;
   exclude.reserve(tried.size());
   for (const auto& e : tried)
     exclude.push_back(e.ip);
-  auto picked = selector_.pick(exclude);
+  auto picked = selector_.pick(request, exclude);
   if (!picked)
     return std::nullopt;
   pool::Egress egress = picked->egress();

@@ -25,7 +25,8 @@ class PoolEgressSource final : public proxy::EgressSource {
   PoolEgressSource(const PoolEgressSource&) = delete;
   PoolEgressSource& operator=(const PoolEgressSource&) = delete;
 
-  std::optional<pool::Egress> pick(std::span<const pool::Egress> tried) override;
+  std::optional<pool::Egress> pick(const pool::Request& request,
+                                   std::span<const pool::Egress> tried) override;
   void report(const pool::DialOutcome& outcome) override;
   void abandoned(const pool::Egress& egress) override;
   void opened(const pool::Egress& egress) override;

@@ -19,6 +19,7 @@
 #include "app/action_journal.hpp"
 #include "app/decision_logger.hpp"
 #include "app/descriptor_limit.hpp"
+#include "app/egresses.hpp"
 #include "app/exposure.hpp"
 #include "app/log.hpp"
 #include "app/log_pipeline.hpp"
@@ -28,6 +29,7 @@
 #include "app/reload_status.hpp"
 #include "app/systemd_notify.hpp"
 #include "app/version.hpp"
+#include "config/errors.hpp"
 #include "config/json_view.hpp"
 #include "config/schema.hpp"
 #include "pool/decision_log.hpp"
@@ -47,6 +49,8 @@ namespace asio = boost::asio;
 namespace {
 
 scanner::UpstreamConfig read_upstream(const config::Config& c) {
+  if (c.upstream_conf_path.empty())
+    return {};  // no nginx pool: dispatch mode
   scanner::UpstreamConfig upstream = scanner::parse_upstream_config(c.upstream_conf_path);
   for (const auto& w : upstream.warnings)
     log_warn() << "upstream config: " << w;
@@ -171,6 +175,29 @@ std::optional<std::string> replay_journal(ActionJournal& journal, strategy::Shar
   }
 }
 
+// The whole pool: the nginx egresses of the upstream config, then those of `egresses:`.
+// Throws config::ConfigError naming the entry that cannot be built.
+std::vector<pool::Egress> all_egresses(const config::Config& c,
+                                       const scanner::UpstreamConfig& upstream) {
+  std::vector<pool::Egress> out = upstream.egresses;
+  std::vector<std::string> warnings;
+  auto more = build_egresses(c, proxy::interface_addresses(), warnings);
+  for (const auto& w : warnings)
+    log_warn() << w;
+  for (std::size_t i = 0; i < more.size(); ++i) {
+    pool::Egress& e = more[i];
+    // One id, one state: a source IP that nginx also binds would share it.
+    if (std::any_of(upstream.egresses.begin(), upstream.egresses.end(),
+                    [&](const pool::Egress& n) { return n.ip == e.ip; }))
+      throw config::ConfigError("egresses[" + std::to_string(i) + "]",
+                                e.ip + " is also an egress IP of " + c.upstream_conf_path);
+    log_info() << config::to_string(e.kind) << " egress " << e.ip
+               << (e.interface.empty() ? "" : " on " + e.interface) << ", weight " << e.weight;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 }  // namespace
 
 Service::Service(config::Config config, ConfigSource reload)
@@ -189,7 +216,9 @@ int Service::run() {
   auto registry = std::make_shared<prometheus::Registry>();
   ReloadStatus reload_status(*registry);
   pool::Selector selector(config_.selection);
-  strategy::SharedEngine engine(config_, selector, upstream.egresses, start);
+  // The whole pool: nginx's egresses and those of `egresses:` (kept for rescans to compare).
+  std::vector<pool::Egress> egresses = all_egresses(config_, upstream);
+  strategy::SharedEngine engine(config_, selector, egresses, start);
   engine.set_decision_sink(log_decision);
   pool::DecisionLog decisions(config_.decisions_kept);
   ActionJournal journal(config_.state_dir);
@@ -199,8 +228,13 @@ int Service::run() {
   // own threads (one per usable CPU) and meets the rest only in the lock-free snapshot and the
   // engine's short critical sections.
   asio::io_context io(1);
-  LogPipeline logs(io.get_executor(), config_, upstream.bindings, engine, *registry);
-  readiness.set_logs([&logs] { return logs.files(); });
+  // Only an nginx pool has a log to follow.
+  const bool nginx = !config_.upstream_conf_path.empty();
+  std::optional<LogPipeline> logs;
+  if (nginx)
+    logs.emplace(io.get_executor(), config_, upstream.bindings, engine, *registry);
+  readiness.set_logs(
+      [&logs] { return logs ? logs->files() : std::vector<scanner::FollowedFile>{}; });
 
   probe::Context context(config_);
   context.engine = &engine;
@@ -226,10 +260,13 @@ int Service::run() {
 
   // A new pool config, already read: the engine and the line parser take it.
   auto apply_pool = [&](scanner::UpstreamConfig next) {
-    const std::string change = pool_change(upstream.egresses, next.egresses);
-    engine.reload(next.egresses, pool::Clock::now());
-    logs.rebind(next.bindings);
+    std::vector<pool::Egress> next_egresses = all_egresses(config_, next);
+    const std::string change = pool_change(egresses, next_egresses);
+    engine.reload(next_egresses, pool::Clock::now());
+    if (logs)
+      logs->rebind(next.bindings);
     upstream = std::move(next);
+    egresses = std::move(next_egresses);
     return change;
   };
   // POST /api/ip/renew runs on the probe's thread, which is this io_context's: the rescan
@@ -262,7 +299,8 @@ int Service::run() {
   probe_options.log = [](std::string_view m) { log_warn() << "probe: " << m; };
   probe::Server probe_server(io, context, probe_options);
 
-  logs.start();  // parse mode replays here, before any traffic is taken
+  if (logs)
+    logs->start();  // parse mode replays here, before any traffic is taken
   readiness.replay_done();
   proxy.start();
   log_info() << "proxy: " << proxy.workers() << (proxy.workers() == 1 ? " worker (" : " workers (")
@@ -272,10 +310,19 @@ int Service::run() {
   probe_server.start();
   for (const auto& w : exposure_warnings(config_))
     log_error() << "exposed: " << w;
-  log_info() << "ipmanager running: " << upstream.egresses.size() << " egress IPs, mode "
-             << config::to_string(config_.mode) << ", probe http://"
-             << probe_server.local_endpoint() << ", proxy " << proxy.local_endpoint() << " -> "
-             << config_.next << ":PORT";
+  if (config_.listen.empty()) {
+    // Tests and scripts read the ports from this line: its shape stays.
+    log_info() << "ipmanager running: " << egresses.size() << " egress IPs, mode "
+               << config::to_string(config_.mode) << ", probe http://"
+               << probe_server.local_endpoint() << ", proxy " << proxy.local_endpoint() << " -> "
+               << config_.next << ":PORT";
+  } else {
+    auto line = log_info();
+    line << "ipmanager running: " << egresses.size() << " egresses, mode "
+         << config::to_string(config_.mode) << ", probe http://" << probe_server.local_endpoint();
+    for (std::size_t i = 0; i < config_.listen.size(); ++i)
+      line << ", " << config::to_string(config_.listen[i].type) << " " << proxy.local_endpoint(i);
+  }
 
   // systemd's READY=1 and /ready wait for every log: say what is missing, once per change.
   bool ready = false;
@@ -286,8 +333,8 @@ int Service::run() {
       if (!ready) {
         ready = true;
         said_waiting.clear();
-        log_info() << "ready: " << upstream.egresses.size() << " egress IPs, every log open";
-        notify_ready("serving " + std::to_string(upstream.egresses.size()) + " egress IPs");
+        log_info() << "ready: " << egresses.size() << " egress IPs, every log open";
+        notify_ready("serving " + std::to_string(egresses.size()) + " egress IPs");
       }
       return;
     }
@@ -313,7 +360,8 @@ int Service::run() {
       if (ec)
         return;
       engine.tick(pool::Clock::now());
-      logs.flush_counts();
+      if (logs)
+        logs->flush_counts();
       check_ready();
       schedule();
     });
@@ -334,7 +382,8 @@ int Service::run() {
     hup.cancel();
     housekeeping.cancel();
     probe_server.stop();
-    logs.stop();
+    if (logs)
+      logs->stop();
     proxy.stop();
     drain_waiter = std::jthread([&] {
       proxy.wait();
@@ -376,7 +425,7 @@ int Service::run() {
         reload_status.failed();
       }
       if (ready)
-        notify_ready("serving " + std::to_string(upstream.egresses.size()) + " egress IPs");
+        notify_ready("serving " + std::to_string(egresses.size()) + " egress IPs");
       wait_hup();
     });
   };

@@ -14,6 +14,12 @@ Config::Config() {
   failure_statuses.spec.emplace_back("5xx");
 }
 
+std::vector<Listener> Config::front_ends() const {
+  if (!listen.empty())
+    return listen;
+  return {Listener{FrontEnd::tcp, proxy_host, proxy_port, {}}};
+}
+
 std::string_view to_string(Mode m) {
   return m == Mode::parse ? "parse" : "serve";
 }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "config/dispatch.hpp"
 #include "config/duration.hpp"
 
 namespace ipm::config {
@@ -105,7 +106,19 @@ struct Config {
   /// Clients the proxy serves, as address blocks; empty: every client that reaches it.
   std::vector<std::string> proxy_allow_clients;
 
+  // --- front ends and egresses beyond nginx (dispatch mode; config/dispatch.hpp) ---
+  std::vector<Listener> listen;  ///< empty: one tcp front end on proxy_host:proxy_port
+  std::vector<EgressSpec> egresses;
+  Millis handshake_timeout{std::chrono::seconds(10)};
+  bool allow_open_proxy = false;
+  std::vector<AddressRule> allow_destinations;  ///< allowed although refused by default
+  std::vector<AddressRule> deny_destinations;   ///< refused besides the defaults
+  std::uint32_t resolver_threads = 4;
+
   Config();
+
+  /// The front ends in force: `listen`, or the tcp front end on proxy_host:proxy_port.
+  std::vector<Listener> front_ends() const;
 };
 
 std::string_view to_string(Mode m);

@@ -1,5 +1,6 @@
 #include "config/load.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -115,6 +116,13 @@ Config load_text(std::string_view text, std::string_view origin, const EnvLookup
     }
   }
 
+  apply_environment(config, env);
+  read_token_file(config);
+  validate(config);
+  return config;
+}
+
+void apply_environment(Config& config, const EnvLookup& env) {
   for (const auto& spec : schema()) {
     const std::string name = env_name(spec.name);
     const auto value = env(name);
@@ -131,10 +139,6 @@ Config load_text(std::string_view text, std::string_view origin, const EnvLookup
       node = YAML::Node(*value);
     apply(spec, node, config, "environment " + name);
   }
-
-  read_token_file(config);
-  validate(config);
-  return config;
 }
 
 Config load_file(const std::filesystem::path& path, const EnvLookup& env) {
@@ -155,14 +159,44 @@ Config load_file(const std::filesystem::path& path, const EnvLookup& env) {
 }
 
 void validate(const Config& c) {
-  if (c.upstream_conf_path.empty()) {
+  const auto front_ends = c.front_ends();
+  const bool tcp_front_end = std::any_of(front_ends.begin(), front_ends.end(),
+                                         [](const Listener& l) { return l.type == FrontEnd::tcp; });
+  const bool dispatch_front_end =
+      std::any_of(front_ends.begin(), front_ends.end(),
+                  [](const Listener& l) { return l.type != FrontEnd::tcp; });
+  if (!c.egresses.empty() && !dispatch_front_end) {
+    throw ConfigError("listen",
+                      "egresses need a socks, http or mixed front end (the tcp front end "
+                      "serves nginx egresses only)");
+  }
+  if (c.egresses.empty() && dispatch_front_end) {
+    throw ConfigError("egresses",
+                      "socks, http and mixed front ends need source or upstream egresses");
+  }
+  if (c.upstream_conf_path.empty() && (tcp_front_end || c.egresses.empty())) {
     throw ConfigError("upstream_conf_path",
-                      "is required: the nginx config with one server block per egress IP");
+                      "is required: the nginx config with one server block per egress IP "
+                      "(or give egresses: and socks/http/mixed front ends in listen:)");
   }
-  if (c.probe_port == c.proxy_port && c.probe_port != 0 && c.probe_host == c.proxy_host) {
-    throw ConfigError("probe_port",
-                      "is the same port as proxy_port (" + std::to_string(c.proxy_port) + ")");
+  for (std::size_t i = 0; i < front_ends.size(); ++i) {
+    const Listener& l = front_ends[i];
+    const std::string key = c.listen.empty() ? "proxy_port" : "listen[" + std::to_string(i) + "]";
+    if (l.type != FrontEnd::tcp && l.users.empty() && !is_loopback_address(l.host) &&
+        !c.allow_open_proxy) {
+      throw ConfigError(key, "a " + std::string(to_string(l.type)) + " front end on " + l.host +
+                                 " without users is an open proxy; add users, listen on "
+                                 "127.0.0.1, or set allow_open_proxy: true");
+    }
+    if (l.port != 0 && l.port == c.probe_port && l.host == c.probe_host) {
+      if (c.listen.empty())
+        throw ConfigError("probe_port",
+                          "is the same port as proxy_port (" + std::to_string(c.proxy_port) + ")");
+      throw ConfigError(key, "port " + std::to_string(l.port) + " is the probe_port");
+    }
   }
+  if (c.handshake_timeout.count() == 0)
+    throw ConfigError("handshake_timeout", "must be longer than 0s");
   if (c.max_cool_down < c.cool_down) {
     throw ConfigError("max_cool_down", format_duration(c.max_cool_down) +
                                            " is shorter than cool_down_min (" +

@@ -7,12 +7,15 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
 #include <boost/json.hpp>
 
+#include "config/address_rule.hpp"
 #include "config/cidr.hpp"
+#include "config/dispatch.hpp"
 #include "config/errors.hpp"
 
 namespace ipm::config {
@@ -146,25 +149,26 @@ enum class PortZero { refused, none, any };
 
 KeySpec port_key(std::string_view name, std::string_view doc, Member<std::uint16_t> m,
                  PortZero zero = PortZero::refused) {
-  return typed("port", with_copy(m, {name, doc,
-                       [name, m, zero](const YAML::Node& n, Config& c) {
-                         // The Go tool writes ports as strings ("9091"); an empty string means
-                         // "none".
-                         if (zero == PortZero::none && n.IsScalar() && n.Scalar().empty()) {
-                           c.*m = 0;
-                           return;
-                         }
-                         const bool zero_ok = zero != PortZero::refused;
-                         c.*m = static_cast<std::uint16_t>(read_integer(
-                             name, n, zero_ok ? 0 : 1, 65535,
-                             zero_ok ? "a port number (0-65535)" : "a port number (1-65535)"));
-                       },
-                       [m, zero](const Config& c) -> json::value {
-                         // Shown as the Go tool shows it: a string, "" for none.
-                         if (c.*m == 0 && zero == PortZero::none)
-                           return json::value("");
-                         return json::value(std::to_string(c.*m));
-                       }}));
+  return typed(
+      "port", with_copy(m, {name, doc,
+                            [name, m, zero](const YAML::Node& n, Config& c) {
+                              // The Go tool writes ports as strings ("9091"); an empty string means
+                              // "none".
+                              if (zero == PortZero::none && n.IsScalar() && n.Scalar().empty()) {
+                                c.*m = 0;
+                                return;
+                              }
+                              const bool zero_ok = zero != PortZero::refused;
+                              c.*m = static_cast<std::uint16_t>(read_integer(
+                                  name, n, zero_ok ? 0 : 1, 65535,
+                                  zero_ok ? "a port number (0-65535)" : "a port number (1-65535)"));
+                            },
+                            [m, zero](const Config& c) -> json::value {
+                              // Shown as the Go tool shows it: a string, "" for none.
+                              if (c.*m == 0 && zero == PortZero::none)
+                                return json::value("");
+                              return json::value(std::to_string(c.*m));
+                            }}));
 }
 
 KeySpec uint_key(std::string_view name, std::string_view doc, Member<std::uint32_t> m,
@@ -550,6 +554,87 @@ std::vector<KeySpec> build_schema() {
   keys.push_back(cidr_list_key("proxy_allow_clients",
                                "address blocks the proxy serves; [] for every client",
                                &Config::proxy_allow_clients));
+
+  // Front ends and egresses beyond nginx (dispatch mode).
+  keys.push_back(typed(
+      "list of front ends",
+      with_copy(
+          &Config::listen,
+          {"listen",
+           "front ends, each {type: tcp, socks, http or mixed; host; port; users: [{name, "
+           "password}]}; "
+           "empty: tcp on proxy_host:proxy_port",
+           [](const YAML::Node& n, Config& c) { c.listen = read_listeners(n); },
+           [](const Config& c) -> json::value {
+             json::array a;
+             for (const auto& l : c.listen) {
+               json::array users;
+               for (const auto& u : l.users)
+                 users.emplace_back(json::object{{"name", u.name}, {"password", "<redacted>"}});
+               a.emplace_back(json::object{{"type", to_string(l.type)},
+                                           {"host", l.host},
+                                           {"port", l.port},
+                                           {"users", std::move(users)}});
+             }
+             return a;
+           }})));
+  keys.push_back(typed(
+      "list of egresses",
+      with_copy(
+          &Config::egresses,
+          {"egresses",
+           "source IPs and upstream proxies, each {kind: source, address or interface, weight} or "
+           "{kind: upstream, host, port, protocol: socks5, socks4 or http, username, password, "
+           "weight}",
+           [](const YAML::Node& n, Config& c) { c.egresses = read_egresses(n); },
+           [](const Config& c) -> json::value {
+             json::array a;
+             for (const auto& e : c.egresses) {
+               json::object o{{"kind", to_string(e.kind)}, {"weight", e.weight}};
+               if (e.kind == EgressKind::source) {
+                 o["address"] = e.address;
+                 o["interface"] = e.interface;
+               } else {
+                 o["host"] = e.host;
+                 o["port"] = e.port;
+                 o["protocol"] = to_string(e.protocol);
+                 o["username"] = e.username;
+                 o["password"] = e.password.empty() ? "" : "<redacted>";
+               }
+               a.emplace_back(std::move(o));
+             }
+             return a;
+           }})));
+  keys.push_back(duration_key("handshake_timeout",
+                              "time a socks/http client gets to send its request",
+                              &Config::handshake_timeout, seconds(1)));
+  keys.push_back(bool_key("allow_open_proxy",
+                          "let a socks/http front end without users listen beyond loopback",
+                          &Config::allow_open_proxy));
+  for (const auto& [name, doc, member] :
+       {std::tuple{"allow_destinations",
+                   "CIDR[:port] destinations allowed although refused by default (link-local, "
+                   "the host's own addresses)",
+                   &Config::allow_destinations},
+        std::tuple{"deny_destinations", "CIDR[:port] destinations refused",
+                   &Config::deny_destinations}}) {
+    const std::string_view key = name;
+    auto m = member;
+    keys.push_back(
+        typed("list of CIDR[:port]", with_copy(m, {key, doc,
+                                                   [key, m](const YAML::Node& n, Config& c) {
+                                                     c.*m = read_address_rules(key, n);
+                                                   },
+                                                   [m](const Config& c) -> json::value {
+                                                     json::array a;
+                                                     for (const auto& r : c.*m)
+                                                       a.emplace_back(r.text);
+                                                     return a;
+                                                   }})));
+  }
+  keys.push_back(uint_key("resolver_threads",
+                          "threads that resolve domain destinations (getaddrinfo)",
+                          &Config::resolver_threads, 1, 256));
 
   // What a running process applies on SIGHUP (app/service.cpp): logging, the pool config
   // path, the probe's token and label cap, and the strategy and selection keys.

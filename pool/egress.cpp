@@ -3,7 +3,17 @@
 namespace ipm::pool {
 
 std::string to_string(const Egress& e) {
+  if (e.kind != EgressKind::nginx)
+    return e.ip;
   return e.ip + ":" + std::to_string(e.port);
+}
+
+bool can_serve(const Egress& e, const Request& r) {
+  if ((r.kinds & Request::kind_bit(e.kind)) == 0)
+    return false;
+  // A destination reachable over either family can take any egress; one of a single
+  // family needs an egress of that family (or one that takes both).
+  return e.family == Family::any || r.family == Family::any || e.family == r.family;
 }
 
 }  // namespace ipm::pool

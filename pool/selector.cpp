@@ -22,7 +22,10 @@ std::uint32_t random_below(std::size_t n) {
   return static_cast<std::uint32_t>((r * static_cast<std::uint64_t>(n)) >> 32);
 }
 
-bool is_excluded(const Snapshot& s, std::uint32_t i, std::span<const std::string> exclude) {
+bool is_excluded(const Snapshot& s, std::uint32_t i, const Request& request,
+                 std::span<const std::string> exclude) {
+  if (!can_serve(s.ips[i].egress, request))
+    return true;
   for (const auto& ip : exclude) {
     if (s.ips[i].egress.ip == ip)
       return true;
@@ -120,30 +123,30 @@ std::shared_ptr<const Snapshot> Selector::snapshot() const {
   return current_;
 }
 
-std::optional<Pick> Selector::pick(std::span<const std::string> exclude) {
+std::optional<Pick> Selector::pick(const Request& request, std::span<const std::string> exclude) {
   const Snapshot& snap = *current_for_this_thread();
   if (snap.schedule.empty())
     return std::nullopt;
-  const auto index = choose(snap, exclude);
+  const auto index = choose(snap, request, exclude);
   if (!index)
     return std::nullopt;
   return Pick(snap.ips[*index], *index, snap.least_bad_fallback);
 }
 
-std::optional<std::uint32_t> Selector::choose(const Snapshot& s,
+std::optional<std::uint32_t> Selector::choose(const Snapshot& s, const Request& request,
                                               std::span<const std::string> exclude) {
   // A few policy draws honour shares and weights; past them (most of the pool excluded)
   // a scan from a random point finds whatever is left.
   for (int attempt = 0; attempt < 8; ++attempt) {
     const std::uint32_t i = draw(s);
-    if (!is_excluded(s, i, exclude))
+    if (!is_excluded(s, i, request, exclude))
       return i;
   }
   const std::size_t n = s.schedule.size();
   const std::size_t start = random_below(n);
   for (std::size_t k = 0; k < n; ++k) {
     const std::uint32_t i = s.schedule[(start + k) % n];
-    if (!is_excluded(s, i, exclude))
+    if (!is_excluded(s, i, request, exclude))
       return i;
   }
   return std::nullopt;

@@ -71,9 +71,14 @@ class Selector {
   /// with a schedule for `policy`, and every later publish uses it.
   void set_policy(config::Selection policy);
 
-  /// An egress for a new connection, skipping the IPs in `exclude` (those a caller already
-  /// tried and failed to dial). nullopt when nothing selectable remains.
-  std::optional<Pick> pick(std::span<const std::string> exclude = {});
+  /// An egress for a new connection that can serve `request` (kind and address family, see
+  /// can_serve()), skipping the IPs in `exclude` (those a caller already tried and failed to
+  /// dial). nullopt when nothing selectable remains.
+  std::optional<Pick> pick(const Request& request, std::span<const std::string> exclude = {});
+  /// An nginx egress (the tcp front end).
+  std::optional<Pick> pick(std::span<const std::string> exclude = {}) {
+    return pick(kNginxRequest, exclude);
+  }
 
   /// The current snapshot (never null: empty before the first publish).
   std::shared_ptr<const Snapshot> snapshot() const;
@@ -81,7 +86,8 @@ class Selector {
   config::Selection policy() const { return policy_.load(std::memory_order_relaxed); }
 
  private:
-  std::optional<std::uint32_t> choose(const Snapshot& s, std::span<const std::string> exclude);
+  std::optional<std::uint32_t> choose(const Snapshot& s, const Request& request,
+                                      std::span<const std::string> exclude);
   std::uint32_t draw(const Snapshot& s);
 
   const std::shared_ptr<const Snapshot>& current_for_this_thread();

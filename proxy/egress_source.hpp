@@ -16,9 +16,11 @@ class EgressSource {
  public:
   virtual ~EgressSource() = default;
 
-  /// The next egress to dial, never one of `tried` (the egresses that already failed for this
-  /// connection). nullopt when the pool has nothing to offer: the client is then closed.
-  virtual std::optional<pool::Egress> pick(std::span<const pool::Egress> tried) = 0;
+  /// The next egress to dial for `request` (an egress that can serve it, see pool::can_serve),
+  /// never one of `tried` (the egresses that already failed for this connection). nullopt when
+  /// the pool has nothing to offer: the client is then refused.
+  virtual std::optional<pool::Egress> pick(const pool::Request& request,
+                                           std::span<const pool::Egress> tried) = 0;
 
   /// Outcome of one dial, reported as soon as it is known and before any byte is relayed,
   /// so a dead IP leaves rotation at once. The views in `outcome` are valid during the call.

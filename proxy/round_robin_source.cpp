@@ -7,7 +7,8 @@ namespace ipm::proxy {
 RoundRobinSource::RoundRobinSource(std::vector<pool::Egress> egresses)
     : egresses_(std::move(egresses)), counters_(std::make_unique<Counters[]>(egresses_.size())) {}
 
-std::optional<pool::Egress> RoundRobinSource::pick(std::span<const pool::Egress> tried) {
+std::optional<pool::Egress> RoundRobinSource::pick(const pool::Request& request,
+                                                   std::span<const pool::Egress> tried) {
   const std::size_t n = egresses_.size();
   if (n == 0)
     return std::nullopt;
@@ -15,7 +16,7 @@ std::optional<pool::Egress> RoundRobinSource::pick(std::span<const pool::Egress>
   for (std::size_t i = 0; i < n; ++i) {
     const std::size_t at = (start + i) % n;
     const pool::Egress& e = egresses_[at];
-    if (std::find(tried.begin(), tried.end(), e) == tried.end()) {
+    if (pool::can_serve(e, request) && std::find(tried.begin(), tried.end(), e) == tried.end()) {
       counters_[at].picked.fetch_add(1, std::memory_order_relaxed);
       return e;
     }

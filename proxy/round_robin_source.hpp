@@ -30,7 +30,8 @@ class RoundRobinSource final : public EgressSource {
   RoundRobinSource(const RoundRobinSource&) = delete;
   RoundRobinSource& operator=(const RoundRobinSource&) = delete;
 
-  std::optional<pool::Egress> pick(std::span<const pool::Egress> tried) override;
+  std::optional<pool::Egress> pick(const pool::Request& request,
+                                   std::span<const pool::Egress> tried) override;
   void report(const pool::DialOutcome& outcome) override;
   void abandoned(const pool::Egress& egress) override;
   void opened(const pool::Egress& egress) override;

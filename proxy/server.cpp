@@ -97,7 +97,17 @@ void Server::start() {
                                            descriptors_.max_connections, options_.buffer_bytes,
                                            config_.proxy_splice, options_.warn);
   shared_->allow_clients = ClientFilter(config_.proxy_allow_clients);
-  tcp::endpoint endpoint(resolve(config_.proxy_host, "proxy_host"), config_.proxy_port);
+  // The socks, http and mixed front ends come with the workers' handshakes (issue 15, next
+  // step); until then only the tcp front end runs.
+  const std::vector<config::Listener> front_ends = config_.front_ends();
+  for (std::size_t i = 0; i < front_ends.size(); ++i) {
+    if (front_ends[i].type != config::FrontEnd::tcp || i > 0)
+      throw std::runtime_error("listen[" + std::to_string(i) +
+                               "]: only one tcp front end runs yet");
+  }
+  tcp::endpoint endpoint(
+      resolve(front_ends[0].host, config_.listen.empty() ? "proxy_host" : "listen[0].host"),
+      front_ends[0].port);
   for (std::uint32_t i = 0; i < threads; ++i) {
     auto worker = std::make_unique<Worker>(*shared_);
     worker->listen(endpoint, threads > 1);
@@ -110,8 +120,8 @@ void Server::start() {
     w->start();
 }
 
-tcp::endpoint Server::local_endpoint() const {
-  if (workers_.empty())
+tcp::endpoint Server::local_endpoint(std::size_t i) const {
+  if (workers_.empty() || i > 0)
     throw std::logic_error("proxy::Server::local_endpoint before start");
   return workers_.front()->local_endpoint();
 }

@@ -65,8 +65,9 @@ class Server {
   /// the port cannot be bound. Call once.
   void start();
 
-  /// The bound address (the real port when proxy_port is 0).
-  boost::asio::ip::tcp::endpoint local_endpoint() const;
+  /// The bound address of the `i`-th front end of config.front_ends() (the real port when
+  /// its port is 0).
+  boost::asio::ip::tcp::endpoint local_endpoint(std::size_t i = 0) const;
 
   /// Graceful drain: closes the listeners now, lets open connections finish for up to
   /// `drain_timeout` (or `drain`), then cuts the rest. Returns at once; wait() joins.

@@ -24,9 +24,9 @@ class PoolEgressSourceTest : public ::testing::Test {
 };
 
 TEST_F(PoolEgressSourceTest, every_pick_is_released_by_its_outcome_or_by_abandoned) {
-  const auto a = source_.pick({});
-  const auto b = source_.pick({});
-  const auto c = source_.pick({});
+  const auto a = source_.pick(pool::kNginxRequest, {});
+  const auto b = source_.pick(pool::kNginxRequest, {});
+  const auto c = source_.pick(pool::kNginxRequest, {});
   ASSERT_TRUE(a && b && c);
   EXPECT_EQ(source_.leases(), 3U);
 

@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <map>
 #include <random>
 #include <string>
@@ -71,12 +73,30 @@ const std::map<std::string, std::vector<std::string>> kValid = {
     {"log_style", {"text", "json"}},
     {"weights", {"{}", "{10.0.3.1: 2, 10.0.3.2: 0}"}},
     {"proxy_allow_clients", {"[]", "[10.0.0.0/8, '::1']"}},
+    {"listen",
+     {"[{type: mixed, port: 0}]",
+      "[{type: socks, host: 0.0.0.0, port: 1080, users: [{name: u, password: p}]}, "
+      "{type: tcp, port: 0}]"}},
+    {"egresses",
+     {"[{kind: source, address: 127.0.1.1, weight: 3}, {kind: source, interface: lo}]",
+      "[{kind: upstream, host: 127.0.0.1, port: 1080, protocol: http, username: u, password: p}]"}},
+    {"handshake_timeout", {"10s", "2"}},
+    {"allow_open_proxy", {"true", "false"}},
+    {"allow_destinations", {"[127.0.0.0/8]", "[\"[::1]:80\", 10.0.0.0/8]", "127.0.0.1:8080"}},
+    {"deny_destinations", {"[]", "[192.168.0.0/16:22]"}},
+    {"resolver_threads", {"1", "4"}},
 };
+
+// Front ends and egresses of dispatch mode only make sense together (a config with one and
+// not the other is refused): they are drawn as a pair.
+constexpr std::array<const char*, 2> kPaired = {"listen", "egresses"};
 
 std::string random_valid_config(std::mt19937& rng) {
   std::string text = "upstream_conf_path: /etc/nginx/pool.conf\n";
+  const bool dispatch = rng() % 2 == 0;
   for (const auto& [key, values] : kValid) {
-    if (rng() % 2 == 0)
+    const bool paired = std::find(kPaired.begin(), kPaired.end(), key) != kPaired.end();
+    if (paired ? dispatch : rng() % 2 == 0)
       text += key + ": " + values[rng() % values.size()] + "\n";
   }
   return text;

@@ -1,6 +1,7 @@
 #include "pool/selector.hpp"
 
 #include <map>
+#include <set>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -49,6 +50,81 @@ std::map<std::string, int> draw(Selector& sel, int n) {
 }
 
 class SelectorPolicyTest : public ::testing::TestWithParam<Selection> {};
+
+// A pool of every kind: nginx 1-2, a source of each family, an upstream that reaches both.
+Snapshot every_kind() {
+  Snapshot s;
+  s.ips.push_back(entry(1, IpState::available, 1.0));
+  s.ips.push_back(entry(2, IpState::available, 1.0));
+  SnapshotEntry v4 = entry(3, IpState::available, 1.0);
+  v4.egress.kind = ipm::pool::EgressKind::source;
+  v4.egress.family = ipm::pool::Family::ipv4;
+  SnapshotEntry v6 = entry(4, IpState::available, 1.0);
+  v6.egress.ip = "2001:db8::4";
+  v6.egress.kind = ipm::pool::EgressKind::source;
+  v6.egress.family = ipm::pool::Family::ipv6;
+  SnapshotEntry up = entry(5, IpState::available, 1.0);
+  up.egress.ip = "127.0.0.1:1080";
+  up.egress.kind = ipm::pool::EgressKind::upstream;
+  s.ips.push_back(v4);
+  s.ips.push_back(v6);
+  s.ips.push_back(up);
+  return s;
+}
+
+ipm::pool::Request dispatch_request(ipm::pool::Family family) {
+  ipm::pool::Request r;
+  r.kinds = ipm::pool::Request::kind_bit(ipm::pool::EgressKind::source) |
+            ipm::pool::Request::kind_bit(ipm::pool::EgressKind::upstream);
+  r.family = family;
+  return r;
+}
+
+TEST_P(SelectorPolicyTest, offers_only_egresses_of_the_kinds_and_family_asked_for) {
+  using ipm::pool::Family;
+  Selector sel(GetParam());
+  sel.publish(every_kind());
+  const auto seen = [&](const ipm::pool::Request& r) {
+    std::set<std::string> ips;
+    for (int i = 0; i < 2000; ++i) {
+      auto p = sel.pick(r);
+      if (p)
+        ips.insert(p->egress().ip);
+    }
+    return ips;
+  };
+  EXPECT_THAT(seen(ipm::pool::kNginxRequest), testing::ElementsAre("127.0.1.1", "127.0.1.2"));
+  EXPECT_THAT(seen(dispatch_request(Family::ipv4)),
+              testing::UnorderedElementsAre("127.0.1.3", "127.0.0.1:1080"));
+  EXPECT_THAT(seen(dispatch_request(Family::ipv6)),
+              testing::UnorderedElementsAre("2001:db8::4", "127.0.0.1:1080"));
+  EXPECT_THAT(seen(dispatch_request(Family::any)),
+              testing::UnorderedElementsAre("127.0.1.3", "2001:db8::4", "127.0.0.1:1080"));
+  // Excluding what was tried still leaves only what can serve the request.
+  EXPECT_FALSE(sel.pick(dispatch_request(Family::ipv4),
+                        std::vector<std::string>{"127.0.1.3", "127.0.0.1:1080"})
+                   .has_value());
+}
+
+TEST(SelectorTest, weighted_rotation_gives_go_dispatch_proxy_ratios_exactly) {
+  // `ipmanager dispatch A@3 B@2`: 3 of every 5 connections leave from A.
+  Snapshot s;
+  for (int n = 1; n <= 2; ++n) {
+    SnapshotEntry e = entry(n, IpState::available, 1.0, n == 1 ? 3 : 2);
+    e.egress.kind = ipm::pool::EgressKind::source;
+    e.egress.family = ipm::pool::Family::ipv4;
+    s.ips.push_back(e);
+  }
+  Selector sel(Selection::weighted);
+  sel.publish(std::move(s));
+  for (int round = 0; round < 4; ++round) {
+    std::map<std::string, int> counts;
+    for (int i = 0; i < 5; ++i)
+      ++counts[sel.pick(dispatch_request(ipm::pool::Family::ipv4))->egress().ip];
+    EXPECT_EQ(counts["127.0.1.1"], 3) << "round " << round;
+    EXPECT_EQ(counts["127.0.1.2"], 2) << "round " << round;
+  }
+}
 
 TEST_P(SelectorPolicyTest, never_returns_an_unselectable_ip_and_honours_probation_share) {
   Selector sel(GetParam());

@@ -1,0 +1,255 @@
+#include "config/dispatch.hpp"
+
+#include <arpa/inet.h>
+
+#include <yaml-cpp/yaml.h>
+
+#include "config/errors.hpp"
+
+namespace ipm::config {
+namespace {
+
+std::string where(std::string_view key, std::size_t index, std::string_view field) {
+  return std::string(key) + "[" + std::to_string(index) + "]" +
+         (field.empty() ? "" : "." + std::string(field));
+}
+
+[[noreturn]] void bad(std::string_view key, const std::string& message) {
+  throw ConfigError(std::string(key), message);
+}
+
+std::string text(const YAML::Node& n, const std::string& place) {
+  if (!n.IsScalar())
+    bad(place, "expected a string");
+  return n.Scalar();
+}
+
+long long integer(const YAML::Node& n, const std::string& place, long long min, long long max) {
+  long long v = 0;
+  try {
+    v = n.as<long long>();
+  } catch (const YAML::Exception&) {
+    bad(place, "expected an integer, got '" + (n.IsScalar() ? n.Scalar() : "?") + "'");
+  }
+  if (v < min || v > max) {
+    bad(place, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " +
+                   std::to_string(v));
+  }
+  return v;
+}
+
+bool is_ip(const std::string& s) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+template <class Enum, std::size_t N>
+Enum pick(const std::string& place, const std::string& value,
+          const std::array<std::pair<std::string_view, Enum>, N>& names) {
+  std::string allowed;
+  for (const auto& [name, e] : names) {
+    if (value == name)
+      return e;
+    allowed += (allowed.empty() ? "" : ", ") + std::string(name);
+  }
+  bad(place, "'" + value + "' is not one of: " + allowed);
+}
+
+// Each entry is a mapping whose keys are all known: a typo names the entry and the field.
+void check_fields(std::string_view key, const YAML::Node& entry, std::size_t i,
+                  std::initializer_list<std::string_view> known) {
+  if (!entry.IsMap())
+    bad(where(key, i, ""), "expected a mapping");
+  for (const auto& field : entry) {
+    const std::string name = field.first.Scalar();
+    if (std::find(known.begin(), known.end(), name) == known.end())
+      bad(where(key, i, name), "unknown field");
+    if (field.second.IsNull())
+      bad(where(key, i, name), "has no value");
+  }
+}
+
+constexpr std::array<std::pair<std::string_view, FrontEnd>, 4> kFrontEnds{
+    {{"tcp", FrontEnd::tcp},
+     {"socks", FrontEnd::socks},
+     {"http", FrontEnd::http},
+     {"mixed", FrontEnd::mixed}}};
+constexpr std::array<std::pair<std::string_view, EgressKind>, 2> kKinds{
+    {{"source", EgressKind::source}, {"upstream", EgressKind::upstream}}};
+constexpr std::array<std::pair<std::string_view, UpstreamProtocol>, 3> kProtocols{
+    {{"socks5", UpstreamProtocol::socks5},
+     {"socks4", UpstreamProtocol::socks4},
+     {"http", UpstreamProtocol::http}}};
+
+}  // namespace
+
+std::string_view to_string(FrontEnd f) {
+  return kFrontEnds[static_cast<std::size_t>(f)].first;
+}
+
+std::string_view to_string(EgressKind k) {
+  switch (k) {
+    case EgressKind::nginx:
+      return "nginx";
+    case EgressKind::source:
+      return "source";
+    case EgressKind::upstream:
+      return "upstream";
+  }
+  return "nginx";
+}
+
+std::string_view to_string(UpstreamProtocol p) {
+  return kProtocols[static_cast<std::size_t>(p)].first;
+}
+
+std::string_view to_string(Family f) {
+  switch (f) {
+    case Family::any:
+      return "any";
+    case Family::ipv4:
+      return "ipv4";
+    case Family::ipv6:
+      return "ipv6";
+  }
+  return "any";
+}
+
+bool is_loopback_address(std::string_view host) {
+  unsigned char buf[16];
+  const std::string h(host);
+  if (inet_pton(AF_INET, h.c_str(), buf) == 1)
+    return buf[0] == 127;
+  if (inet_pton(AF_INET6, h.c_str(), buf) == 1) {
+    static constexpr unsigned char kLoopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    return std::equal(buf, buf + 16, kLoopback);
+  }
+  return h == "localhost";
+}
+
+std::vector<Listener> read_listeners(const YAML::Node& node) {
+  constexpr std::string_view key = "listen";
+  if (!node.IsSequence())
+    bad(key, "expected a list of front ends ({type, host, port, users})");
+  std::vector<Listener> out;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node& entry = node[i];
+    check_fields(key, entry, i, {"type", "host", "port", "users"});
+    Listener l;
+    if (!entry["type"])
+      bad(where(key, i, "type"), "is required (tcp, socks, http or mixed)");
+    l.type = pick(where(key, i, "type"), text(entry["type"], where(key, i, "type")), kFrontEnds);
+    if (entry["host"]) {
+      l.host = text(entry["host"], where(key, i, "host"));
+      if (!is_ip(l.host))
+        bad(where(key, i, "host"), "'" + l.host + "' is not an IP address");
+    }
+    if (!entry["port"])
+      bad(where(key, i, "port"), "is required");
+    l.port = static_cast<std::uint16_t>(integer(entry["port"], where(key, i, "port"), 0, 65535));
+    if (const auto users = entry["users"]) {
+      if (!users.IsSequence())
+        bad(where(key, i, "users"), "expected a list of {name, password}");
+      for (std::size_t u = 0; u < users.size(); ++u) {
+        const std::string place = where(key, i, "users") + "[" + std::to_string(u) + "]";
+        if (!users[u].IsMap() || !users[u]["name"] || !users[u]["password"])
+          bad(place, "expected {name, password}");
+        ProxyUser user{text(users[u]["name"], place), text(users[u]["password"], place)};
+        if (user.name.empty() || user.name.size() > 255 || user.password.size() > 255)
+          bad(place, "name must be 1-255 bytes and password at most 255 (RFC 1929)");
+        l.users.push_back(std::move(user));
+      }
+    }
+    if (l.type == FrontEnd::tcp && !l.users.empty())
+      bad(where(key, i, "users"), "a tcp front end has no authentication");
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+std::vector<EgressSpec> read_egresses(const YAML::Node& node) {
+  constexpr std::string_view key = "egresses";
+  if (!node.IsSequence())
+    bad(key,
+        "expected a list of egresses ({kind: source, address} or {kind: upstream, host, port})");
+  std::vector<EgressSpec> out;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node& entry = node[i];
+    check_fields(key, entry, i,
+                 {"kind", "address", "interface", "host", "port", "protocol", "username",
+                  "password", "weight"});
+    EgressSpec e;
+    if (!entry["kind"])
+      bad(where(key, i, "kind"), "is required (source or upstream)");
+    e.kind = pick(where(key, i, "kind"), text(entry["kind"], where(key, i, "kind")), kKinds);
+    const auto field = [&](std::string_view name) -> std::string {
+      const YAML::Node n = entry[std::string(name)];
+      return n ? text(n, where(key, i, name)) : std::string();
+    };
+    e.address = field("address");
+    e.interface = field("interface");
+    e.host = field("host");
+    e.username = field("username");
+    e.password = field("password");
+    if (entry["port"])
+      e.port = static_cast<std::uint16_t>(integer(entry["port"], where(key, i, "port"), 1, 65535));
+    if (entry["protocol"])
+      e.protocol = pick(where(key, i, "protocol"), field("protocol"), kProtocols);
+    if (entry["weight"])
+      e.weight = static_cast<std::uint32_t>(
+          integer(entry["weight"], where(key, i, "weight"), 1, 1'000'000));
+
+    const auto not_for = [&](std::string_view name, std::string_view kind) {
+      if (entry[std::string(name)])
+        bad(where(key, i, name), "not used by " + std::string(kind) + " egresses");
+    };
+    if (e.kind == EgressKind::source) {
+      for (const auto name : {"host", "port", "protocol", "username", "password"})
+        not_for(name, "source");
+      if (e.address.empty() && e.interface.empty())
+        bad(where(key, i, "address"), "a source egress needs an address or an interface");
+      if (!e.address.empty() && !is_ip(e.address))
+        bad(where(key, i, "address"), "'" + e.address + "' is not an IP address");
+      if (e.interface.size() >= 16)
+        bad(where(key, i, "interface"),
+            "'" + e.interface + "' is longer than an interface name (15)");
+    } else {
+      for (const auto name : {"address", "interface"})
+        not_for(name, "upstream");
+      if (e.host.empty())
+        bad(where(key, i, "host"), "an upstream egress needs a host");
+      if (e.port == 0)
+        bad(where(key, i, "port"), "an upstream egress needs a port");
+      if (e.protocol == UpstreamProtocol::socks4 && !e.password.empty())
+        bad(where(key, i, "password"), "SOCKS4 has no password (username is its USERID)");
+      if (e.username.size() > 255 || e.password.size() > 255)
+        bad(where(key, i, "username"), "username and password are at most 255 bytes");
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<AddressRule> read_address_rules(std::string_view key, const YAML::Node& node) {
+  const auto parse = [key](const YAML::Node& n, const std::string& place) {
+    std::string why;
+    auto rule = parse_address_rule(text(n, place), why);
+    if (!rule)
+      bad(place, why);
+    return *rule;
+  };
+  std::vector<AddressRule> out;
+  if (node.IsScalar()) {
+    out.push_back(parse(node, std::string(key)));
+  } else if (node.IsSequence()) {
+    for (std::size_t i = 0; i < node.size(); ++i)
+      out.push_back(parse(node[i], where(key, i, "")));
+  } else {
+    bad(key,
+        "expected a list of CIDRs, each with an optional port (\"10.0.0.0/8\", "
+        "\"127.0.0.1/32:8080\", \"[::1]:80\")");
+  }
+  return out;
+}
+
+}  // namespace ipm::config

@@ -1,0 +1,199 @@
+// The dispatch-mode keys: front ends (`listen`), egresses beyond nginx (`egresses`), the
+// destination rules and the security defaults. Every bad entry is named down to its field.
+#include "config/dispatch.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "config/errors.hpp"
+#include "config/load.hpp"
+
+namespace {
+
+using ipm::config::Config;
+using ipm::config::ConfigError;
+using ipm::config::EgressKind;
+using ipm::config::FrontEnd;
+using ipm::config::UpstreamProtocol;
+using testing::HasSubstr;
+using namespace std::chrono_literals;
+
+Config load(const std::string& text) {
+  return ipm::config::load_text(text, "test.yaml", ipm::config::no_env());
+}
+
+constexpr const char* kDispatch = R"(
+listen:
+  - {type: mixed, port: 8080}
+  - {type: socks, host: 0.0.0.0, port: 1080, users: [{name: alice, password: s3cret}]}
+egresses:
+  - {kind: source, address: 192.0.2.10, weight: 3}
+  - {kind: source, interface: eth1}
+  - {kind: upstream, host: 127.0.0.1, port: 7777}
+  - {kind: upstream, host: proxy.example, port: 3128, protocol: http, username: u, password: p}
+  - {kind: upstream, host: 127.0.0.1, port: 1081, protocol: socks4, username: me}
+handshake_timeout: 3s
+allow_destinations: [127.0.0.0/8, "[::1]:80"]
+deny_destinations: 10.0.0.0/8:25
+)";
+
+TEST(DispatchConfigTest, front_ends_and_egresses_load_without_an_nginx_pool) {
+  const Config c = load(kDispatch);
+  ASSERT_EQ(c.listen.size(), 2U);
+  EXPECT_EQ(c.listen[0].type, FrontEnd::mixed);
+  EXPECT_EQ(c.listen[0].host, "127.0.0.1");  // loopback unless told
+  EXPECT_EQ(c.listen[0].port, 8080);
+  EXPECT_EQ(c.listen[1].host, "0.0.0.0");
+  ASSERT_EQ(c.listen[1].users.size(), 1U);
+  EXPECT_EQ(c.listen[1].users[0].name, "alice");
+  ASSERT_EQ(c.egresses.size(), 5U);
+  EXPECT_EQ(c.egresses[0].kind, EgressKind::source);
+  EXPECT_EQ(c.egresses[0].address, "192.0.2.10");
+  EXPECT_EQ(c.egresses[0].weight, 3U);
+  EXPECT_EQ(c.egresses[1].interface, "eth1");
+  EXPECT_EQ(c.egresses[2].kind, EgressKind::upstream);
+  EXPECT_EQ(c.egresses[2].protocol, UpstreamProtocol::socks5);  // the default
+  EXPECT_EQ(c.egresses[3].protocol, UpstreamProtocol::http);
+  EXPECT_EQ(c.egresses[3].password, "p");
+  EXPECT_EQ(c.egresses[4].username, "me");
+  EXPECT_EQ(c.handshake_timeout, 3s);
+  ASSERT_EQ(c.allow_destinations.size(), 2U);
+  EXPECT_EQ(c.allow_destinations[1].text, "[::1]:80");
+  ASSERT_EQ(c.deny_destinations.size(), 1U);  // one rule may be written without a list
+  EXPECT_EQ(c.deny_destinations[0].port, 25);
+  EXPECT_EQ(c.front_ends(), c.listen);
+}
+
+TEST(DispatchConfigTest, without_listen_the_front_end_is_the_tcp_one_of_proxy_host_and_port) {
+  const Config c = load("upstream_conf_path: /p.conf\nproxy_host: 127.0.0.2\nproxy_port: 9300\n");
+  ASSERT_EQ(c.front_ends().size(), 1U);
+  EXPECT_EQ(c.front_ends()[0].type, FrontEnd::tcp);
+  EXPECT_EQ(c.front_ends()[0].host, "127.0.0.2");
+  EXPECT_EQ(c.front_ends()[0].port, 9300);
+  EXPECT_TRUE(c.egresses.empty());
+  EXPECT_EQ(c.handshake_timeout, 10s);
+  EXPECT_FALSE(c.allow_open_proxy);
+}
+
+struct BadEntry {
+  const char* yaml;
+  const char* key;
+  const char* says;
+};
+
+class BadDispatchConfigTest : public testing::TestWithParam<BadEntry> {};
+
+TEST_P(BadDispatchConfigTest, names_the_entry_and_the_field) {
+  const BadEntry& bad = GetParam();
+  try {
+    load(bad.yaml);
+    ADD_FAILURE() << "no error for:\n" << bad.yaml;
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.key(), bad.key) << e.what();
+    EXPECT_THAT(e.what(), testing::StartsWith(std::string(bad.key) + ": ")) << e.what();
+    EXPECT_THAT(e.what(), HasSubstr(bad.says));
+  }
+}
+
+// Valid around the entry under test.
+#define MIXED "listen: [{type: mixed, port: 8080}]\n"
+#define SOURCE "egresses: [{kind: source, address: 127.0.1.1}]\n"
+
+INSTANTIATE_TEST_SUITE_P(
+    Entries, BadDispatchConfigTest,
+    testing::Values(
+        BadEntry{MIXED "egresses: [{kind: source, address: 127.0.1.1}, {kind: upstream, host: a, "
+                       "port: 0}]\n",
+                 "egresses[1].port", "between 1 and 65535"},
+        BadEntry{MIXED "egresses: [{kind: upstream, host: a}]\n", "egresses[0].port",
+                 "needs a port"},
+        BadEntry{MIXED "egresses: [{kind: upstream, port: 1080}]\n", "egresses[0].host",
+                 "needs a host"},
+        BadEntry{MIXED "egresses: [{kind: tunnel, host: a, port: 1}]\n", "egresses[0].kind",
+                 "not one of: source, upstream"},
+        BadEntry{MIXED "egresses: [{address: 127.0.1.1}]\n", "egresses[0].kind", "required"},
+        BadEntry{MIXED "egresses: [{kind: source}]\n", "egresses[0].address",
+                 "an address or an interface"},
+        BadEntry{MIXED "egresses: [{kind: source, address: 300.1.1.1}]\n", "egresses[0].address",
+                 "not an IP address"},
+        BadEntry{MIXED "egresses: [{kind: source, interface: a-very-long-interface}]\n",
+                 "egresses[0].interface", "longer than an interface name"},
+        BadEntry{MIXED "egresses: [{kind: source, address: 127.0.1.1, port: 80}]\n",
+                 "egresses[0].port", "not used by source egresses"},
+        BadEntry{MIXED "egresses: [{kind: upstream, host: a, port: 1, interface: eth0}]\n",
+                 "egresses[0].interface", "not used by upstream egresses"},
+        BadEntry{MIXED "egresses: [{kind: upstream, host: a, port: 1, protocol: socks6}]\n",
+                 "egresses[0].protocol", "not one of: socks5, socks4, http"},
+        BadEntry{MIXED "egresses: [{kind: upstream, host: a, port: 1, protocol: socks4, "
+                       "username: u, password: p}]\n",
+                 "egresses[0].password", "SOCKS4 has no password"},
+        BadEntry{MIXED "egresses: [{kind: source, address: 127.0.1.1, weight: 0}]\n",
+                 "egresses[0].weight", "between 1 and"},
+        BadEntry{MIXED "egresses: [{kind: source, address: 127.0.1.1, wieght: 2}]\n",
+                 "egresses[0].wieght", "unknown field"},
+        BadEntry{MIXED "egresses: [{kind: source, address: }]\n", "egresses[0].address",
+                 "has no value"},
+        BadEntry{MIXED "egresses: {kind: source}\n", "egresses", "expected a list"},
+        BadEntry{MIXED "egresses: [127.0.1.1]\n", "egresses[0]", "expected a mapping"},
+        BadEntry{SOURCE "listen: [{type: socks5, port: 1}]\n", "listen[0].type",
+                 "not one of: tcp, socks, http, mixed"},
+        BadEntry{SOURCE "listen: [{port: 1}]\n", "listen[0].type", "required"},
+        BadEntry{SOURCE "listen: [{type: mixed}]\n", "listen[0].port", "required"},
+        BadEntry{SOURCE "listen: [{type: mixed, port: 1}, {type: http, host: localhost, port: "
+                        "2}]\n",
+                 "listen[1].host", "not an IP address"},
+        BadEntry{SOURCE "listen: [{type: mixed, port: 1, users: [{name: u}]}]\n",
+                 "listen[0].users[0]", "expected {name, password}"},
+        BadEntry{SOURCE "listen: [{type: mixed, port: 1, users: [{name: \"\", password: p}]}]\n",
+                 "listen[0].users[0]", "1-255 bytes"},
+        BadEntry{"upstream_conf_path: /p.conf\nlisten: [{type: tcp, port: 1, users: [{name: u, "
+                 "password: p}]}]\n",
+                 "listen[0].users", "no authentication"},
+        // Security defaults: a proxy beyond loopback without users is refused.
+        BadEntry{SOURCE "listen: [{type: mixed, host: 0.0.0.0, port: 1080}]\n", "listen[0]",
+                 "open proxy"},
+        BadEntry{SOURCE "listen: [{type: http, host: \"::\", port: 1080}]\n", "listen[0]",
+                 "allow_open_proxy: true"},
+        BadEntry{SOURCE "listen: [{type: mixed, port: 9095}]\n", "listen[0]", "is the probe_port"},
+        // Cross-key rules.
+        BadEntry{SOURCE, "listen", "need a socks, http or mixed front end"},
+        BadEntry{MIXED, "egresses", "need source or upstream egresses"},
+        BadEntry{"listen: [{type: tcp, port: 1}]\n", "upstream_conf_path", "required"},
+        BadEntry{MIXED SOURCE "handshake_timeout: 0\n", "handshake_timeout", "longer than 0s"},
+        BadEntry{MIXED SOURCE "allow_destinations: [10.0.0.0/8, 10.0.0.0/33]\n",
+                 "allow_destinations[1]", "bad prefix length"},
+        BadEntry{MIXED SOURCE "deny_destinations: example.com\n", "deny_destinations",
+                 "not an IP address or CIDR"},
+        BadEntry{MIXED SOURCE "deny_destinations: [\"[::1]:0\"]\n", "deny_destinations[0]",
+                 "bad port"},
+        BadEntry{MIXED SOURCE "resolver_threads: 0\n", "resolver_threads", "between 1 and"}));
+
+TEST(DispatchConfigTest, an_open_proxy_runs_only_when_the_operator_says_so) {
+  const Config c = load(SOURCE
+                        "listen: [{type: mixed, host: 0.0.0.0, port: 1080}]\n"
+                        "allow_open_proxy: true\n");
+  EXPECT_TRUE(c.allow_open_proxy);
+  // With users it is not open: no flag needed.
+  EXPECT_NO_THROW(load(SOURCE "listen: [{type: socks, host: 0.0.0.0, port: 1080, users: "
+                              "[{name: u, password: p}]}]\n"));
+}
+
+TEST(DispatchConfigTest, bad_entry_in_a_file_says_where_it_is) {
+  try {
+    load("upstream_conf_path: /p.conf\n" MIXED "egresses: [{kind: source, addr: 1.2.3.4}]\n");
+    ADD_FAILURE();
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("egresses[0].addr: unknown field (test.yaml:3:1)"));
+  }
+}
+
+TEST(DispatchConfigTest, listen_address_loopback_rule) {
+  EXPECT_TRUE(ipm::config::is_loopback_address("127.0.0.1"));
+  EXPECT_TRUE(ipm::config::is_loopback_address("127.9.9.9"));
+  EXPECT_TRUE(ipm::config::is_loopback_address("::1"));
+  EXPECT_FALSE(ipm::config::is_loopback_address("0.0.0.0"));
+  EXPECT_FALSE(ipm::config::is_loopback_address("::"));
+  EXPECT_FALSE(ipm::config::is_loopback_address("192.0.2.1"));
+}
+
+}  // namespace
