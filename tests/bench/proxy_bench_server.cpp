@@ -1,15 +1,17 @@
-// A runnable proxy::Server for tests/bench/proxy_vs_haproxy.sh: one fixed egress
-// (next=127.0.0.1, port = the backend's), listening on 127.0.0.1. Runs until SIGTERM or
-// SIGINT, then drains like the app does.
+// A runnable proxy::Server for tests/bench/proxy_vs_haproxy.sh: the proxy alone, without the
+// pool, the strategy, the probe or the log follower of the ipmanager binary. Its egresses are
+// fixed (next=127.0.0.1, one per --backend-port, taken in turn by a RoundRobinSource); it
+// listens on 127.0.0.1, runs until SIGTERM or SIGINT, then drains like the app does.
 //
-//   proxy_bench_server --backend-port P [--port N] [--threads T] [--buffer-bytes B]
-//                      [--drain-ms D] [--max-connections M] [--splice 0|1]
+//   proxy_bench_server --backend-port P [--backend-port P2 ...] [--port N] [--threads T]
+//                      [--buffer-bytes B] [--drain-ms D] [--max-connections M] [--splice 0|1]
 // Prints "listening PORT" on stdout once it accepts.
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <prometheus/registry.h>
 
@@ -40,13 +42,18 @@ int main(int argc, char** argv) {
   config.dial_timeout = std::chrono::seconds(2);
   config.drain_timeout = std::chrono::seconds(5);
   ipm::proxy::ServerOptions options;
-  unsigned long backend_port = 0;
+  std::vector<ipm::pool::Egress> egresses;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];
     const char* value = argv[i + 1];
-    if (flag == "--backend-port")
-      backend_port = number(argv[i], value);
-    else if (flag == "--port")
+    if (flag == "--backend-port") {
+      const unsigned long port = number(argv[i], value);
+      if (port == 0 || port > 65535) {
+        std::cerr << "proxy_bench_server: --backend-port wants 1-65535, got " << port << "\n";
+        return 2;
+      }
+      egresses.push_back(ipm::pool::Egress{"127.0.0.1", static_cast<std::uint16_t>(port), {}, 1});
+    } else if (flag == "--port")
       config.proxy_port = static_cast<std::uint16_t>(number(argv[i], value));
     else if (flag == "--threads")
       config.proxy_threads = static_cast<std::uint32_t>(number(argv[i], value));
@@ -63,8 +70,9 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (backend_port == 0 || backend_port > 65535 || options.buffer_bytes < 1024) {
-    std::cerr << "usage: proxy_bench_server --backend-port P [--port N] [--threads T] "
+  if (egresses.empty() || options.buffer_bytes < 1024) {
+    std::cerr << "usage: proxy_bench_server --backend-port P [--backend-port P2 ...] [--port N] "
+                 "[--threads T] "
                  "[--buffer-bytes B>=1024] [--drain-ms D] [--max-connections M] [--splice 0|1]\n";
     return 2;
   }
@@ -76,8 +84,7 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  ipm::proxy::RoundRobinSource source(
-      {ipm::pool::Egress{"127.0.0.1", static_cast<std::uint16_t>(backend_port), {}, 1}});
+  ipm::proxy::RoundRobinSource source(std::move(egresses));
   ipm::pool::DecisionLog decisions(1000);
   prometheus::Registry registry;
   ipm::proxy::Server server(config, source, decisions, registry, options);
