@@ -23,7 +23,7 @@ class BoundedRing {
       return;
     }
     items_[head_] = value;
-    head_ = (head_ + 1) % capacity_;
+    head_ = head_ + 1 == capacity_ ? 0 : head_ + 1;  // no division on the per-event path
   }
 
   std::size_t size() const { return items_.size(); }
@@ -34,7 +34,10 @@ class BoundedRing {
   std::uint64_t pushed() const { return pushed_; }
 
   /// The i-th oldest value held (0 = oldest, size()-1 = newest).
-  const T& operator[](std::size_t i) const { return items_[(head_ + i) % items_.size()]; }
+  const T& operator[](std::size_t i) const {
+    const std::size_t at = head_ + i;  // < 2 x size(): one subtraction instead of a division
+    return items_[at < items_.size() ? at : at - items_.size()];
+  }
   const T& newest() const { return (*this)[items_.size() - 1]; }
 
   /// Calls f(value) oldest first.

@@ -1,7 +1,7 @@
 #pragma once
 
 #include <cstdint>
-#include <unordered_map>
+#include <vector>
 
 #include "pool/history.hpp"
 
@@ -11,6 +11,9 @@ namespace ipm::pool {
 /// as entries enter and leave the ring, so the /metrics scrape reads a few dozen counts per
 /// IP instead of walking every history entry under the engine's lock.
 /// Push through this class (never into the ring directly) or the counts drift.
+/// The counts live in one flat open-addressing table (12 bytes a slot, at most half full,
+/// empty for an IP without history): a push costs a hash and a probe or two in memory the
+/// ring's owner already touches, never an allocation once the table has grown.
 /// Not thread-safe: owned with the ring by the strategy engine.
 class HistoryTally {
  public:
@@ -20,19 +23,29 @@ class HistoryTally {
   /// Calls f(status, target, count) for each (status, target) held, count > 0, in no order.
   template <class F>
   void for_each(F&& f) const {
-    for (const auto& [key, count] : counts_)
-      f(static_cast<std::uint16_t>(key >> 32), static_cast<Interner::Id>(key), count);
+    for (const Slot& s : slots_) {
+      if (s.count != 0)
+        f(s.status, s.target, s.count);
+    }
   }
 
   /// Distinct (status, target) pairs held.
-  std::size_t size() const { return counts_.size(); }
+  std::size_t size() const { return used_; }
 
  private:
-  static std::uint64_t key(const HistoryEntry& e) {
-    return std::uint64_t{e.status} << 32 | e.target;
-  }
+  struct Slot {
+    Interner::Id target = 0;
+    std::uint16_t status = 0;
+    std::uint32_t count = 0;  ///< 0: the slot is free
+  };
 
-  std::unordered_map<std::uint64_t, std::uint32_t> counts_;
+  std::size_t slot_of(std::uint16_t status, Interner::Id target) const;
+  void add(std::uint16_t status, Interner::Id target);
+  void remove(std::uint16_t status, Interner::Id target);
+  void grow();
+
+  std::vector<Slot> slots_;  ///< size 0 or a power of two
+  std::size_t used_ = 0;
 };
 
 }  // namespace ipm::pool

@@ -8,22 +8,24 @@ Interner::Interner(std::size_t max_distinct)
     : max_distinct_(std::max<std::size_t>(max_distinct, 2)) {
   strings_.emplace_back("");
   strings_.emplace_back("(other)");
-  ids_.emplace(strings_[0], kEmpty);
+  ids_.insert(StringIndex::hash(strings_[0]), kEmpty);
   // "(other)" is deliberately not in ids_: a key literally spelled so gets its own id.
 }
 
 Interner::Id Interner::intern(std::string_view s) {
   if (s.size() > kMaxLength)
     s = s.substr(0, kMaxLength);
-  if (auto it = ids_.find(s); it != ids_.end())
-    return it->second;
+  const std::uint32_t hash = StringIndex::hash(s);
+  const Id found = ids_.find(s, hash, [this](Id id) -> const std::string& { return strings_[id]; });
+  if (found != StringIndex::kNone)
+    return found;
   if (strings_.size() >= max_distinct_) {
     ++overflowed_;
     return kOverflow;
   }
   const auto id = static_cast<Id>(strings_.size());
-  const std::string& stored = strings_.emplace_back(s);
-  ids_.emplace(stored, id);
+  strings_.emplace_back(s);
+  ids_.insert(hash, id);
   return id;
 }
 

@@ -4,7 +4,8 @@
 #include <deque>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+
+#include "pool/string_index.hpp"
 
 namespace ipm::pool {
 
@@ -15,7 +16,9 @@ namespace ipm::pool {
 /// `kMaxLength` bytes); once full, unseen strings map to `kOverflow` ("(other)"). Interned
 /// strings are never freed, because ids live on in history rings; the cap is what keeps a
 /// hostile or high-cardinality key space from growing memory without limit.
-/// Not thread-safe: owned by the strategy engine and read under its lock.
+/// A lookup of a known string hashes it once and probes a flat index (StringIndex): no
+/// allocation, no node to chase. Not thread-safe: owned by the strategy engine and read
+/// under its lock.
 class Interner {
  public:
   using Id = std::uint32_t;
@@ -42,7 +45,7 @@ class Interner {
  private:
   std::size_t max_distinct_;
   std::deque<std::string> strings_;  // deque: element addresses are stable, views stay valid
-  std::unordered_map<std::string_view, Id> ids_;
+  StringIndex ids_;                  // string -> its position in strings_
   std::uint64_t overflowed_ = 0;
 };
 

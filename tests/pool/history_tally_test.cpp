@@ -73,4 +73,22 @@ TEST(HistoryTallyTest, always_equals_the_walk_of_the_ring) {
   }
 }
 
+// Many distinct pairs: the table grows, and removals shift long probe runs back.
+TEST(HistoryTallyTest, equals_the_walk_with_many_pairs_coming_and_going) {
+  std::mt19937 random(5);
+  HistoryRing ring(1000);
+  HistoryTally tally;
+  for (int i = 0; i < 20'000; ++i) {
+    // Phases of few and of many distinct targets, so runs form and empty again.
+    const std::uint32_t targets = (i / 2'500) % 2 == 0 ? 3000 : 4;
+    tally.push(ring, entry(static_cast<std::uint16_t>(200 + random() % 400),
+                           static_cast<std::uint32_t>(random() % targets)));
+    if (i % 499 == 0 || i == 19'999) {
+      const Counts walk = walked(ring);
+      ASSERT_EQ(tallied(tally), walk) << "push " << i;
+      ASSERT_EQ(tally.size(), walk.size());
+    }
+  }
+}
+
 }  // namespace
