@@ -48,7 +48,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "config/config.hpp"
@@ -56,6 +55,7 @@
 #include "pool/event.hpp"
 #include "pool/interner.hpp"
 #include "pool/snapshot.hpp"
+#include "pool/string_index.hpp"
 #include "pool/time.hpp"
 #include "strategy/decision.hpp"
 #include "strategy/ip_record.hpp"
@@ -167,12 +167,10 @@ class Engine {
 
   config::Config cfg_;
   std::vector<IpRecord> ips_;
-  struct IpHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  // ip -> position in ips_; transparent so that events look up by string_view unallocated.
-  std::unordered_map<std::string, std::size_t, IpHash, std::equal_to<>> index_;
+  // ip -> position in ips_ (flat, looked up by string_view without allocating).
+  pool::StringIndex index_;
+  static pool::StringIndex::Id position(const pool::StringIndex& index,
+                                        const std::vector<IpRecord>& records, std::string_view ip);
   pool::Interner keys_;
   pool::Interner targets_;
   std::deque<DecisionRecord> decisions_;

@@ -16,10 +16,17 @@ Cause manual_cause(TimePoint now) {
 
 }  // namespace
 
+pool::StringIndex::Id Engine::position(const pool::StringIndex& index,
+                                       const std::vector<IpRecord>& records, std::string_view ip) {
+  return index.find(ip, [&records](pool::StringIndex::Id i) -> const std::string& {
+    return records[i].egress.ip;
+  });
+}
+
 void Engine::add_ip(pool::Egress e) {
-  const auto [it, added] = index_.emplace(e.ip, ips_.size());
-  if (!added)
+  if (position(index_, ips_, e.ip) != pool::StringIndex::kNone)
     return;
+  index_.insert(pool::StringIndex::hash(e.ip), static_cast<pool::StringIndex::Id>(ips_.size()));
   ips_.emplace_back(std::move(e), cfg_.max_history_log_each_ip, cfg_.max_cool_down_log_each_ip);
 }
 
@@ -30,13 +37,13 @@ void Engine::recount() {
 }
 
 IpRecord* Engine::find_mutable(std::string_view ip) {
-  const auto it = index_.find(ip);
-  return it == index_.end() ? nullptr : &ips_[it->second];
+  const auto i = position(index_, ips_, ip);
+  return i == pool::StringIndex::kNone ? nullptr : &ips_[i];
 }
 
 const IpRecord* Engine::find(std::string_view ip) const {
-  const auto it = index_.find(ip);
-  return it == index_.end() ? nullptr : &ips_[it->second];
+  const auto i = position(index_, ips_, ip);
+  return i == pool::StringIndex::kNone ? nullptr : &ips_[i];
 }
 
 bool Engine::ban(std::string_view ip, TimePoint until, std::string reason, TimePoint now) {
@@ -131,17 +138,19 @@ std::size_t Engine::reload(std::vector<pool::Egress> egresses, TimePoint now) {
   std::vector<bool> kept(old.size(), false);
   std::size_t duplicates = 0;
   for (auto& e : egresses) {
-    if (index_.contains(e.ip)) {
+    if (position(index_, ips_, e.ip) != pool::StringIndex::kNone) {
       ++duplicates;
       continue;
     }
-    if (const auto it = old_index.find(e.ip); it != old_index.end()) {
-      kept[it->second] = true;
-      IpRecord& moved = ips_.emplace_back(std::move(old[it->second]));
+    // (A duplicate stops above, so no record already moved out of `old` is looked up again.)
+    if (const auto i = position(old_index, old, e.ip); i != pool::StringIndex::kNone) {
+      kept[i] = true;
+      IpRecord& moved = ips_.emplace_back(std::move(old[i]));
       moved.egress = std::move(e);
       if (moved.weight_override)
         moved.egress.weight = *moved.weight_override;
-      index_.emplace(moved.egress.ip, ips_.size() - 1);
+      index_.insert(pool::StringIndex::hash(moved.egress.ip),
+                    static_cast<pool::StringIndex::Id>(ips_.size() - 1));
       continue;
     }
     const std::string ip = e.ip;

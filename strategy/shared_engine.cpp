@@ -54,8 +54,19 @@ std::size_t SharedEngine::reload(std::vector<pool::Egress> egresses, pool::TimeP
   return update([&](Engine& engine) { return engine.reload(std::move(egresses), now); });
 }
 
+void SharedEngine::hold_snapshots() {
+  std::lock_guard lock(mutex_);
+  snapshots_held_ = true;
+}
+
+void SharedEngine::release_snapshots() {
+  std::lock_guard lock(mutex_);
+  snapshots_held_ = false;
+  after_change();
+}
+
 void SharedEngine::after_change() {
-  if (engine_.selection_version() != published_version_) {
+  if (!snapshots_held_ && engine_.selection_version() != published_version_) {
     published_version_ = engine_.selection_version();
     selector_.publish(engine_.snapshot());
   }

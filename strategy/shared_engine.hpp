@@ -39,6 +39,14 @@ class SharedEngine {
   bool set_weight(std::string_view ip, std::uint32_t weight, pool::TimePoint now);
   std::size_t reload(std::vector<pool::Egress> egresses, pool::TimePoint now);
 
+  /// For a replay of old logs (parse mode's start): until release_snapshots(), selection
+  /// keeps the snapshot published before. The states the replay passes through are history,
+  /// and rebuilding the selection schedule for each of them costs more than the replay
+  /// itself. Decisions are still reported as they are made. release_snapshots() publishes
+  /// the engine's current state (once, if it changed). Calls do not nest.
+  void hold_snapshots();
+  void release_snapshots();
+
   /// Runs f(const Engine&) under the lock and returns its result. Copy out what you need:
   /// references into the engine are valid only inside f.
   template <class F>
@@ -69,6 +77,7 @@ class SharedEngine {
   Engine engine_;
   pool::Selector& selector_;
   std::uint64_t published_version_ = 0;
+  bool snapshots_held_ = false;
   std::uint64_t reported_seq_ = 0;
   DecisionSink sink_;
 };

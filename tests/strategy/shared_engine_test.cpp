@@ -37,6 +37,36 @@ TEST(SharedEngineTest, publishes_a_snapshot_after_each_selection_change) {
   EXPECT_EQ(selector.snapshot()->ips[1].state, IpState::probation);
 }
 
+TEST(SharedEngineTest, held_snapshots_wait_for_the_release_but_decisions_do_not) {
+  Selector selector(ipm::config::Selection::round_robin);
+  SharedEngine shared(test_config(), selector, egresses(3), kBase);
+  std::vector<DecisionRecord> seen;
+  shared.set_decision_sink([&seen](const DecisionRecord& d) { seen.push_back(d); });
+  const auto before = selector.snapshot();
+  shared.hold_snapshots();
+  for (int i = 0; i < 3; ++i)
+    shared.apply(log_event("127.0.1.2", at_s(i), 403));
+  shared.tick(at_s(10));
+  ASSERT_EQ(seen.size(), 1U);
+  EXPECT_EQ(seen[0].kind, DecisionKind::eject);
+  EXPECT_EQ(selector.snapshot(), before) << "nothing published while held";
+  shared.release_snapshots();
+  EXPECT_EQ(selector.snapshot()->ips[1].state, IpState::cooling);
+  // Released: changes publish at once again.
+  shared.tick(at_s(700));
+  EXPECT_EQ(selector.snapshot()->ips[1].state, IpState::probation);
+}
+
+TEST(SharedEngineTest, releasing_without_a_change_publishes_nothing) {
+  Selector selector(ipm::config::Selection::round_robin);
+  SharedEngine shared(test_config(), selector, egresses(2), kBase);
+  const auto before = selector.snapshot();
+  shared.hold_snapshots();
+  shared.apply(log_event("127.0.1.1", at_s(1), 200));
+  shared.release_snapshots();
+  EXPECT_EQ(selector.snapshot(), before);
+}
+
 TEST(SharedEngineTest, sink_sees_every_decision_once_in_order) {
   Selector selector(ipm::config::Selection::random);
   SharedEngine shared(test_config(), selector, egresses(2), kBase);
