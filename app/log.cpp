@@ -78,6 +78,10 @@ void set_json(bool on) {
   g_json = on;
 }
 
+bool debug_enabled() {
+  return g_debug.load(std::memory_order_relaxed);
+}
+
 bool stderr_is_journal(const char* journal_stream, int stderr_fd) {
   if (journal_stream == nullptr)
     return false;

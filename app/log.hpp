@@ -9,6 +9,8 @@ enum class Level { debug, info, warn, error };
 
 /// Enables debug lines (config key `debug`).
 void set_debug(bool on);
+/// Whether debug lines are written: test it before composing one on a hot path.
+bool debug_enabled();
 
 /// Lines as text (`2026-01-02T03:04:05Z info message`) or as one JSON object each
 /// (`{"time":...,"level":"info","message":...}`), config key `log_style`.

@@ -41,6 +41,8 @@ void LogPipeline::start() {
   const bool parse_mode = config_.mode == config::Mode::parse;
   scanner::ReplayReport report;
   if (parse_mode) {
+    // Selection keeps the start's snapshot until the replay is over (SharedEngine).
+    engine_.hold_snapshots();
     const scanner::ReplayPlan plan = scanner::plan_replay(config_.access_log_path, bindings_);
     auto progress = scanner::ReplayProgress::for_stderr();
     report = scanner::replay(plan, *parser_, [this](const pool::LogEvent& e) { engine_.apply(e); },
@@ -57,6 +59,7 @@ void LogPipeline::start() {
   options.log = [](std::string_view message) { log_warn() << "tail: " << message; };
   if (parse_mode) {
     options.on_caught_up = [this, started, rotated = report] {
+      engine_.release_snapshots();
       flush_counts();
       replay_done_.mark_parsed({.lines = rotated.lines + tailed_lines_,
                                 .events = rotated.events + tailed_events_,
@@ -65,7 +68,8 @@ void LogPipeline::start() {
   }
   tailer_ = std::make_unique<scanner::Tailer>(
       executor_, std::move(options),
-      [this](std::string_view line, const scanner::FileId&) { on_line(line); }, registry_);
+      [this](std::span<const std::string_view> lines, const scanner::FileId&) { on_lines(lines); },
+      registry_);
   tailer_->start();
   if (!parse_mode)
     replay_done_.mark_nothing_to_replay();
@@ -113,16 +117,23 @@ void LogPipeline::flush_counts() {
   metrics_.add(counts);
 }
 
-void LogPipeline::on_line(std::string_view line) {
-  const scanner::ParsedLine parsed = parser_->parse(line);
-  if (parsed.ok()) {
-    engine_.apply(parsed.event);
-    return;
+// One batch (a read of the tailer): parsed whole, applied under one engine lock, counted.
+void LogPipeline::on_lines(std::span<const std::string_view> lines) {
+  batch_.clear();
+  for (const std::string_view line : lines) {
+    const scanner::ParsedLine parsed = parser_->parse(line);
+    if (parsed.ok()) {
+      batch_.push_back(parsed.event);
+    } else if (debug_enabled()) {
+      // `debug: true` (live on SIGHUP) shows which lines are left out and why: the first
+      // thing to look at when a log_format does not match what nginx writes.
+      log_debug() << "log line not used (" << scanner::to_string(parsed.result)
+                  << "): " << line.substr(0, 300);
+    }
   }
-  // `debug: true` (live on SIGHUP) shows which lines are left out and why: the first thing
-  // to look at when a log_format does not match what nginx writes.
-  log_debug() << "log line not used (" << scanner::to_string(parsed.result)
-              << "): " << line.substr(0, 300);
+  if (!batch_.empty())
+    engine_.apply(std::span<const pool::LogEvent>(batch_));
+  flush_counts();
 }
 
 }  // namespace ipm::app

@@ -50,11 +50,12 @@ class LogPipeline {
   /// The followed logs, open or not (empty before start()). Thread-safe.
   std::vector<scanner::FollowedFile> files() const;
 
-  /// Moves the parser's line counts into the metrics. Called periodically.
+  /// Moves the parser's line counts into the metrics. Called after every batch of lines the
+  /// tailer reads, so the counters are current; also periodically.
   void flush_counts();
 
  private:
-  void on_line(std::string_view line);
+  void on_lines(std::span<const std::string_view> lines);
 
   boost::asio::any_io_executor executor_;
   const config::Config config_;
@@ -70,6 +71,7 @@ class LogPipeline {
   std::unique_ptr<scanner::LineParser> parser_;
   std::unique_ptr<scanner::Tailer> tailer_;
   std::atomic<const scanner::Tailer*> tailer_published_{nullptr};  ///< for files() on any thread
+  std::vector<pool::LogEvent> batch_;  ///< the events of one batch of lines (reused)
 };
 
 }  // namespace ipm::app

@@ -239,7 +239,10 @@ bool FileFollower::read_available(Open& f, Clock::time_point now, std::uint64_t&
 
 void FileFollower::emit(Open& f, std::string_view bytes) {
   const auto too_long_before = f.splitter.too_long();
-  f.splitter.feed(bytes, [this](std::string_view line) { events_.on_line(line); });
+  lines_.clear();
+  f.splitter.feed(bytes, lines_);
+  if (!lines_.empty())
+    events_.on_lines(lines_);
   for (auto i = too_long_before; i < f.splitter.too_long(); ++i)
     events_.on_too_long();
 }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,8 +30,9 @@ enum class LossKind : std::uint8_t { partial_line, truncated_tail };
 class FollowerEvents {
  public:
   virtual ~FollowerEvents() = default;
-  /// A complete line (no '\n'), in file order. The view is valid only during the call.
-  virtual void on_line(std::string_view line) = 0;
+  /// The complete lines (no '\n') of one read, in file order: one batch. The views are
+  /// valid only during the call.
+  virtual void on_lines(std::span<const std::string_view> lines) = 0;
   virtual void on_bytes(std::uint64_t n) = 0;
   virtual void on_too_long() = 0;
   virtual void on_rotation(RotationKind kind) = 0;
@@ -104,6 +106,7 @@ class FileFollower {
   std::string link_dir_;
   std::uint64_t lag_ = 0;
   std::vector<char> buffer_;
+  std::vector<std::string_view> lines_;  ///< the batch being emitted (reused)
 };
 
 }  // namespace ipm::scanner

@@ -1,5 +1,7 @@
 #include "scanner/tail_line_splitter.hpp"
 
+#include <cstring>
+
 namespace ipm::scanner {
 namespace {
 
@@ -11,30 +13,55 @@ std::string_view strip_cr(std::string_view line) {
 
 }  // namespace
 
-void TailLineSplitter::feed(std::string_view chunk, const LineFn& on_line) {
-  while (!chunk.empty()) {
-    const auto nl = chunk.find('\n');
-    const std::string_view piece = chunk.substr(0, nl);
+void TailLineSplitter::feed(std::string_view chunk, std::vector<std::string_view>& lines) {
+  const char* p = chunk.data();
+  const char* const end = p + chunk.size();
+  // The first line may continue a partial one or the tail of an over-long one.
+  if (p != end && (discarding_ || !partial_.empty())) {
+    const auto* nl =
+        static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    const std::string_view piece(p, static_cast<std::size_t>((nl != nullptr ? nl : end) - p));
     if (discarding_) {
-      if (nl != std::string_view::npos)
-        discarding_ = false;
+      discarding_ = nl == nullptr;
     } else if (partial_.size() + piece.size() > max_) {
-      // Counted once per line, however many chunks it spans.
-      ++too_long_;
+      ++too_long_;  // counted once per line, however many chunks it spans
       partial_.clear();
-      discarding_ = nl == std::string_view::npos;
-    } else if (nl == std::string_view::npos) {
+      discarding_ = nl == nullptr;
+    } else if (nl == nullptr) {
       partial_.append(piece);
-    } else if (partial_.empty()) {
-      on_line(strip_cr(piece));  // the common case: no copy
     } else {
       partial_.append(piece);
-      on_line(strip_cr(partial_));
+      joined_.swap(partial_);
       partial_.clear();
+      lines.push_back(strip_cr(joined_));
     }
-    if (nl == std::string_view::npos)
+    if (nl == nullptr)
+      return;
+    p = nl + 1;
+  }
+  // The common case: lines whole in the chunk, handed out as views, no copy.
+  while (p != end) {
+    const auto* nl =
+        static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    if (nl == nullptr)
       break;
-    chunk.remove_prefix(nl + 1);
+    const auto size = static_cast<std::size_t>(nl - p);
+    if (size > max_) {
+      ++too_long_;
+    } else {
+      lines.push_back(strip_cr(std::string_view(p, size)));
+    }
+    p = nl + 1;
+  }
+  if (p == end)
+    return;
+  // A partial last line waits for the next chunk, unless it is already too long.
+  const auto rest = static_cast<std::size_t>(end - p);
+  if (rest > max_) {
+    ++too_long_;
+    discarding_ = true;
+  } else {
+    partial_.assign(p, rest);
   }
 }
 

@@ -2,9 +2,9 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ipm::scanner {
 
@@ -13,13 +13,14 @@ namespace ipm::scanner {
 /// '\n' are skipped) and counted, never buffered. Not thread-safe.
 class TailLineSplitter {
  public:
-  using LineFn = std::function<void(std::string_view line)>;
-
   explicit TailLineSplitter(std::size_t max_line_bytes) : max_(max_line_bytes) {}
 
-  /// Calls on_line for each line completed by `chunk`, without its '\n' (and without a
-  /// trailing '\r'). The view is valid only during the call.
-  void feed(std::string_view chunk, const LineFn& on_line);
+  /// Appends to `lines` each line completed by `chunk`, without its '\n' (and without a
+  /// trailing '\r'), in order. A line that lies whole in `chunk` is a view into it (no
+  /// copy); only the one line a chunk can finish after an earlier chunk began it is a view
+  /// into the splitter. So every view is valid while `chunk` is and until the next feed():
+  /// the caller may handle a chunk's lines as one batch.
+  void feed(std::string_view chunk, std::vector<std::string_view>& lines);
 
   /// Skips bytes up to and including the next '\n' (used when starting mid-line).
   void skip_to_next_line() {
@@ -36,7 +37,8 @@ class TailLineSplitter {
 
  private:
   std::size_t max_;
-  std::string partial_;
+  std::string partial_;      ///< the beginning of a line whose '\n' has not come yet
+  std::string joined_;       ///< the last line completed from a partial one (see feed)
   bool discarding_ = false;  ///< inside an over-long line: skip up to the next '\n'
   std::uint64_t too_long_ = 0;
 };

@@ -88,11 +88,11 @@ class Tailer::Impl : public std::enable_shared_from_this<Impl> {
           follower(p, fo, *this),
           gauges(owner.metrics_.add_file(p)) {}
 
-    void on_line(std::string_view line) override {
-      impl.metrics_.lines_ok.Increment();
+    void on_lines(std::span<const std::string_view> lines) override {
+      impl.metrics_.lines_ok.Increment(static_cast<double>(lines.size()));
       saw_line = true;
       try {
-        impl.sink_(line, FileId{index, path});
+        impl.sink_(lines, FileId{index, path});
       } catch (const std::exception& e) {
         impl.log(path + ": line sink threw: " + e.what());
       }

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,9 +25,9 @@ struct FileId {
   std::string_view path;
 };
 
-/// Receives every complete line (without '\n'), in file order per file. Both views are
-/// valid only during the call.
-using LineSink = std::function<void(std::string_view line, const FileId& file)>;
+/// Receives the complete lines (without '\n') of one read of one file, in file order: a
+/// batch of up to 64 KB. The views are valid only during the call.
+using LineSink = std::function<void(std::span<const std::string_view> lines, const FileId& file)>;
 
 struct TailerOptions {
   std::vector<std::string> paths;  ///< the logs to follow (see expand_log_paths)

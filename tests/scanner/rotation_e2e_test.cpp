@@ -135,12 +135,14 @@ class TailedLog {
     o.log = [](std::string_view) {};
     tailer_ = std::make_unique<Tailer>(
         ioc_.get_executor(), o,
-        [this](std::string_view line, const FileId&) {
+        [this](std::span<const std::string_view> lines, const FileId&) {
           std::lock_guard lock(mutex_);
-          ++counts_[egress_of(line)];
-          ++total_;
-          if (line.find("\"GET /last ") != std::string_view::npos)
-            saw_last_ = true;
+          for (const std::string_view line : lines) {
+            ++counts_[egress_of(line)];
+            ++total_;
+            if (line.find("\"GET /last ") != std::string_view::npos)
+              saw_last_ = true;
+          }
         },
         registry_);
     tailer_->start();

@@ -74,9 +74,12 @@ class TailerTest : public ::testing::Test {
     o.on_caught_up = [this] { caught_up_at_.push_back(lines_.size()); };
     tailer_ = std::make_unique<Tailer>(
         ioc_.get_executor(), o,
-        [this](std::string_view line, const FileId& id) {
-          lines_.emplace_back(line);
-          files_.push_back(id.index);
+        [this](std::span<const std::string_view> lines, const FileId& id) {
+          ++batches_;
+          for (const std::string_view line : lines) {
+            lines_.emplace_back(line);
+            files_.push_back(id.index);
+          }
         },
         registry_);
     tailer_->start();
@@ -105,6 +108,7 @@ class TailerTest : public ::testing::Test {
   std::vector<std::size_t> files_;
   std::vector<std::string> notices_;
   std::vector<std::size_t> caught_up_at_;  ///< lines received at each on_caught_up call
+  std::size_t batches_ = 0;                ///< sink calls
 };
 
 TEST_F(TailerTest, partial_last_line_waits_for_its_newline) {
@@ -337,6 +341,9 @@ TEST_F(TailerTest, large_backlog_is_read_in_capped_rounds_in_order) {
   EXPECT_THAT(caught_up_at_, ElementsAre()) << "the backlog is read in later rounds";
   run_until_lines(expected.size());
   EXPECT_THAT(lines_, ElementsAreArray(expected));
+  // In batches of one read (64 KB), not a call per line.
+  EXPECT_GE(batches_, content.size() / (64 * 1024));
+  EXPECT_LE(batches_, content.size() / (64 * 1024) + 1);
   // Caught up once, after the last line of the backlog, and never again.
   append(log_, "one more\n");
   run_until_lines(expected.size() + 1);
