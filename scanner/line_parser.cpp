@@ -43,6 +43,37 @@ int last_upstream_status(std::string_view v) {
   return s < 0 ? 0 : s;
 }
 
+constexpr std::uint8_t kAccepted = 1;
+constexpr std::uint8_t kStops = 2;
+
+template <class Word>
+Word load(const char* p) {
+  Word w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+
+// a[0, n) == b[0, n) for the short literals of a log_format, inline: a call to memcmp per
+// literal costs more than the comparison. Reads only inside both ranges.
+bool same_bytes(const char* a, const char* b, std::size_t n) {
+  if (n >= 8) {
+    for (; n > 8; a += 8, b += 8, n -= 8) {
+      if (load<std::uint64_t>(a) != load<std::uint64_t>(b))
+        return false;
+    }
+    return load<std::uint64_t>(a + n - 8) == load<std::uint64_t>(b + n - 8);
+  }
+  if (n >= 4) {
+    return load<std::uint32_t>(a) == load<std::uint32_t>(b) &&
+           load<std::uint32_t>(a + n - 4) == load<std::uint32_t>(b + n - 4);
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i])
+      return false;
+  }
+  return true;
+}
+
 bool looks_like_ip(std::string_view v) {
   return !v.empty() && v.size() <= 45 &&
          v.find_first_not_of("0123456789abcdefABCDEF.:") == std::string_view::npos;
@@ -89,6 +120,13 @@ LineCounts& LineCounts::operator+=(const LineCounts& other) {
 LineParser::LineParser(LogFormat format, const std::vector<pool::Egress>& bindings,
                        std::size_t max_line_bytes)
     : format_(std::move(format)), max_line_bytes_(max_line_bytes), ip_of_port_(65536, -1) {
+  for (const LogFormat::Slot& slot : format_.slots()) {
+    std::array<std::uint8_t, 256>& classes = byte_class_.emplace_back();
+    for (std::size_t c = 0; c < 256; ++c)
+      classes[c] = slot.accepts.test(c) ? kAccepted : kStops;
+    if (!slot.literal_after.empty())
+      classes[static_cast<unsigned char>(slot.literal_after[0])] |= kStops;
+  }
   for (const pool::Egress& e : bindings) {
     auto [it, added] = ip_index_.try_emplace(e.ip, static_cast<std::int32_t>(ips_.size()));
     if (added) {
@@ -136,76 +174,54 @@ ParsedLine LineParser::parse_with_regex(std::string_view line) {
 // that follows it (the last one at the end of the line), which is the match RE2's lazy
 // quantifiers prefer. Any doubt (a literal not found, a byte outside a field's class)
 // returns false and RE2 decides, so the fast path can only ever agree with it.
+// A field is scanned with its byte-class table: the loop passes over accepted bytes and
+// stops only where the next literal may start or the field must end, with no library call.
 bool LineParser::fast_match(std::string_view line, Values& values) const {
   const std::string& lead = format_.leading_literal();
-  if (line.size() < lead.size() || std::memcmp(line.data(), lead.data(), lead.size()) != 0) {
+  if (line.size() < lead.size() || !same_bytes(line.data(), lead.data(), lead.size())) {
     return false;
   }
-  const char* const data = line.data();
+  const auto* const data = reinterpret_cast<const unsigned char*>(line.data());
   const std::size_t n = line.size();
   std::size_t pos = lead.size();
   const std::vector<LogFormat::Slot>& slots = format_.slots();
   for (std::size_t s = 0; s < slots.size(); ++s) {
     const LogFormat::Slot& slot = slots[s];
+    const std::array<std::uint8_t, 256>& classes = byte_class_[s];
     const std::string& lit = slot.literal_after;
+    const bool last = s + 1 == slots.size();
     const std::size_t min_end = pos + (slot.at_least_one ? 1 : 0);
     std::size_t end = 0;
-    if (slot.exact_length != 0) {
-      end = pos + slot.exact_length;
-      const bool last = s + 1 == slots.size();
-      if (end + lit.size() > n || (last && end + lit.size() != n) ||
-          std::memcmp(data + end, lit.data(), lit.size()) != 0) {
+    if (slot.exact_length != 0 || last) {
+      // The field's end is known: from its length, or the final literal at the line's end.
+      end = slot.exact_length != 0 ? pos + slot.exact_length : n - std::min(n, lit.size());
+      if (end < min_end || end + lit.size() > n || (last && end + lit.size() != n) ||
+          !same_bytes(line.data() + end, lit.data(), lit.size())) {
         return false;
       }
       for (std::size_t i = pos; i < end; ++i) {
-        if (!slot.accepts.test(static_cast<unsigned char>(data[i]))) {
+        if ((classes[data[i]] & kAccepted) == 0) {
           return false;
         }
-      }
-    } else if (s + 1 == slots.size()) {
-      // The last field runs up to the final literal at the end of the line.
-      if (n < lit.size() + min_end ||
-          std::memcmp(data + n - lit.size(), lit.data(), lit.size()) != 0) {
-        return false;
-      }
-      end = n - lit.size();
-      for (std::size_t i = pos; i < end; ++i) {
-        if (!slot.accepts.test(static_cast<unsigned char>(data[i]))) {
-          return false;
-        }
-      }
-    } else if (slot.any_byte_but_literal) {
-      if (min_end > pos && !slot.accepts.test(static_cast<unsigned char>(data[pos]))) {
-        return false;
-      }
-      std::size_t from = min_end;
-      for (;;) {
-        const void* hit = from < n ? std::memchr(data + from, lit[0], n - from) : nullptr;
-        if (hit == nullptr) {
-          return false;
-        }
-        end = static_cast<std::size_t>(static_cast<const char*>(hit) - data);
-        if (n - end >= lit.size() && std::memcmp(data + end, lit.data(), lit.size()) == 0) {
-          break;
-        }
-        if (!slot.accepts.test(static_cast<unsigned char>(lit[0]))) {
-          return false;
-        }
-        from = end + 1;
       }
     } else {
+      const auto first = static_cast<unsigned char>(lit[0]);
       std::size_t i = pos;
-      for (;; ++i) {
+      for (;;) {
+        while (i < n && classes[data[i]] == kAccepted) {
+          ++i;
+        }
         if (i >= n) {
           return false;
         }
-        if (i >= min_end && data[i] == lit[0] && n - i >= lit.size() &&
-            std::memcmp(data + i, lit.data(), lit.size()) == 0) {
+        if (data[i] == first && i >= min_end && n - i >= lit.size() &&
+            same_bytes(line.data() + i, lit.data(), lit.size())) {
           break;
         }
-        if (!slot.accepts.test(static_cast<unsigned char>(data[i]))) {
+        if ((classes[data[i]] & kAccepted) == 0) {
           return false;
         }
+        ++i;
       }
       end = i;
     }

@@ -92,6 +92,9 @@ class LineParser {
   bool attribute(const Values& values, pool::LogEvent& event) const;
 
   LogFormat format_;
+  /// Per slot of the format, per byte: kAccepted if the field may hold it, kStops if the
+  /// field's scan must look at it (not accepted, or the first byte of the next literal).
+  std::vector<std::array<std::uint8_t, 256>> byte_class_;
   std::size_t max_line_bytes_;
   std::vector<std::string> ips_;           ///< owned copies the events point to
   std::vector<std::int32_t> ip_of_port_;   ///< 65536 entries, index into ips_ or -1
