@@ -5,8 +5,8 @@
 #   bash deploy/install-deps.sh           deploy: only what building and running ipmanager needs
 #   bash deploy/install-deps.sh --demo    + what deploy/demo.sh runs (nginx, curl, jq)
 #   bash deploy/install-deps.sh --test    + what the tests run (nginx, logrotate, prometheus, ...)
-#   bash deploy/install-deps.sh --bench   + the peers of tests/bench/proxy_vs_haproxy.sh and
-#                                         what tests/bench/replay_vs_mtail.sh runs
+#   bash deploy/install-deps.sh --bench   + the peers of tests/bench/proxy_vs_haproxy.sh,
+#                                         what tests/bench/replay_vs_mtail.sh runs and perf
 #
 # It never stops, disables, restarts or kills a service: on an egress host the running nginx
 # is the pool itself. The deploy path installs libraries and build tools, which ship no
@@ -35,7 +35,8 @@ test_packages=(
   chromium chromium-driver python3-selenium
   clang libclang-rt-14-dev  # the libFuzzer targets (tests/fuzz)
 )
-bench_packages=(haproxy iperf3 wrk libnginx-mod-stream jq time)
+bench_packages=(haproxy iperf3 wrk libnginx-mod-stream jq time
+  linux-perf)  # perf record/report: the profiles behind tests/bench/replay_vs_mtail.sh's figures
 
 mode=deploy
 case "${1:-}" in
