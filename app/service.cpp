@@ -240,8 +240,9 @@ int Service::run() {
   context.engine = &engine;
   context.decisions = &decisions;
   context.collectables.push_back(registry);
-  context.collectables.push_back(
-      std::make_shared<probe::PoolCollector>(engine, probe::BuildInfo{kVersion, kRevision}));
+  context.collectables.push_back(std::make_shared<probe::PoolCollector>(
+      engine, probe::BuildInfo{kVersion, kRevision},
+      [](const std::string& m) { log_warn() << "metrics: " << m; }));
   context.readiness = [&readiness] { return readiness.waiting_for(); };
   context.collectables.push_back(std::make_shared<ProcessCollector>());
   context.journal = [&](const pool::OperatorAction& a) -> std::optional<std::string> {

@@ -46,4 +46,16 @@ std::string_view to_string(AllUnavailable a) {
   return a == AllUnavailable::refuse ? "refuse" : "least_bad";
 }
 
+std::string_view to_string(MetricsPerIp m) {
+  switch (m) {
+    case MetricsPerIp::all:
+      return "all";
+    case MetricsPerIp::unavailable:
+      return "unavailable";
+    case MetricsPerIp::compact:
+      return "compact";
+  }
+  return "?";
+}
+
 }  // namespace ipm::config

@@ -15,6 +15,21 @@ enum class Mode : std::uint8_t { serve, parse };
 enum class Selection : std::uint8_t { random, round_robin, weighted, least_conn };
 enum class AllUnavailable : std::uint8_t { least_bad, refuse };
 enum class LogStyle : std::uint8_t { text, json };
+/// Which IPs get per-IP series in /metrics (metrics_per_ip).
+///   all:         every per-IP family for every IP;
+///   unavailable: the Go tool's four gauges for every IP, the other per-IP families only
+///                for IPs that are not available (cooling, probation, banned);
+///   compact:     per-IP series, the Go tool's gauges included, only for those IPs.
+enum class MetricsPerIp : std::uint8_t { all, unavailable, compact };
+
+/// The labels ipmanager_history_response carries (metrics_history_labels). `ip` brings
+/// `port` with it, as in the Go tool, whose set is {ip, status_code, target}.
+struct HistoryLabels {
+  bool ip = false;
+  bool status_code = true;
+  bool target = false;
+  bool operator==(const HistoryLabels&) const = default;
+};
 
 /// The set of HTTP statuses that count as a failure of the egress IP.
 struct StatusSet {
@@ -90,6 +105,10 @@ struct Config {
   std::uint32_t probe_max_connections = 256;
   std::uint32_t probe_max_event_streams = 32;
   std::uint32_t history_target_label_cap = 20;
+  // --- metrics cardinality (README "Large pools") ---
+  MetricsPerIp metrics_per_ip = MetricsPerIp::unavailable;
+  HistoryLabels metrics_history_labels;
+  std::uint32_t metrics_max_series = 50'000;  ///< 0: no cap
   std::uint32_t decisions_kept = 1000;
   /// api_token read from this file (systemd's LoadCredential=); "" for none.
   std::string api_token_file;
@@ -125,5 +144,6 @@ std::string_view to_string(Mode m);
 std::string_view to_string(Selection s);
 std::string_view to_string(AllUnavailable a);
 std::string_view to_string(LogStyle s);
+std::string_view to_string(MetricsPerIp m);
 
 }  // namespace ipm::config

@@ -329,6 +329,10 @@ KeySpec cidr_list_key(std::string_view name, std::string_view doc,
                                return a;
                              }}));
 }
+constexpr std::array<std::pair<std::string_view, MetricsPerIp>, 3> kMetricsPerIp{
+    {{"all", MetricsPerIp::all},
+     {"unavailable", MetricsPerIp::unavailable},
+     {"compact", MetricsPerIp::compact}}};
 
 template <class Enum, std::size_t N>
 KeySpec enum_key(std::string_view name, std::string_view doc, Member<Enum> m,
@@ -392,6 +396,48 @@ KeySpec status_set_key(std::string_view name, std::string_view doc, Member<Statu
                       json::array a;
                       for (const auto& s : (c.*m).spec)
                         a.emplace_back(s);
+                      return a;
+                    }}));
+}
+
+// The labels of ipmanager_history_response: a list of names, each at most once.
+KeySpec history_labels_key(std::string_view name, std::string_view doc, Member<HistoryLabels> m) {
+  return typed(
+      "list of labels",
+      with_copy(m, {name, doc,
+                    [name, m](const YAML::Node& n, Config& c) {
+                      if (!n.IsSequence()) {
+                        throw ConfigError(std::string(name),
+                                          "expected a list such as [ip, status_code, "
+                                          "target], got " +
+                                              describe(n));
+                      }
+                      HistoryLabels labels{.ip = false, .status_code = false, .target = false};
+                      for (const auto& item : n) {
+                        const std::string& label = scalar(name, item, "a label name");
+                        bool* flag = label == "ip"            ? &labels.ip
+                                     : label == "status_code" ? &labels.status_code
+                                     : label == "target"      ? &labels.target
+                                                              : nullptr;
+                        if (flag == nullptr) {
+                          throw ConfigError(
+                              std::string(name),
+                              "'" + label + "' is not one of: ip, status_code, target");
+                        }
+                        if (*flag)
+                          throw ConfigError(std::string(name), "'" + label + "' is listed twice");
+                        *flag = true;
+                      }
+                      c.*m = labels;
+                    },
+                    [m](const Config& c) -> json::value {
+                      json::array a;
+                      if ((c.*m).ip)
+                        a.emplace_back("ip");
+                      if ((c.*m).status_code)
+                        a.emplace_back("status_code");
+                      if ((c.*m).target)
+                        a.emplace_back("target");
                       return a;
                     }}));
 }
@@ -535,6 +581,19 @@ std::vector<KeySpec> build_schema() {
       uint_key("history_target_label_cap",
                "targets kept as labels of ipmanager_history_response; the rest are 'other'",
                &Config::history_target_label_cap, 0, 10'000));
+  keys.push_back(enum_key("metrics_per_ip",
+                          "IPs with per-IP series: all; unavailable (the Go tool's four gauges for "
+                          "every IP, the rest only for IPs not available); compact (only IPs "
+                          "not available)",
+                          &Config::metrics_per_ip, kMetricsPerIp));
+  keys.push_back(history_labels_key("metrics_history_labels",
+                                    "labels of ipmanager_history_response, any of ip (with port), "
+                                    "status_code, target; the Go tool's: [ip, status_code, target]",
+                                    &Config::metrics_history_labels));
+  keys.push_back(uint_key("metrics_max_series",
+                          "most series /metrics serves; per-IP series past it are left out, "
+                          "with a warning (0: no cap)",
+                          &Config::metrics_max_series, 0, 100'000'000));
   keys.push_back(uint_key("decisions_kept", "proxy decisions kept for /api/decisions",
                           &Config::decisions_kept, 1, 1'000'000));
   keys.push_back(string_key("api_token_file",
@@ -638,12 +697,28 @@ std::vector<KeySpec> build_schema() {
 
   // What a running process applies on SIGHUP (app/service.cpp): logging, the pool config
   // path, the probe's token and label cap, and the strategy and selection keys.
-  for (const std::string_view live :
-       {"debug", "upstream_conf_path", "cool_down_min", "consecutive_failure", "failure_window",
-        "failure_statuses", "max_cool_down", "cool_down_jitter", "backoff_decay_after",
-        "max_ejected_percent", "all_unavailable", "probation_share", "selection", "api_token",
-        "history_target_label_cap", "api_token_file", "require_token_for_reads", "log_style",
-        "weights"}) {
+  for (const std::string_view live : {"debug",
+                                      "upstream_conf_path",
+                                      "cool_down_min",
+                                      "consecutive_failure",
+                                      "failure_window",
+                                      "failure_statuses",
+                                      "max_cool_down",
+                                      "cool_down_jitter",
+                                      "backoff_decay_after",
+                                      "max_ejected_percent",
+                                      "all_unavailable",
+                                      "probation_share",
+                                      "selection",
+                                      "api_token",
+                                      "history_target_label_cap",
+                                      "api_token_file",
+                                      "require_token_for_reads",
+                                      "log_style",
+                                      "weights",
+                                      "metrics_per_ip",
+                                      "metrics_history_labels",
+                                      "metrics_max_series"}) {
     const auto it =
         std::find_if(keys.begin(), keys.end(), [live](const KeySpec& k) { return k.name == live; });
     if (it == keys.end())

@@ -3,7 +3,6 @@
 
 #include <sstream>
 
-#include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 #include <boost/json/serialize.hpp>
 
@@ -83,28 +82,27 @@ Response metrics(const Request&, const Target& target, Context& context) {
   if (auto bad = reject_unknown_params(target, {}))
     return std::move(*bad);
   // Collectables that write their own text (the pool collector, most of the output) append
-  // it directly; runs of the others are serialized together by TextSerializer, in order.
-  std::string body;
-  std::vector<prometheus::MetricFamily> families;
-  auto serialize_pending = [&] {
-    if (families.empty())
-      return;
-    std::ostringstream text;
-    prometheus::TextSerializer().Serialize(text, families);
-    body += std::move(text).str();
-    families.clear();
-  };
-  for (const auto& collectable : context.collectables) {
-    if (const auto* direct = dynamic_cast<const TextExposition*>(collectable.get())) {
-      serialize_pending();
-      direct->AppendText(body);
+  // it directly. The others are serialized by TextSerializer first, so that the direct ones
+  // know how many series the scrape already holds (metrics_max_series caps the whole scrape);
+  // the pieces are then joined in the collectables' order.
+  const auto& collectables = context.collectables;
+  std::vector<std::string> serialized(collectables.size());
+  std::size_t series = 0;
+  for (std::size_t i = 0; i < collectables.size(); ++i) {
+    if (dynamic_cast<const TextExposition*>(collectables[i].get()) != nullptr)
       continue;
-    }
-    auto more = collectable->Collect();
-    families.insert(families.end(), std::make_move_iterator(more.begin()),
-                    std::make_move_iterator(more.end()));
+    std::ostringstream text;
+    prometheus::TextSerializer().Serialize(text, collectables[i]->Collect());
+    serialized[i] = std::move(text).str();
+    series += count_series(serialized[i]);
   }
-  serialize_pending();
+  std::string body;
+  for (std::size_t i = 0; i < collectables.size(); ++i) {
+    if (const auto* direct = dynamic_cast<const TextExposition*>(collectables[i].get()))
+      series += direct->AppendText(body, series);
+    else
+      body += serialized[i];
+  }
   return text_response(http::status::ok, std::move(body),
                        "text/plain; version=0.0.4; charset=utf-8");
 }

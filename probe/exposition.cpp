@@ -54,6 +54,18 @@ void append_label_value(std::string& out, std::string_view value) {
 
 }  // namespace
 
+std::size_t count_series(std::string_view text) {
+  std::size_t n = 0;
+  while (!text.empty()) {
+    const std::size_t end = text.find('\n');
+    const std::string_view line = text.substr(0, end);
+    if (!line.empty() && line.front() != '#')
+      ++n;
+    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+  }
+  return n;
+}
+
 void append_metric_value(std::string& out, double value) {
   if (std::isnan(value)) {
     out += "Nan";
@@ -94,7 +106,7 @@ void ExpositionWriter::family(std::string_view name, std::string_view help,
   out_ += '\n';
 }
 
-void ExpositionWriter::series(std::initializer_list<LabelView> labels, double value) {
+void ExpositionWriter::series(std::span<const LabelView> labels, double value) {
   out_ += name_;
   if (labels.size() > 0) {
     char separator = '{';

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -15,7 +16,9 @@ namespace ipm::probe {
 class TextExposition {
  public:
   virtual ~TextExposition() = default;
-  virtual void AppendText(std::string& out) const = 0;
+  /// Appends the text. `others` is the number of series the rest of the scrape holds, for a
+  /// cap on the whole scrape; returns the number of series appended.
+  virtual std::size_t AppendText(std::string& out, std::size_t others) const = 0;
 };
 
 /// One label of a series, viewed (not owned) while the line is written.
@@ -36,12 +39,18 @@ class ExpositionWriter {
   /// Starts a family: its HELP (when not empty) and TYPE lines. Only counter and gauge.
   void family(std::string_view name, std::string_view help, prometheus::MetricType type);
   /// One series of the current family.
-  void series(std::initializer_list<LabelView> labels, double value);
+  void series(std::span<const LabelView> labels, double value);
+  void series(std::initializer_list<LabelView> labels, double value) {
+    series(std::span<const LabelView>(labels.begin(), labels.size()), value);
+  }
 
  private:
   std::string& out_;
   std::string_view name_;
 };
+
+/// Series (sample lines) in a text exposition: the lines that are neither empty nor comments.
+std::size_t count_series(std::string_view text);
 
 /// `value` as TextSerializer prints it ("%.16g" in the classic locale; Nan, +Inf, -Inf).
 void append_metric_value(std::string& out, double value);

@@ -1,8 +1,10 @@
 #include "probe/pool_collector.hpp"
 
 #include <charconv>
+#include <span>
 #include <string_view>
 
+#include "probe/metrics_plan.hpp"
 #include "probe/pool_snapshot.hpp"
 
 namespace ipm::probe {
@@ -23,6 +25,9 @@ class FamilySink {
     out_.push_back(MetricFamily{std::string(name), std::string(help), type, {}});
   }
   void series(std::initializer_list<LabelView> labels, double value) {
+    series(std::span<const LabelView>(labels.begin(), labels.size()), value);
+  }
+  void series(std::span<const LabelView> labels, double value) {
     MetricFamily& f = out_.back();
     ClientMetric& m = f.metric.emplace_back();
     m.label.reserve(labels.size());
@@ -50,77 +55,145 @@ double as_value(std::uint64_t n) {
   return static_cast<double>(n);
 }
 
-// Every family in exposition order; each loops over the IPs, in the engine's order.
+// Counts the series a section would write (the pool-level one, for the plan).
+class CountingSink {
+ public:
+  void family(std::string_view, std::string_view, MetricType) {}
+  void series(std::initializer_list<LabelView>, double) { ++count_; }
+  void series(std::span<const LabelView>, double) { ++count_; }
+  std::size_t count() const { return count_; }
+
+ private:
+  std::size_t count_ = 0;
+};
+
+// What the scrape says about itself (the cap).
+struct ScrapeNumbers {
+  std::size_t series = 0;   // the whole scrape's
+  std::size_t dropped = 0;  // left out by metrics_max_series
+  std::uint64_t capped_scrapes = 0;
+};
+
+// The families with an ip label, in exposition order, for the IPs the plan gives them.
 template <class Sink>
-void emit(const PoolSnapshot& s, const BuildInfo& build, Sink& out) {
-  // One family whose series are {ip, port} per IP, valued by `value(ip)`.
-  auto per_ip = [&](std::string_view name, std::string_view help, MetricType type, auto value) {
+void emit_per_ip(const PoolSnapshot& s, const MetricsPlan& plan, Sink& out) {
+  auto with = [&](IpSeries least, auto write) {
+    for (std::size_t i = 0; i < s.ips.size(); ++i) {
+      if (plan.ips[i] >= least)
+        write(s.ips[i]);
+    }
+  };
+  // One family whose series are {ip, port} per IP at `least`, valued by `value(ip)`.
+  auto per_ip = [&](std::string_view name, std::string_view help, MetricType type, IpSeries least,
+                    auto value) {
     out.family(name, help, type);
-    for (const IpNumbers& n : s.ips)
+    with(least, [&](const IpNumbers& n) {
       out.series({{"ip", n.ip}, {"port", n.port}}, value(n));
+    });
   };
 
   per_ip("ipmanager_all_list", "All IPs of the pool, available or not.", MetricType::Gauge,
-         [](const IpNumbers&) { return 1.0; });
+         IpSeries::gauges, [](const IpNumbers&) { return 1.0; });
   per_ip("ipmanager_available_list", "1 for IPs that take traffic (available or on probation).",
-         MetricType::Gauge, [](const IpNumbers& n) { return takes_traffic(n.state) ? 1.0 : 0.0; });
+         MetricType::Gauge, IpSeries::gauges,
+         [](const IpNumbers& n) { return takes_traffic(n.state) ? 1.0 : 0.0; });
   per_ip("ipmanager_cooldown_list", "1 for IPs out of traffic (cooling down or banned).",
-         MetricType::Gauge, [](const IpNumbers& n) { return takes_traffic(n.state) ? 0.0 : 1.0; });
+         MetricType::Gauge, IpSeries::gauges,
+         [](const IpNumbers& n) { return takes_traffic(n.state) ? 0.0 : 1.0; });
   per_ip("ipmanager_consecutive_failure",
          "Consecutive failures of the IP inside the failure window.", MetricType::Gauge,
+         IpSeries::gauges,
          [](const IpNumbers& n) { return static_cast<double>(n.consecutive_failures); });
 
   out.family("ipmanager_history_response",
              "Responses held in the IP's history, by status code and target (top targets by "
-             "volume; the rest are folded into \"other\").",
+             "volume; the rest are folded into \"other\"). Rows without ip sum the IPs that "
+             "have no rows of their own (metrics_history_labels, metrics_per_ip).",
              MetricType::Gauge);
-  for (const IpNumbers& n : s.ips) {
-    for (std::size_t c = n.cells_begin; c < n.cells_end; ++c) {
-      const HistoryCell& cell = s.cells[c];
-      char status[8];
-      const auto end = std::to_chars(status, status + sizeof status, cell.status).ptr;
-      out.series({{"ip", n.ip},
-                  {"port", n.port},
-                  {"status_code", std::string_view(status, static_cast<std::size_t>(end - status))},
-                  {"target", s.target_labels[cell.target]}},
-                 static_cast<double>(cell.count));
+  // A row's labels: ip and port (when its own), then status_code and target as configured.
+  auto row = [&](const IpNumbers* n, const HistoryCell& cell) {
+    char status[8];
+    const auto end = std::to_chars(status, status + sizeof status, cell.status).ptr;
+    LabelView labels[4];
+    std::size_t k = 0;
+    if (n != nullptr) {
+      labels[k++] = {"ip", n->ip};
+      labels[k++] = {"port", n->port};
     }
+    if (s.labels.status_code)
+      labels[k++] = {"status_code",
+                     std::string_view(status, static_cast<std::size_t>(end - status))};
+    if (s.labels.target)
+      labels[k++] = {"target", s.target_labels[cell.target]};
+    out.series(std::span<const LabelView>(labels, k), static_cast<double>(cell.count));
+  };
+  if (s.labels.ip) {
+    with(IpSeries::detail, [&](const IpNumbers& n) {
+      for (std::size_t c = n.cells_begin; c < n.cells_end; ++c)
+        row(&n, s.cells[c]);
+    });
   }
+  for (const HistoryCell& cell : plan.folded)
+    row(nullptr, cell);
 
   out.family("ipmanager_ip_state", "1 for the IP's current state, 0 for the others.",
              MetricType::Gauge);
-  for (const IpNumbers& n : s.ips) {
+  with(IpSeries::detail, [&](const IpNumbers& n) {
     for (const pool::IpState state : kStates)
       out.series({{"ip", n.ip}, {"port", n.port}, {"state", to_string(state)}},
                  n.state == state ? 1 : 0);
-  }
+  });
 
   out.family("ipmanager_ip_responses_total",
              "Log lines attributed to the IP, by outcome (success, failure, neutral).",
              MetricType::Counter);
-  for (const IpNumbers& n : s.ips) {
+  with(IpSeries::detail, [&](const IpNumbers& n) {
     out.series({{"ip", n.ip}, {"outcome", "success"}, {"port", n.port}}, as_value(n.successes));
     out.series({{"ip", n.ip}, {"outcome", "failure"}, {"port", n.port}}, as_value(n.failures));
     out.series({{"ip", n.ip}, {"outcome", "neutral"}, {"port", n.port}}, as_value(n.neutrals));
-  }
+  });
 
   per_ip("ipmanager_ip_dial_failures_total", "Proxy dial failures reported for the IP.",
-         MetricType::Counter, [](const IpNumbers& n) { return as_value(n.dial_failures); });
+         MetricType::Counter, IpSeries::detail,
+         [](const IpNumbers& n) { return as_value(n.dial_failures); });
   per_ip("ipmanager_ip_ejections_total", "Times the IP was taken out of traffic after failures.",
-         MetricType::Counter, [](const IpNumbers& n) { return as_value(n.ejections); });
+         MetricType::Counter, IpSeries::detail,
+         [](const IpNumbers& n) { return as_value(n.ejections); });
   per_ip("ipmanager_ip_backoff_seconds",
          "Cooldown the IP's next ejection would get, before jitter.", MetricType::Gauge,
-         [](const IpNumbers& n) { return n.backoff_seconds; });
+         IpSeries::detail, [](const IpNumbers& n) { return n.backoff_seconds; });
+}
 
+// The families without an ip label: their size does not depend on the pool's.
+template <class Sink>
+void emit_pool(const PoolSnapshot& s, const BuildInfo& build, const ScrapeNumbers& scrape,
+               Sink& out) {
   out.family("ipmanager_pool_ips", "IPs of the pool by state.", MetricType::Gauge);
   for (const pool::IpState state : kStates)
     out.series({{"state", to_string(state)}}, s.ips_by_state[static_cast<std::size_t>(state)]);
+  out.family("ipmanager_pool_ips_by_failure_ratio",
+             "IPs of the pool by the share of failures among the successes and failures held "
+             "in their history (judged by $status); none: no such response held.",
+             MetricType::Gauge);
+  for (std::size_t r = 0; r < kFailureRatios; ++r)
+    out.series({{"ratio", to_string(static_cast<FailureRatio>(r))}}, s.ips_by_failure_ratio[r]);
+  out.family("ipmanager_pool_ip_history_entries",
+             "History entries held per IP over the pool's IPs: median, 95th percentile, most.",
+             MetricType::Gauge);
+  for (std::size_t q = 0; q < kHistoryQuantiles.size(); ++q)
+    out.series({{"at", kHistoryQuantiles[q].label}}, s.history_entries[q]);
   out.family("ipmanager_pool_all_unavailable",
              "1 when no IP is available or on probation (the all_unavailable policy is in force).",
              MetricType::Gauge);
   out.series({}, s.all_unavailable ? 1 : 0);
 
   const strategy::PoolCounters& c = s.counters;
+  out.family("ipmanager_responses_total",
+             "Log lines attributed to IPs of the pool, by outcome (success, failure, neutral).",
+             MetricType::Counter);
+  out.series({{"outcome", "success"}}, as_value(c.successes));
+  out.series({{"outcome", "failure"}}, as_value(c.failures));
+  out.series({{"outcome", "neutral"}}, as_value(c.neutrals));
   out.family("ipmanager_ejections_total", "IPs taken out of traffic, by reason.",
              MetricType::Counter);
   out.series({{"reason", "failures"}}, as_value(c.ejections_failures));
@@ -145,6 +218,15 @@ void emit(const PoolSnapshot& s, const BuildInfo& build, Sink& out) {
   out.family("ipmanager_manual_commands_total", "Manual ban, unban and reset commands applied.",
              MetricType::Counter);
   out.series({}, as_value(c.manual));
+
+  out.family("ipmanager_metrics_series", "Series in this scrape of /metrics.", MetricType::Gauge);
+  out.series({}, static_cast<double>(scrape.series));
+  out.family("ipmanager_metrics_series_dropped",
+             "Per-IP series left out of this scrape by metrics_max_series.", MetricType::Gauge);
+  out.series({}, static_cast<double>(scrape.dropped));
+  out.family("ipmanager_metrics_capped_scrapes_total", "Scrapes that metrics_max_series cut short.",
+             MetricType::Counter);
+  out.series({}, as_value(scrape.capped_scrapes));
   out.family("ipmanager_build_info", "Build of the running ipmanager; always 1.",
              MetricType::Gauge);
   out.series({{"revision", build.revision}, {"version", build.version}}, 1);
@@ -152,26 +234,55 @@ void emit(const PoolSnapshot& s, const BuildInfo& build, Sink& out) {
 
 }  // namespace
 
-PoolCollector::PoolCollector(const strategy::SharedEngine& engine, BuildInfo build)
-    : engine_(engine), build_(std::move(build)) {}
+PoolCollector::PoolCollector(const strategy::SharedEngine& engine, BuildInfo build, Warn warn)
+    : engine_(engine), build_(std::move(build)), warn_(std::move(warn)) {}
 
-std::vector<MetricFamily> PoolCollector::Collect() const {
+template <class Sink>
+std::size_t PoolCollector::write(std::size_t others, Sink& out) const {
   const PoolSnapshot snapshot =
       engine_.read([](const strategy::Engine& engine) { return take_pool_snapshot(engine); });
+  CountingSink fixed;
+  emit_pool(snapshot, build_, ScrapeNumbers{}, fixed);
+  const MetricsPlan plan = plan_metrics(snapshot, fixed.count(), others);
+  ScrapeNumbers scrape{.series = others + plan.series, .dropped = plan.dropped()};
+  scrape.capped_scrapes = capped_scrapes_.load(std::memory_order_relaxed);
+  if (scrape.dropped > 0)
+    scrape.capped_scrapes = capped_scrapes_.fetch_add(1, std::memory_order_relaxed) + 1;
+  note_cap(scrape.dropped, snapshot.max_series);
+  emit_per_ip(snapshot, plan, out);
+  emit_pool(snapshot, build_, scrape, out);
+  return plan.series;
+}
+
+void PoolCollector::note_cap(std::size_t dropped, std::uint32_t max_series) const {
+  const bool capped = dropped > 0;
+  if (capped_.exchange(capped, std::memory_order_relaxed) == capped || !warn_)
+    return;
+  // Once per change, not once per scrape: a capped pool is scraped every few seconds.
+  if (capped) {
+    warn_("metrics_max_series (" + std::to_string(max_series) + ") leaves " +
+          std::to_string(dropped) +
+          " per-IP series out of /metrics (counted in ipmanager_metrics_series_dropped): set "
+          "metrics_per_ip: compact, or raise metrics_max_series and Prometheus' sample_limit");
+  } else {
+    warn_("every series fits metrics_max_series again");
+  }
+}
+
+std::vector<MetricFamily> PoolCollector::Collect() const {
   std::vector<MetricFamily> families;
   FamilySink sink(families);
-  emit(snapshot, build_, sink);
+  write(0, sink);
   return families;
 }
 
-void PoolCollector::AppendText(std::string& out) const {
-  const PoolSnapshot snapshot =
-      engine_.read([](const strategy::Engine& engine) { return take_pool_snapshot(engine); });
+std::size_t PoolCollector::AppendText(std::string& out, std::size_t others) const {
   const std::size_t start = out.size();
   out.reserve(start + last_text_size_.load(std::memory_order_relaxed) + 4096);
   ExpositionWriter writer(out);
-  emit(snapshot, build_, writer);
+  const std::size_t series = write(others, writer);
   last_text_size_.store(out.size() - start, std::memory_order_relaxed);
+  return series;
 }
 
 }  // namespace ipm::probe

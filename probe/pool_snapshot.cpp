@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <unordered_map>
 
 #include "probe/json_writer.hpp"
@@ -64,16 +65,59 @@ double backoff_seconds(const config::Config& cfg, double multiplier) {
 
 }  // namespace
 
+std::string_view to_string(FailureRatio r) {
+  switch (r) {
+    case FailureRatio::none:
+      return "none";
+    case FailureRatio::zero:
+      return "0";
+    case FailureRatio::up_to_10:
+      return "0-0.1";
+    case FailureRatio::up_to_50:
+      return "0.1-0.5";
+    case FailureRatio::below_100:
+      return "0.5-1";
+    case FailureRatio::all:
+      return "1";
+  }
+  return "none";
+}
+
+FailureRatio failure_ratio(std::uint32_t failures, std::uint32_t judged) {
+  if (judged == 0)
+    return FailureRatio::none;
+  if (failures == 0)
+    return FailureRatio::zero;
+  if (failures >= judged)
+    return FailureRatio::all;
+  // Integer comparisons: exact at the bucket edges (1 in 10 is "0-0.1", 1 in 2 "0.1-0.5").
+  const std::uint64_t f = failures;
+  if (f * 10 <= judged)
+    return FailureRatio::up_to_10;
+  if (f * 2 <= judged)
+    return FailureRatio::up_to_50;
+  return FailureRatio::below_100;
+}
+
 PoolSnapshot take_pool_snapshot(const Engine& engine) {
+  const config::Config& cfg = engine.config();
   PoolSnapshot s;
-  const auto of_id =
-      rank_targets(engine, engine.config().history_target_label_cap, s.target_labels);
-  const std::size_t width = s.target_labels.size();
+  s.labels = cfg.metrics_history_labels;
+  s.per_ip = cfg.metrics_per_ip;
+  s.max_series = cfg.metrics_max_series;
+  // Labels the config leaves out are folded here: every target to label 0, every status to 0.
+  std::vector<std::uint32_t> of_id;
+  if (s.labels.target)
+    of_id = rank_targets(engine, cfg.history_target_label_cap, s.target_labels);
+  const std::size_t width = std::max<std::size_t>(s.target_labels.size(), 1);
+  const std::size_t statuses = s.labels.status_code ? kStatuses : 1;
   // (status, target label) -> count, in a table reused across IPs; `touched` lists the
   // cells to copy out (sorted, so the series order is stable) and to clear. 32-bit counts:
   // a ring holds at most max_history_log_each_ip (uint32) entries.
-  std::vector<std::uint32_t> table(kStatuses * width, 0);
+  std::vector<std::uint32_t> table(statuses * width, 0);
   std::vector<std::uint32_t> touched;
+  std::vector<std::uint32_t> entries;  // per IP, for the quantiles
+  entries.reserve(engine.ips().size());
   s.ips.reserve(engine.ips().size());
   for (const IpRecord& r : engine.ips()) {
     IpNumbers& n = s.ips.emplace_back();
@@ -90,14 +134,26 @@ PoolSnapshot take_pool_snapshot(const Engine& engine) {
 
     // The engine keeps the history's counts by (status, target): a few dozen per IP to
     // fold, where walking the history itself was 1,000 entries per IP under the lock.
+    std::uint32_t failures = 0;
+    std::uint32_t judged = 0;
+    std::uint32_t held = 0;
     r.history_tally.for_each(
         [&](std::uint16_t status, pool::Interner::Id target, std::uint32_t count) {
           const std::size_t label = target < of_id.size() ? of_id[target] : 0;
-          const std::size_t cell = std::min<std::size_t>(status, kStatuses - 1) * width + label;
+          const std::size_t row = std::min<std::size_t>(status, statuses - 1);
+          const std::size_t cell = row * width + label;
           if (table[cell] == 0)
             touched.push_back(static_cast<std::uint32_t>(cell));
           table[cell] += count;
+          held += count;
+          if (cfg.failure_statuses.contains(status))
+            failures += count;
+          if (cfg.failure_statuses.contains(status) || (status >= 100 && status < 400))
+            judged += count;
         });
+    entries.push_back(held);
+    n.failure_ratio = failure_ratio(failures, judged);
+    ++s.ips_by_failure_ratio[static_cast<std::size_t>(n.failure_ratio)];
     std::sort(touched.begin(), touched.end());
     n.cells_begin = s.cells.size();
     for (const std::uint32_t cell : touched) {
@@ -107,6 +163,13 @@ PoolSnapshot take_pool_snapshot(const Engine& engine) {
     }
     n.cells_end = s.cells.size();
     touched.clear();
+  }
+  // Nearest-rank quantiles: the smallest count that `q` of the IPs do not exceed.
+  for (std::size_t k = 0; k < kHistoryQuantiles.size() && !entries.empty(); ++k) {
+    const double rank = std::ceil(kHistoryQuantiles[k].value * static_cast<double>(entries.size()));
+    const auto at = entries.begin() + static_cast<std::ptrdiff_t>(std::max(rank, 1.0)) - 1;
+    std::nth_element(entries.begin(), at, entries.end());
+    s.history_entries[k] = *at;
   }
   for (std::size_t i = 0; i < pool::kIpStateCount; ++i)
     s.ips_by_state[i] = engine.count(static_cast<pool::IpState>(i));

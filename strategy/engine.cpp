@@ -80,12 +80,15 @@ void Engine::apply(const pool::LogEvent& e) {
   switch (o) {
     case Outcome::success:
       ++r->counters.successes;
+      ++counters_.successes;
       break;
     case Outcome::failure:
       ++r->counters.failures;
+      ++counters_.failures;
       break;
     case Outcome::neutral:
       ++r->counters.neutrals;
+      ++counters_.neutrals;
       break;
   }
   const Cause cause{.kind = CauseKind::log_event,

@@ -62,7 +62,7 @@ void BM_AppendText(benchmark::State& state) {
   World w(static_cast<std::size_t>(state.range(0)));
   for (auto _ : state) {
     std::string out;
-    w.collector->AppendText(out);
+    w.collector->AppendText(out, 0);
     benchmark::DoNotOptimize(out);
   }
 }

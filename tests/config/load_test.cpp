@@ -172,7 +172,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"proxy_port: 9095\n", "probe_port", "same port as proxy_port"},
         BadCase{"max_cool_down: 1m\n", "max_cool_down", "shorter than cool_down_min"},
         BadCase{"dial_timeout: 0\n", "dial_timeout", "longer than 0s"},
-        BadCase{"mode:\n", "mode", "has no value"}));
+        BadCase{"mode:\n", "mode", "has no value"},
+        BadCase{"metrics_per_ip: some\n", "metrics_per_ip", "not one of: all, unavailable"},
+        BadCase{"metrics_history_labels: [ip, host]\n", "metrics_history_labels",
+                "'host' is not one of: ip, status_code, target"},
+        BadCase{"metrics_history_labels: [ip, ip]\n", "metrics_history_labels", "listed twice"},
+        BadCase{"metrics_history_labels: ip\n", "metrics_history_labels", "expected a list"},
+        BadCase{"metrics_max_series: -1\n", "metrics_max_series", "between 0 and"}));
 
 TEST(ConfigLoadTest, missing_upstream_conf_path_is_named) {
   const ConfigError e = load_error("mode: serve\n");

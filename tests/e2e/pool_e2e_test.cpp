@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include "tests/support/http_client.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -315,6 +316,12 @@ TEST(PoolE2ETest, grafana_dashboard_queries_only_metrics_ipmanager_exports) {
         return sample(ipm.metrics(), "ipmanager_scanner_lines_total{result=\"parsed\"}") == 10;
       },
       10s));
+  // Per-IP detail (backoff, dial failures) is served for IPs not available (metrics_per_ip's
+  // default): one banned IP makes those series appear.
+  ASSERT_EQ(ipm::test::http_request("POST", "127.0.0.1", ipm.probe_port(),
+                                    "/api/ip/" + pool.ips()[0] + "/ban")
+                .status,
+            200);
   std::ifstream in(std::string(IPM_SOURCE_DIR) + "/deploy/grafana/ipmanager-dashboard.json");
   const std::string dashboard((std::istreambuf_iterator<char>(in)),
                               std::istreambuf_iterator<char>());

@@ -116,7 +116,8 @@ TEST(ReloadE2ETest, sighup_history_target_label_cap_folds_targets_into_other) {
   options.fixed_target = false;  // the Go tool's pool: the egress proxies to X-Egress-Host
   NginxPool pool(options);
   ipm::test::TempDir work;
-  IpmanagerProcess ipm(pool, "", work.path());
+  // The target label is not served by default (metrics_history_labels: [status_code]).
+  IpmanagerProcess ipm(pool, "metrics_history_labels: [status_code, target]\n", work.path());
   // Two targets: the pool's own (200) and ipmanager's probe, which answers / with a 404
   // (neutral for the IP's health). Three requests to the first, one to the second.
   const std::string busy = "127.0.0.1:" + std::to_string(pool.target_port());

@@ -1,11 +1,15 @@
 #include "probe/pool_collector.hpp"
 
+#include <map>
+#include <regex>
 #include <sstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
 
+#include "probe/exposition.hpp"
+#include "probe/pool_snapshot.hpp"
 #include "tests/probe/fixture.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -18,6 +22,13 @@ using ipm::test::ip_of;
 using ipm::test::ProbeWorld;
 using testing::HasSubstr;
 using testing::Not;
+
+// The Go tool's /metrics: every per-IP family for every IP, history by ip, status and target.
+ipm::config::Config go_tool_metrics(ipm::config::Config c = {}) {
+  c.metrics_per_ip = ipm::config::MetricsPerIp::all;
+  c.metrics_history_labels = {.ip = true, .status_code = true, .target = true};
+  return c;
+}
 
 void add_collector(ProbeWorld& w) {
   w.context.collectables.push_back(
@@ -47,7 +58,7 @@ std::string promtool_check(const std::string& text) {
 }
 
 TEST(PoolCollectorTest, go_tool_gauges_keep_their_names_labels_and_meaning) {
-  ProbeWorld w(3);
+  ProbeWorld w(3, go_tool_metrics());
   add_collector(w);
   w.log(0, 200, base_time());
   w.trip(1, base_time());
@@ -72,6 +83,7 @@ TEST(PoolCollectorTest, go_tool_gauges_keep_their_names_labels_and_meaning) {
 TEST(PoolCollectorTest, target_label_is_capped_and_the_rest_folded_into_other) {
   ipm::config::Config c;
   c.history_target_label_cap = 2;
+  c.metrics_history_labels.target = true;
   ProbeWorld w(1, c);
   add_collector(w);
   for (int k = 0; k < 5; ++k)
@@ -116,8 +128,16 @@ TEST(PoolCollectorTest, promtool_finds_nothing_at_any_pool_size) {
 // AppendText() (what /metrics serves) must be exactly TextSerializer over Collect(), in
 // every state an IP can be in, with labels that need escaping and odd statuses.
 TEST(PoolCollectorTest, direct_text_is_byte_identical_to_text_serializer_at_any_pool_size) {
-  for (const std::size_t ips : {0, 1, 3, 50, 300}) {
-    ipm::config::Config c;
+  using ipm::config::MetricsPerIp;
+  for (const auto& [ips, per_ip] : {std::pair<std::size_t, MetricsPerIp>{0, MetricsPerIp::all},
+                                    {1, MetricsPerIp::all},
+                                    {3, MetricsPerIp::all},
+                                    {50, MetricsPerIp::all},
+                                    {300, MetricsPerIp::all},
+                                    {50, MetricsPerIp::unavailable},
+                                    {300, MetricsPerIp::compact}}) {
+    ipm::config::Config c = go_tool_metrics();
+    c.metrics_per_ip = per_ip;
     c.history_target_label_cap = 5;
     c.cool_down_jitter = 0;  // probation exactly one cool_down after the trip
     ProbeWorld w(ips, c);
@@ -138,7 +158,7 @@ TEST(PoolCollectorTest, direct_text_is_byte_identical_to_text_serializer_at_any_
     std::ostringstream expected;
     prometheus::TextSerializer().Serialize(expected, collector.Collect());
     std::string text = "kept\n";
-    collector.AppendText(text);
+    collector.AppendText(text, 0);
     EXPECT_EQ(text, "kept\n" + std::move(expected).str()) << ips << " IPs";
     if (ips >= 3) {
       EXPECT_THAT(text, HasSubstr("state=\"probation\"} 1"));
@@ -149,6 +169,169 @@ TEST(PoolCollectorTest, direct_text_is_byte_identical_to_text_serializer_at_any_
       EXPECT_THAT(text, HasSubstr("state=\"cooling\"} 1"));
     }
   }
+}
+
+// Sample lines of `family` (exactly that name, with or without labels).
+std::size_t count_of(const std::string& text, const std::string& family) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find('\n' + family); at != std::string::npos;
+       at = text.find('\n' + family, at + 1)) {
+    const char next = text[at + 1 + family.size()];
+    n += next == '{' || next == ' ' ? 1 : 0;
+  }
+  return n;
+}
+
+// A pool of `ips` with IP 1 and every 100th IP cooling, one banned, traffic everywhere.
+void large_pool(ProbeWorld& w, std::size_t ips) {
+  w.fill(ips, 20);
+  const auto t = base_time() + std::chrono::minutes(5);
+  for (std::size_t i = 1; i < ips; i += 100)
+    w.trip(i, t);
+  w.engine.ban(ip_of(2), ipm::pool::TimePoint::max(), "test", t);
+}
+
+TEST(PoolCollectorTest, default_scrape_is_at_most_five_series_per_ip_plus_a_bounded_rest) {
+  constexpr std::size_t kIps = 2000;
+  ProbeWorld w(kIps);
+  add_collector(w);
+  large_pool(w, kIps);
+  const std::string text = scrape(w);
+  const std::size_t series = ipm::probe::count_series(text);
+  EXPECT_LE(series, 5 * kIps + 200) << series;
+  // The Go tool's gauges for every IP, the detail for the 21 IPs out of traffic only.
+  for (const char* family : {"ipmanager_all_list", "ipmanager_available_list",
+                             "ipmanager_cooldown_list", "ipmanager_consecutive_failure"})
+    EXPECT_EQ(count_of(text, family), kIps) << family;
+  EXPECT_EQ(count_of(text, "ipmanager_ip_state"), 4 * 21);
+  EXPECT_EQ(count_of(text, "ipmanager_ip_backoff_seconds"), 21);
+  EXPECT_THAT(text, HasSubstr("ipmanager_pool_ips{state=\"cooling\"} 20"));
+  EXPECT_THAT(text, HasSubstr("ipmanager_ejections_total{reason=\"failures\"} 20"));
+  // History: rows by status over the whole pool, none with an ip.
+  EXPECT_THAT(text, HasSubstr("ipmanager_history_response{status_code=\"404\"} 4000\n"));
+  EXPECT_THAT(text, Not(HasSubstr("ipmanager_history_response{ip=")));
+  EXPECT_THAT(text, HasSubstr("ipmanager_metrics_series " + std::to_string(series) + "\n"));
+  EXPECT_THAT(text, HasSubstr("ipmanager_metrics_series_dropped 0\n"));
+  EXPECT_EQ(promtool_check(text), "");
+}
+
+TEST(PoolCollectorTest, compact_keeps_per_ip_series_only_for_ips_out_of_traffic) {
+  constexpr std::size_t kIps = 2000;
+  ipm::config::Config c;
+  c.metrics_per_ip = ipm::config::MetricsPerIp::compact;
+  ProbeWorld w(kIps, c);
+  add_collector(w);
+  large_pool(w, kIps);
+  const std::string text = scrape(w);
+  EXPECT_LE(ipm::probe::count_series(text), 21 * 14 + 200);
+  EXPECT_EQ(count_of(text, "ipmanager_all_list"), 21);
+  EXPECT_THAT(text, HasSubstr("ipmanager_cooldown_list{ip=\"" + ip_of(1) + "\""));
+  EXPECT_THAT(text, Not(HasSubstr("{ip=\"" + ip_of(0) + "\"")));
+  EXPECT_THAT(text, HasSubstr("ipmanager_pool_ips{state=\"available\"} 1979"));
+}
+
+// With the ip label, the IPs without rows of their own are summed into rows without ip, so
+// ipmanager_history_response summed by status is the pool's in every setting.
+TEST(PoolCollectorTest, history_summed_by_status_is_the_same_in_every_setting) {
+  using ipm::config::MetricsPerIp;
+  std::string reference;
+  for (const MetricsPerIp per_ip :
+       {MetricsPerIp::all, MetricsPerIp::unavailable, MetricsPerIp::compact}) {
+    for (const bool with_ip : {false, true}) {
+      ipm::config::Config c;
+      c.metrics_per_ip = per_ip;
+      c.metrics_history_labels.ip = with_ip;
+      ProbeWorld w(300, c);
+      add_collector(w);
+      large_pool(w, 300);
+      const std::string text = scrape(w);
+      std::map<std::string, double> by_status;
+      const std::regex row(
+          R"re(ipmanager_history_response\{[^}]*status_code="(\d+)"[^}]*\} (\d+))re");
+      for (auto it = std::sregex_iterator(text.begin(), text.end(), row);
+           it != std::sregex_iterator(); ++it)
+        by_status[(*it)[1]] += std::stod((*it)[2]);
+      std::string summary;
+      for (const auto& [status, n] : by_status)
+        summary += status + "=" + std::to_string(n) + " ";
+      if (reference.empty())
+        reference = summary;
+      EXPECT_EQ(summary, reference) << ipm::config::to_string(per_ip) << " ip=" << with_ip;
+    }
+  }
+  EXPECT_THAT(reference, HasSubstr("404="));
+}
+
+TEST(PoolCollectorTest, series_cap_drops_per_ip_detail_first_warns_once_and_counts) {
+  ipm::config::Config c = go_tool_metrics();
+  c.metrics_max_series = 1500;
+  ProbeWorld w(300, c);
+  std::vector<std::string> warnings;
+  w.context.collectables.push_back(std::make_shared<ipm::probe::PoolCollector>(
+      w.engine, ipm::probe::BuildInfo{"1", "a"},
+      [&](const std::string& m) { warnings.push_back(m); }));
+  large_pool(w, 300);
+  const std::string first = scrape(w);
+  const std::size_t series = ipm::probe::count_series(first);
+  EXPECT_LE(series, 1500u);
+  EXPECT_GT(series, 1200u);  // the cap takes what it must, not everything
+  EXPECT_THAT(first, HasSubstr("ipmanager_metrics_capped_scrapes_total 1\n"));
+  EXPECT_THAT(first, Not(HasSubstr("ipmanager_metrics_series_dropped 0\n")));
+  // Out of traffic IPs keep their detail; the Go gauges stay for every IP.
+  EXPECT_THAT(first, HasSubstr("ipmanager_ip_state{ip=\"" + ip_of(1) + "\""));
+  EXPECT_EQ(count_of(first, "ipmanager_all_list"), 300);
+  EXPECT_EQ(promtool_check(first), "");
+  const std::string second = scrape(w);
+  EXPECT_THAT(second, HasSubstr("ipmanager_metrics_capped_scrapes_total 2\n"));
+  ASSERT_EQ(warnings.size(), 1u);  // once per change, not per scrape
+  EXPECT_THAT(warnings[0], HasSubstr("metrics_max_series (1500)"));
+
+  // A reload that lifts the cap ends the warning.
+  w.cfg.metrics_max_series = 0;
+  w.engine.update([&](ipm::strategy::Engine& e) { e.reconfigure(w.cfg); });
+  const std::string uncapped = scrape(w);
+  EXPECT_THAT(uncapped, HasSubstr("ipmanager_metrics_series_dropped 0\n"));
+  EXPECT_GT(ipm::probe::count_series(uncapped), 1500u);
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_THAT(warnings[1], HasSubstr("fits"));
+}
+
+TEST(PoolCollectorTest, pool_aggregates_answer_without_an_ip_label) {
+  ProbeWorld w(10);
+  add_collector(w);
+  for (int k = 0; k < 10; ++k)
+    w.log(0, 200, base_time() + std::chrono::seconds(k));
+  w.log(1, 200, base_time());
+  w.log(1, 502, base_time());   // 1 in 2
+  for (int k = 0; k < 10; ++k)  // 1 in 11
+    w.log(2, 200, base_time() + std::chrono::seconds(k));
+  w.log(2, 429, base_time() + std::chrono::seconds(20));
+  w.log(3, 404, base_time());  // neutral only: judged none
+  const std::string text = scrape(w);
+  EXPECT_THAT(text, HasSubstr("ipmanager_pool_ips_by_failure_ratio{ratio=\"none\"} 7\n"));
+  EXPECT_THAT(text, HasSubstr("ipmanager_pool_ips_by_failure_ratio{ratio=\"0\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("ipmanager_pool_ips_by_failure_ratio{ratio=\"0-0.1\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("ipmanager_pool_ips_by_failure_ratio{ratio=\"0.1-0.5\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("ipmanager_responses_total{outcome=\"success\"} 21\n"));
+  EXPECT_THAT(text, HasSubstr("ipmanager_responses_total{outcome=\"failure\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("ipmanager_responses_total{outcome=\"neutral\"} 1\n"));
+  // Entries held per IP: 10, 2, 11, 1 and six empty IPs.
+  EXPECT_THAT(text, HasSubstr("ipmanager_pool_ip_history_entries{at=\"p50\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("ipmanager_pool_ip_history_entries{at=\"p95\"} 11\n"));
+  EXPECT_THAT(text, HasSubstr("ipmanager_pool_ip_history_entries{at=\"max\"} 11\n"));
+}
+
+TEST(FailureRatioTest, buckets_are_exact_at_their_edges) {
+  using ipm::probe::failure_ratio;
+  using ipm::probe::FailureRatio;
+  EXPECT_EQ(failure_ratio(0, 0), FailureRatio::none);
+  EXPECT_EQ(failure_ratio(0, 5), FailureRatio::zero);
+  EXPECT_EQ(failure_ratio(1, 10), FailureRatio::up_to_10);
+  EXPECT_EQ(failure_ratio(1, 9), FailureRatio::up_to_50);
+  EXPECT_EQ(failure_ratio(1, 2), FailureRatio::up_to_50);
+  EXPECT_EQ(failure_ratio(2, 3), FailureRatio::below_100);
+  EXPECT_EQ(failure_ratio(3, 3), FailureRatio::all);
+  EXPECT_EQ(failure_ratio(4'000'000'000U, 4'000'000'001U), FailureRatio::below_100);
 }
 
 }  // namespace
