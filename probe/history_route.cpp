@@ -127,13 +127,73 @@ class HistorySource final : public BodySource {
   bool done_ = false;
 };
 
+// GET /probe?summary=1: the pool's counts and the IPs not available, a few KB whatever the
+// pool's size (what a script or a page polls; the full form is per IP and per entry).
+// `states`: the IPs listed (default: every state but available).
+std::string summary_json(const Engine& engine, const std::vector<pool::IpState>& states) {
+  std::string out = "{\"IPs\":";
+  append_json_int(out, static_cast<std::int64_t>(engine.ips().size()));
+  out += ",\"ByState\":{";
+  for (std::size_t i = 0; i < pool::kIpStateCount; ++i) {
+    const auto state = static_cast<pool::IpState>(i);
+    if (i > 0)
+      out += ',';
+    append_json_string(out, to_string(state));
+    out += ':';
+    append_json_int(out, engine.count(state));
+  }
+  out += "},\"AllUnavailable\":";
+  out += engine.all_unavailable() ? "true" : "false";
+  out += ",\"IPList\":[";
+  bool first = true;
+  for (const IpRecord& r : engine.ips()) {
+    const bool listed = states.empty()
+                            ? r.state != pool::IpState::available
+                            : std::find(states.begin(), states.end(), r.state) != states.end();
+    if (!listed)
+      continue;
+    if (!first)
+      out += ',';
+    first = false;
+    out += "{\"IP\":";
+    append_json_string(out, r.egress.ip);
+    out += ",\"Port\":";
+    append_port_string(out, r.egress.port);
+    out += ",\"State\":";
+    append_json_string(out, to_string(r.state));
+    out += ",\"Since\":";
+    append_json_time(out, r.state_since);
+    if (r.state == pool::IpState::cooling || r.state == pool::IpState::banned) {
+      out += ",\"Until\":";
+      append_json_time(out, r.cooldown_until);
+    }
+    out += ",\"Failure\":";
+    append_json_int(out, r.consecutive_failures());
+    out += ",\"Reason\":";
+    append_json_string(out, r.last_reason);
+    out += '}';
+  }
+  out += "]}\n";
+  return out;
+}
+
 }  // namespace
 
 Response history(const Request&, const Target& target, Context& context) {
-  if (auto bad = reject_unknown_params(target, {"ip", "state", "limit"}, {"ip", "state"}))
+  if (auto bad =
+          reject_unknown_params(target, {"ip", "state", "limit", "summary"}, {"ip", "state"}))
     return std::move(*bad);
   if (context.engine == nullptr)
     return error_response(http::status::service_unavailable, "the strategy engine is not wired");
+  const auto summary = target.all("summary");
+  if (!summary.empty() && summary.back() != "0" && summary.back() != "1")
+    return error_response(http::status::bad_request, "summary must be 0 or 1");
+  const bool summarize = !summary.empty() && summary.back() == "1";
+  if (summarize && (!target.all("ip").empty() || !target.all("limit").empty())) {
+    return error_response(http::status::bad_request,
+                          "summary=1 takes only state= (the IPs it lists); ip= and limit= "
+                          "belong to the full form");
+  }
   auto limit = count_param(target, "limit", std::numeric_limits<std::size_t>::max(),
                            std::numeric_limits<std::size_t>::max());
   if (limit.error)
@@ -148,6 +208,11 @@ Response history(const Request&, const Target& target, Context& context) {
           "unknown state '" + name + "' (known: available, cooling, probation, banned)");
     }
     states.push_back(*state);
+  }
+  if (summarize) {
+    std::string body =
+        context.engine->read([&](const Engine& engine) { return summary_json(engine, states); });
+    return text_response(http::status::ok, std::move(body), "application/json");
   }
   const std::vector<std::string> wanted = list_param(target, "ip");
 

@@ -171,4 +171,53 @@ TEST(HistoryRouteTest, an_ip_removed_while_streaming_is_skipped) {
               UnorderedElementsAre(ip_of(0), ip_of(1), ip_of(2)));
 }
 
+TEST(HistoryRouteTest, summary_counts_the_pool_and_lists_the_ips_not_available) {
+  ProbeWorld w(1000);
+  w.fill(1000, 3);
+  const auto t = base_time() + std::chrono::minutes(5);
+  w.trip(7, t);
+  w.engine.ban(ip_of(9), ipm::pool::TimePoint::max(), "bad exit", t);
+
+  auto r = w.get("/probe?summary=1");
+  ASSERT_EQ(r.message.result(), http::status::ok);
+  const std::string body = body_of(r);
+  EXPECT_LT(body.size(), 1000u);  // two IPs listed, not 1,000 IPs x their histories
+  const auto v = json::parse(body);
+  EXPECT_THAT(keys(v.as_object()), ElementsAre("IPs", "ByState", "AllUnavailable", "IPList"));
+  EXPECT_EQ(v.at("IPs").as_int64(), 1000);
+  EXPECT_EQ(v.at("ByState").at("available").as_int64(), 998);
+  EXPECT_EQ(v.at("ByState").at("cooling").as_int64(), 1);
+  EXPECT_EQ(v.at("ByState").at("banned").as_int64(), 1);
+  EXPECT_FALSE(v.at("AllUnavailable").as_bool());
+  const auto& list = v.at("IPList").as_array();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].at("IP").as_string(), ip_of(7));
+  EXPECT_EQ(list[0].at("Port").as_string(), "19007");
+  EXPECT_EQ(list[0].at("State").as_string(), "cooling");
+  EXPECT_TRUE(list[0].at("Until").is_string());
+  EXPECT_EQ(list[0].at("Failure").as_int64(), 0);  // the streak ends with the ejection
+  EXPECT_EQ(list[1].at("State").as_string(), "banned");
+  EXPECT_TRUE(list[1].at("Until").is_null());  // until unbanned
+  EXPECT_THAT(std::string(list[1].at("Reason").as_string()), testing::HasSubstr("bad exit"));
+
+  // state= chooses the IPs listed; the counts stay the pool's.
+  const auto banned = get_json(w, "/probe?summary=1&state=banned");
+  ASSERT_EQ(banned.at("IPList").as_array().size(), 1u);
+  EXPECT_EQ(banned.at("IPs").as_int64(), 1000);
+  EXPECT_EQ(get_json(w, "/probe?summary=1&state=available").at("IPList").as_array().size(), 998u);
+  // summary=0 is the full form.
+  EXPECT_EQ(get_json(w, "/probe?summary=0&ip=" + ip_of(7)).at("IPHistory").as_object().size(), 1u);
+}
+
+TEST(HistoryRouteTest, summary_refuses_what_it_cannot_honour) {
+  ProbeWorld w(3);
+  for (const char* bad :
+       {"/probe?summary=yes", "/probe?summary=1&limit=5", "/probe?summary=1&ip=10.0.0.1",
+        "/probe?summary=1&summary=1", "/probe?summary=1&state=asleep"}) {
+    auto r = w.get(bad);
+    EXPECT_EQ(r.message.result(), http::status::bad_request) << bad;
+    EXPECT_THAT(body_of(r), testing::HasSubstr("\"error\"")) << bad;
+  }
+}
+
 }  // namespace
