@@ -3,13 +3,20 @@
 // and every family the README's metrics table lists is there.
 #include "tests/e2e/ipmanager_process.hpp"
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
+#include <sstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
+#include "tests/support/http_client.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -204,6 +211,84 @@ TEST(MetricsE2ETest, promtool_finds_nothing_with_no_ip_in_rotation) {
   EXPECT_EQ(sample(m, "ipmanager_manual_commands_total"), 2);
   EXPECT_EQ(sample(m, "ipmanager_proxy_connections_total{result=\"no_egress\"}"), 1);
   lint.check("with every IP banned");
+}
+
+// Issue 22: a real nginx of 1,000 server blocks on loopback ports, traffic through the proxy,
+// and /metrics with its default keys: promtool-clean, the Go gauges for every IP, per-IP
+// detail only for the IPs out of traffic, at most 5 series an IP plus a bounded rest.
+TEST(MetricsE2ETest, a_pool_of_1000_nginx_server_blocks_stays_within_five_series_an_ip) {
+  constexpr int kIps = 1000;
+  // nginx holds one listening socket per block, ipmanager one log and its connections: raise
+  // the soft descriptor limit (inherited by both) to what the hard one allows.
+  rlimit limit{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &limit), 0);
+  const rlimit saved = limit;
+  limit.rlim_cur = std::min<rlim_t>(limit.rlim_max, 8192);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &limit), 0);
+  if (limit.rlim_cur < 2 * kIps + 512)
+    GTEST_SKIP() << "the hard descriptor limit (" << limit.rlim_max << ") is below 2,512";
+  struct Restore {
+    rlimit saved;
+    ~Restore() { ::setrlimit(RLIMIT_NOFILE, &saved); }
+  } restore{saved};
+
+  NginxPoolOptions options;
+  options.egress_count = kIps;
+  options.start_timeout = 120s;
+  NginxPool pool(options);
+  ipm::test::TempDir work;
+  IpmanagerProcess ipm(pool, "selection: round_robin\n", work.path());
+  MetricsLint lint(ipm, work.path());
+
+  constexpr int kRequests = 300;
+  const auto statuses = ipm.traffic(kRequests);
+  ASSERT_EQ(statuses.count(200) ? statuses.at(200) : 0, kRequests) << ipm.stderr_text();
+  constexpr int kBanned = 7;
+  for (int i = 0; i < kBanned; ++i) {
+    const std::string ip = pool.ips()[static_cast<std::size_t>(i * 100)];
+    ASSERT_EQ(
+        ipm::test::http_request("POST", "127.0.0.1", ipm.probe_port(), "/api/ip/" + ip + "/ban")
+            .status,
+        200);
+  }
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return sample(ipm.metrics(), "ipmanager_scanner_lines_total{result=\"parsed\"}") ==
+               kRequests;
+      },
+      30s));
+  lint.check("1,000 IPs after traffic");
+
+  const std::string m = ipm.metrics();
+  std::size_t series = 0;
+  std::map<std::string, std::size_t> per_family;
+  std::istringstream lines(m);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == '#')
+      continue;
+    ++series;
+    ++per_family[line.substr(0, line.find_first_of("{ "))];
+  }
+  EXPECT_LE(series, 5u * kIps + 500) << series;
+  EXPECT_LT(m.size(), 400'000u);
+  EXPECT_EQ(sample(m, "ipmanager_metrics_series"), static_cast<double>(series));
+  EXPECT_EQ(sample(m, "ipmanager_metrics_series_dropped"), 0);
+  for (const char* go : {"ipmanager_all_list", "ipmanager_available_list",
+                         "ipmanager_cooldown_list", "ipmanager_consecutive_failure"})
+    EXPECT_EQ(per_family[go], static_cast<std::size_t>(kIps)) << go;
+  EXPECT_EQ(per_family["ipmanager_ip_state"], 4u * kBanned);
+  EXPECT_EQ(per_family["ipmanager_ip_backoff_seconds"], static_cast<std::size_t>(kBanned));
+  EXPECT_EQ(sample(m, "ipmanager_pool_ips{state=\"banned\"}"), kBanned);
+  EXPECT_EQ(sample(m, "ipmanager_responses_total{outcome=\"success\"}"), kRequests);
+  EXPECT_EQ(sample(m, "ipmanager_history_response{status_code=\"200\"}"), kRequests);
+
+  // The summary form of /probe: the counts and the 7 banned IPs, a few KB.
+  const auto summary = ipm.probe("/probe?summary=1");
+  ASSERT_EQ(summary.status, 200);
+  EXPECT_LT(summary.body.size(), 4096u);
+  const auto v = boost::json::parse(summary.body);
+  EXPECT_EQ(v.at("IPs").as_int64(), kIps);
+  EXPECT_EQ(v.at("IPList").as_array().size(), static_cast<std::size_t>(kBanned));
 }
 
 }  // namespace

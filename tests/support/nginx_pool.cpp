@@ -318,7 +318,8 @@ void NginxPool::write_main_conf() {
     << "pid " << p << "/nginx.pid;\n"
     << "lock_file " << p << "/nginx.lock;\n"
     << "error_log " << p << "/logs/error.log notice;\n"
-    << "events { worker_connections 1024; }\n"
+    // Each listening socket takes a connection of the worker: leave 1,024 for traffic.
+    << "events { worker_connections " << options_.egress_count + 1024 << "; }\n"
     << "http {\n"
     << "  client_body_temp_path " << p << "/tmp/body;\n"
     << "  proxy_temp_path " << p << "/tmp/proxy;\n"
