@@ -10,11 +10,31 @@ namespace ipm::config {
 class ConfigError : public std::runtime_error {
  public:
   ConfigError(std::string key, const std::string& message)
-      : std::runtime_error(key.empty() ? message : key + ": " + message), key_(std::move(key)) {}
+      : std::runtime_error(printable(key.empty() ? message : key + ": " + message)),
+        key_(std::move(key)) {}
 
   const std::string& key() const noexcept { return key_; }
 
  private:
+  // A key from a damaged file can hold NUL and control bytes: shown as \xNN, so the message
+  // is never cut short (a key of NULs gave an empty message) nor garbles a terminal.
+  static std::string printable(const std::string& text) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(text.size());
+    for (const char c : text) {
+      const auto byte = static_cast<unsigned char>(c);
+      if ((byte < 0x20 && c != '\n' && c != '\t') || byte == 0x7f) {
+        out += "\\x";
+        out += kHex[byte >> 4];
+        out += kHex[byte & 0xf];
+      } else {
+        out += c;
+      }
+    }
+    return out;
+  }
+
   std::string key_;
 };
 
