@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -58,7 +59,7 @@ SourceIpRule rule_of(const std::string& where, std::string_view client, const js
                          ? std::optional<double>(static_cast<double>(field.as_uint64()))
                      : field.is_double() ? std::optional<double>(field.as_double())
                                          : std::nullopt;
-      if (!n || *n < 0 || *n != static_cast<double>(static_cast<std::uint64_t>(*n)) || *n > 1000000)
+      if (!n || *n < 0 || *n > 1000000 || *n != std::floor(*n))
         fail(where + ".contention_ratio",
              "must be a whole number from 0 (never this egress) to 1000000, not " +
                  json::serialize(field));
