@@ -12,8 +12,8 @@
 
 #include "config/config.hpp"
 #include "pool/decision_log.hpp"
-#include "pool/selector.hpp"
 #include "pool/operator_action.hpp"
+#include "pool/selector.hpp"
 #include "pool/time.hpp"
 #include "strategy/shared_engine.hpp"
 

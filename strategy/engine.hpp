@@ -65,8 +65,8 @@ namespace ipm::strategy {
 
 /// Pool-level counters, since the engine started.
 struct PoolCounters {
-  std::uint64_t events = 0;               ///< log events applied
-  std::uint64_t successes = 0;            ///< of those for IPs of the pool, by outcome
+  std::uint64_t events = 0;     ///< log events applied
+  std::uint64_t successes = 0;  ///< of those for IPs of the pool, by outcome
   std::uint64_t failures = 0;
   std::uint64_t neutrals = 0;
   std::uint64_t dial_outcomes = 0;        ///< dial outcomes applied

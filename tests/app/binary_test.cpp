@@ -130,7 +130,8 @@ TEST_F(BinaryTest, reload_names_keys_that_wait_for_a_restart_and_keeps_a_good_co
   std::ofstream(cfg) << "upstream_conf_path: " << upstream().string()
                      << "\naccess_log_path: " << (dir_ / "access.log").string()
                      << "\nproxy_port: 0\nprobe_port: " << ports->probe + 1
-                     << "\nconsecutive_failure: 7\nstate_dir: " << (dir_ / "state").string() << "\n";
+                     << "\nconsecutive_failure: 7\nstate_dir: " << (dir_ / "state").string()
+                     << "\n";
   ASSERT_TRUE(ipm.signal(SIGHUP));
   ASSERT_TRUE(ipm::test::wait_until(
       [&] { return stderr_log().find("configuration reloaded") != std::string::npos; },

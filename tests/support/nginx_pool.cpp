@@ -317,7 +317,8 @@ void NginxPool::write_main_conf() {
     << "worker_processes 1;\n"
     << "pid " << p << "/nginx.pid;\n"
     << "lock_file " << p << "/nginx.lock;\n"
-    << "error_log " << p << "/logs/error.log notice;\n"
+    << "error_log " << p
+    << "/logs/error.log notice;\n"
     // Each listening socket takes a connection of the worker: leave 1,024 for traffic.
     << "events { worker_connections " << options_.egress_count + 1024 << "; }\n"
     << "http {\n"
