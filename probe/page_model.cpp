@@ -17,12 +17,6 @@ double seconds(pool::Duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
-// Every egress is an nginx one today; the kind comes from the egress once there are others,
-// and the page shows whatever this says.
-std::string_view kind_of(const pool::Egress&) {
-  return "nginx";
-}
-
 void append_slow(std::string& out, const EgressRow& r) {
   out += "{\"id\":";
   append_json_string(out, r.id);
@@ -95,7 +89,7 @@ PageView take_page_view(const Engine& engine, std::uint64_t after_seq) {
   for (const IpRecord& r : engine.ips()) {
     EgressRow& row = v.rows.emplace_back();
     row.id = r.egress.ip;
-    row.kind = kind_of(r.egress);
+    row.kind = config::to_string(r.egress.kind);
     row.port = r.egress.port;
     row.weight = r.egress.weight;
     row.state = r.state;
