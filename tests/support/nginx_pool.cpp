@@ -89,14 +89,38 @@ std::vector<std::string> open_files_under(pid_t pid, const std::string& dir) {
 NginxPool::NginxPool(NginxPoolOptions options) : options_(std::move(options)), dir_("ipm-nginx") {
   if (options_.egress_count < 1)
     throw std::invalid_argument("NginxPool: egress_count < 1");
-  const std::uint16_t base = free_tcp_port_run(options_.egress_count + 1);
+  for (const char* sub : {"logs", "tmp"})
+    std::filesystem::create_directories(dir_ / sub);
+  // The ports are free when picked but not reserved: a test running in parallel may bind one
+  // before nginx does (likelier the longer the run: 1,001 ports for a 1,000-block pool). Such a
+  // lost race is retried on a fresh run of ports; any other failure is reported at once.
+  constexpr int kAttempts = 4;
+  for (int attempt = 1;; ++attempt) {
+    if (start_on_fresh_ports())
+      break;
+    const bool lost_race =
+        read_file(error_log()).find("Address already in use") != std::string::npos;
+    if (!lost_race || attempt == kAttempts)
+      fail("nginx did not start");
+    master_.reset();
+    std::filesystem::remove(error_log());
+  }
+  for (const auto port : ports_) {
+    if (!wait_for_tcp_port("127.0.0.1", port, options_.start_timeout)) {
+      fail("egress port " + std::to_string(port) + " not listening");
+    }
+  }
+}
+
+bool NginxPool::start_on_fresh_ports() {
+  const std::uint16_t base = options_.pick_ports(options_.egress_count + 1);
+  ports_.clear();
+  ips_.clear();
   for (int k = 0; k < options_.egress_count; ++k) {
     ports_.push_back(static_cast<std::uint16_t>(base + k));
     ips_.push_back(ip_plus(options_.egress_base, k));
   }
   target_port_ = static_cast<std::uint16_t>(base + options_.egress_count);
-  for (const char* sub : {"logs", "tmp"})
-    std::filesystem::create_directories(dir_ / sub);
   write_pool_conf();
   write_blocked_conf();
   write_main_conf();
@@ -121,13 +145,7 @@ NginxPool::NginxPool(NginxPoolOptions options) : options_(std::move(options)), d
         return get_generation() == generation_;
       },
       options_.start_timeout);
-  if (!up || !master_->running())
-    fail("nginx did not start");
-  for (const auto port : ports_) {
-    if (!wait_for_tcp_port("127.0.0.1", port, options_.start_timeout)) {
-      fail("egress port " + std::to_string(port) + " not listening");
-    }
-  }
+  return up && master_->running();
 }
 
 NginxPool::~NginxPool() {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -24,6 +25,9 @@ struct NginxPoolOptions {
   /// `proxy_pass http://$http_x_egress_host` (send X-Egress-Host: 127.0.0.1:target_port()).
   bool fixed_target = true;
   std::chrono::milliseconds start_timeout{std::chrono::seconds(10)};
+  /// Returns the first of `n` consecutive ports that are free on 127.0.0.1 (tests replace it
+  /// to make nginx lose the race for a port).
+  std::function<std::uint16_t(int n)> pick_ports = free_tcp_port_run;
 };
 
 /// A real nginx (/usr/sbin/nginx, master + 1 worker) on loopback, in a temporary prefix:
@@ -76,6 +80,9 @@ class NginxPool {
   HttpResponse get(std::uint16_t port, const std::string& path = "/", Headers headers = {}) const;
 
  private:
+  /// Picks a run of free ports, writes the config and starts nginx on it; false when nginx
+  /// exited or did not answer within start_timeout.
+  bool start_on_fresh_ports();
   void write_pool_conf();
   void write_blocked_conf();
   void write_main_conf();

@@ -3,6 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -32,6 +37,35 @@ TEST(NginxPoolTest, test_route_answers_port_and_ip_on_every_egress) {
     EXPECT_EQ(r.status, 200) << r.error;
     EXPECT_EQ(r.body, std::to_string(pool.ports()[k]) + "->" + pool.ips()[k]);
   }
+}
+
+// A port taken between the pick and nginx's bind (a test running in parallel) costs a retry on
+// fresh ports, not a failed test.
+TEST(NginxPoolTest, a_port_taken_before_nginx_binds_it_is_retried_on_fresh_ports) {
+  const std::uint16_t taken = free_tcp_port();
+  struct Holder {
+    int fd;
+    ~Holder() { ::close(fd); }
+  } holder{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+  ASSERT_GE(holder.fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(taken);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(holder.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(holder.fd, 1), 0);
+
+  auto options = with_count(2);
+  int picks = 0;
+  options.pick_ports = [&](int n) {
+    ++picks;
+    return picks == 1 ? taken : free_tcp_port_run(n);
+  };
+  NginxPool pool(options);
+  EXPECT_EQ(picks, 2);
+  EXPECT_NE(pool.ports().front(), taken);
+  const auto r = pool.get(pool.ports()[1], "/x");
+  EXPECT_EQ(r.status, 200) << r.error;
 }
 
 TEST(NginxPoolTest, proxied_request_leaves_from_its_egress_ip_and_is_logged) {
