@@ -34,6 +34,8 @@ set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # The unit reloads with /bin/kill (procps); merged with the library dependencies.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "procps")
+# target_grouping: site reads the freshest Public Suffix List (libpsl falls back to its own).
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "publicsuffix")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "nginx-light | nginx, prometheus")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/deploy/debian/conffiles ${PROJECT_SOURCE_DIR}/deploy/debian/postinst

@@ -58,4 +58,16 @@ std::string_view to_string(MetricsPerIp m) {
   return "?";
 }
 
+std::string_view to_string(TargetGrouping g) {
+  switch (g) {
+    case TargetGrouping::site:
+      return "site";
+    case TargetGrouping::host:
+      return "host";
+    case TargetGrouping::none:
+      return "none";
+  }
+  return "?";
+}
+
 }  // namespace ipm::config

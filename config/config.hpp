@@ -31,6 +31,10 @@ struct HistoryLabels {
   bool operator==(const HistoryLabels&) const = default;
 };
 
+/// What a target host counts as for per-target health: its registrable domain (site), the
+/// exact host, or nothing (health per egress only).
+enum class TargetGrouping : std::uint8_t { site, host, none };
+
 /// The set of HTTP statuses that count as a failure of the egress IP.
 struct StatusSet {
   std::bitset<600> bits;
@@ -85,6 +89,12 @@ struct Config {
   std::uint32_t max_ejected_percent = 50;
   AllUnavailable all_unavailable = AllUnavailable::least_bad;
   double probation_share = 0.1;  ///< share of a healthy IP's traffic while on probation
+
+  // --- health per target site ---
+  TargetGrouping target_grouping = TargetGrouping::site;
+  std::string target_variable = "http_x_egress_host";  ///< log_format variable of the target
+  std::uint32_t max_sites_per_ip = 64;       ///< per-site states kept per IP (LRU-failed out)
+  std::uint32_t failing_sites_to_eject = 5;  ///< distinct failing sites that eject for all
 
   // --- pool selection ---
   Selection selection = Selection::least_conn;
@@ -145,5 +155,7 @@ std::string_view to_string(Selection s);
 std::string_view to_string(AllUnavailable a);
 std::string_view to_string(LogStyle s);
 std::string_view to_string(MetricsPerIp m);
+
+std::string_view to_string(TargetGrouping g);
 
 }  // namespace ipm::config

@@ -214,6 +214,26 @@ void validate(const Config& c) {
   if (c.failure_statuses.bits.none()) {
     throw ConfigError("failure_statuses", "must name at least one status");
   }
+  if (c.failing_sites_to_eject == 1) {
+    throw ConfigError("failing_sites_to_eject",
+                      "must be 0 (never) or at least 2: one failing site is that site's business");
+  }
+  if (c.failing_sites_to_eject > c.max_sites_per_ip) {
+    throw ConfigError("failing_sites_to_eject",
+                      std::to_string(c.failing_sites_to_eject) + " can never be reached: at most " +
+                          "max_sites_per_ip (" + std::to_string(c.max_sites_per_ip) +
+                          ") sites are tracked per IP");
+  }
+  const bool variable_name =
+      !c.target_variable.empty() &&
+      std::all_of(c.target_variable.begin(), c.target_variable.end(), [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+               ch == '_';
+      });
+  if (!variable_name) {
+    throw ConfigError("target_variable",
+                      "'" + c.target_variable + "' is not an nginx variable name (without the $)");
+  }
 }
 
 }  // namespace ipm::config

@@ -333,6 +333,10 @@ constexpr std::array<std::pair<std::string_view, MetricsPerIp>, 3> kMetricsPerIp
     {{"all", MetricsPerIp::all},
      {"unavailable", MetricsPerIp::unavailable},
      {"compact", MetricsPerIp::compact}}};
+constexpr std::array<std::pair<std::string_view, TargetGrouping>, 3> kTargetGroupings{
+    {{"site", TargetGrouping::site},
+     {"host", TargetGrouping::host},
+     {"none", TargetGrouping::none}}};
 
 template <class Enum, std::size_t N>
 KeySpec enum_key(std::string_view name, std::string_view doc, Member<Enum> m,
@@ -538,6 +542,20 @@ std::vector<KeySpec> build_schema() {
   keys.push_back(enum_key("selection", "random, round_robin, weighted or least_conn",
                           &Config::selection, kSelections));
 
+  // Health per target site.
+  keys.push_back(enum_key("target_grouping",
+                          "per-target health by site (registrable domain), host, or none",
+                          &Config::target_grouping, kTargetGroupings));
+  keys.push_back(string_key("target_variable", "log_format variable holding a line's target host",
+                            &Config::target_variable));
+  keys.push_back(uint_key("max_sites_per_ip",
+                          "failing sites tracked per IP; the least recently failed is dropped",
+                          &Config::max_sites_per_ip, 1, 100'000));
+  keys.push_back(uint_key("failing_sites_to_eject",
+                          "distinct sites failing on an IP within failure_window that eject it "
+                          "for every site; 0: never",
+                          &Config::failing_sites_to_eject, 0, 100'000));
+
   // Proxy.
   keys.push_back(address_key("proxy_host", "address the proxy listens on", &Config::proxy_host));
   keys.push_back(uint_key("dial_retries", "other IPs tried after a failed dial",
@@ -718,7 +736,9 @@ std::vector<KeySpec> build_schema() {
                                       "weights",
                                       "metrics_per_ip",
                                       "metrics_history_labels",
-                                      "metrics_max_series"}) {
+                                      "metrics_max_series",
+                                      "max_sites_per_ip",
+                                      "failing_sites_to_eject"}) {
     const auto it =
         std::find_if(keys.begin(), keys.end(), [live](const KeySpec& k) { return k.name == live; });
     if (it == keys.end())

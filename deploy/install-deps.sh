@@ -20,11 +20,13 @@
 set -euo pipefail
 
 # Building and running ipmanager (the release binary links RE2, yaml-cpp, prometheus-cpp,
-# Boost.JSON, zlib, libsystemd and libnftables).
+# Boost.JSON, zlib, libsystemd, libnftables and libpsl, which reads the publicsuffix package's
+# list at run time).
 packages=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev
   libre2-dev prometheus-cpp-dev libyaml-cpp-dev zlib1g-dev libsystemd-dev libnftables-dev
+  libpsl-dev publicsuffix
 )
 demo_packages=(nginx-light curl jq)
 test_packages=(

@@ -1,0 +1,72 @@
+#include "pool/site.hpp"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+// Target texts to hosts (table), hosts to sites by target_grouping (libpsl for `site`).
+
+namespace {
+
+using ipm::config::TargetGrouping;
+using ipm::pool::normalize_host;
+using ipm::pool::SiteGrouper;
+
+struct HostCase {
+  std::string_view target;
+  std::string_view host;  // "" when the target names no host
+};
+
+constexpr HostCase kHosts[] = {
+    {"a.example", "a.example"},
+    {"WWW.A.Example:443", "www.a.example"},
+    {"  a.example.  ", "a.example"},
+    {"http://user:pw@a.example:8080/path?q#f", "a.example"},
+    {"127.0.0.1:8080", "127.0.0.1"},
+    {"[::1]:80", "::1"},
+    {"[::1]", "::1"},
+    {"::1", "::1"},
+    {"2001:db8::1", "2001:db8::1"},
+    {"-", ""},
+    {"", ""},
+    {"a.example:port", ""},
+    {"[::1", ""},
+    {"[::1]x", ""},
+    {"a..example", ""},
+    {".a.example", ""},
+    {"a example", ""},
+    {"a\"example", ""},
+    {"zz:zz:zz", ""},
+    {"under_score.example", "under_score.example"},
+};
+
+TEST(SiteTest, normalize_host_table) {
+  for (const auto& c : kHosts) {
+    SCOPED_TRACE(std::string(c.target));
+    EXPECT_EQ(normalize_host(c.target), c.host);
+  }
+  EXPECT_EQ(normalize_host(std::string(254, 'a')), "") << "longer than a DNS name";
+  EXPECT_EQ(normalize_host(std::string(253, 'a')), std::string(253, 'a'));
+}
+
+TEST(SiteTest, site_grouping_uses_the_public_suffix_list) {
+  const SiteGrouper g(TargetGrouping::site);
+  EXPECT_FALSE(g.list_source().empty());
+  EXPECT_EQ(g.site_of("www.a.example.com"), "example.com");
+  EXPECT_EQ(g.site_of("x.y.example.co.uk:443"), "example.co.uk");
+  EXPECT_EQ(g.site_of("shop.github.io"), "shop.github.io") << "a private suffix (PSL)";
+  EXPECT_EQ(g.site_of("co.uk"), "co.uk") << "a public suffix is its own site";
+  EXPECT_EQ(g.site_of("localhost"), "localhost");
+  EXPECT_EQ(g.site_of("127.0.0.1:8080"), "127.0.0.1") << "an IP literal is its own site";
+  EXPECT_EQ(g.site_of("[2001:db8::1]:443"), "2001:db8::1");
+  EXPECT_EQ(g.site_of("-"), "");
+}
+
+TEST(SiteTest, host_and_none_grouping) {
+  const SiteGrouper host(TargetGrouping::host);
+  EXPECT_EQ(host.site_of("WWW.A.example.com:443"), "www.a.example.com");
+  const SiteGrouper none(TargetGrouping::none);
+  EXPECT_EQ(none.site_of("www.a.example.com"), "");
+}
+
+}  // namespace
