@@ -11,8 +11,10 @@ void log_decision(const strategy::DecisionRecord& d) {
   LogLine line(d.kind == DecisionKind::all_unavailable_enter ? Level::warn : Level::info);
   line << "decision " << strategy::to_string(d.kind);
   if (!pool_level) {
-    line << " " << d.ip << " (" << pool::to_string(d.from) << " -> " << pool::to_string(d.to)
-         << ")";
+    line << " " << d.ip;
+    if (!d.site.empty())
+      line << " for " << d.site;
+    line << " (" << pool::to_string(d.from) << " -> " << pool::to_string(d.to) << ")";
   }
   if (!d.reason.empty())
     line << ": " << d.reason;

@@ -31,6 +31,7 @@ enum class CooldownReason : std::uint8_t {
   dial_failures,      ///< the streak that tripped ended with a proxy dial failure
   probation_failure,  ///< failed while on probation: cooldown doubled
   manual,             ///< operator ban
+  many_sites,         ///< failures on failing_sites_to_eject distinct sites within the window
 };
 
 constexpr std::string_view to_string(CooldownReason r) {
@@ -43,6 +44,8 @@ constexpr std::string_view to_string(CooldownReason r) {
       return "probation_failure";
     case CooldownReason::manual:
       return "manual";
+    case CooldownReason::many_sites:
+      return "many_sites";
   }
   return "failures";
 }

@@ -4,6 +4,8 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config.hpp"
@@ -39,6 +41,21 @@ struct SnapshotEntry {
   std::shared_ptr<const PickTarget> target;  ///< filled by Selector::publish
 };
 
+/// How selection treats one egress for one site: out for it, or on probation for it.
+struct SiteRule {
+  std::uint32_t ip = 0;  ///< index into Snapshot::ips
+  float share = 0.0F;    ///< 0: out for the site; else the share of its draws it keeps
+};
+
+/// The egresses one site must avoid or go easy on (health per target site).
+struct SiteRules {
+  std::string site;
+  std::vector<SiteRule> rules;  ///< sorted by ip
+
+  /// The share egress `ip` keeps for this site: 1 without a rule.
+  float share_of(std::uint32_t ip) const;
+};
+
 /// An immutable view of the pool, built by the strategy engine after every change that
 /// matters for selection and published by Selector::publish. Readers hold it by
 /// shared_ptr<const Snapshot> and need no lock.
@@ -58,10 +75,25 @@ struct Snapshot {
   /// Filled by Selector::publish: the policy `schedule` was built for (they change together).
   config::Selection policy = config::Selection::least_conn;
 
+  /// Per-site exclusions, only for sites some egress is out or on probation for. Set through
+  /// set_sites() (which indexes them) before publishing.
+  std::vector<SiteRules> sites;
+
   std::uint32_t count(IpState s) const { return count_by_state[static_cast<std::size_t>(s)]; }
+  /// Takes the per-site rules and indexes them for rules_for().
+  void set_sites(std::vector<SiteRules> rules);
+  /// The rules of `site` (a grouped site name), or nullptr when it has none: then every
+  /// egress serves it as the schedule says. Lock-free: a probe of a flat table.
+  const SiteRules* rules_for(std::string_view site) const;
+  /// Whether egress `ip` may take traffic for `site` ("" = no site): selectable and not out
+  /// for that site.
+  bool selectable_for(std::uint32_t ip, std::string_view site) const;
   std::size_t selectable_count() const;
   /// Index of `ip` in `ips`, or -1.
   std::ptrdiff_t find(std::string_view ip) const;
+
+ private:
+  std::vector<std::uint32_t> site_slots_;  // open addressing: index into sites + 1, 0 free
 };
 
 }  // namespace ipm::pool

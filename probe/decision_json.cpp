@@ -18,6 +18,10 @@ void append_decision_json(std::string& out, const strategy::DecisionRecord& d) {
   append_json_time(out, d.time);
   out += ",\"ip\":";
   append_json_string(out, d.ip);
+  if (!d.site.empty()) {  // a decision about one site of the IP (health per target)
+    out += ",\"site\":";
+    append_json_string(out, d.site);
+  }
   out += ",\"kind\":";
   append_json_string(out, to_string(d.kind));
   out += ",\"from\":";

@@ -24,6 +24,8 @@ std::string_view to_string(DecisionKind k) {
       return "manual_reset";
     case DecisionKind::manual_weight:
       return "manual_weight";
+    case DecisionKind::site_evicted:
+      return "site_evicted";
     case DecisionKind::ip_added:
       return "ip_added";
     case DecisionKind::ip_removed:

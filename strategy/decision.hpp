@@ -23,6 +23,7 @@ enum class DecisionKind : std::uint8_t {
   manual_unban,           ///< operator unban -> available
   manual_reset,           ///< operator reset: backoff and counts forgotten, -> available
   manual_weight,          ///< operator weight (0 drains: no new connections); state unchanged
+  site_evicted,           ///< a site's state dropped by the max_sites_per_ip cap
   ip_added,               ///< appeared in the upstream config on reload
   ip_removed,             ///< vanished from the upstream config on reload
   all_unavailable_enter,  ///< no IP available or on probation any more
@@ -50,6 +51,9 @@ struct DecisionRecord {
   std::uint64_t seq = 0;   ///< 1, 2, ... per engine
   pool::TimePoint time{};  ///< when the decision takes effect (event time)
   std::string ip;
+  /// The site the decision is about ("a.example"); empty when it is about the egress as a
+  /// whole. from/to are then the IP's state for that site only.
+  std::string site{};
   DecisionKind kind = DecisionKind::eject;
   pool::IpState from = pool::IpState::available;
   pool::IpState to = pool::IpState::available;

@@ -7,6 +7,7 @@
 namespace ipm::strategy {
 namespace {
 
+using pool::Interner;
 using pool::IpState;
 using pool::TimePoint;
 
@@ -16,11 +17,11 @@ std::uint64_t mix(std::uint64_t z) {
   return z ^ (z >> 31);
 }
 
-// A number in [0, 1) that depends only on the IP and the instant, so a replay of the same
-// events draws the same jitter.
-double jitter_draw(std::string_view ip, TimePoint at) {
+// A number in [0, 1) that depends only on the seed (IP, site) and the instant, so a replay of
+// the same events draws the same jitter.
+double jitter_draw(std::string_view seed, TimePoint at) {
   std::uint64_t h = 0xCBF29CE484222325ULL;  // FNV-1a
-  for (char c : ip)
+  for (char c : seed)
     h = (h ^ static_cast<unsigned char>(c)) * 0x100000001B3ULL;
   h = mix(h ^ static_cast<std::uint64_t>(pool::to_ns(at)));
   return static_cast<double>(h >> 11) * 0x1.0p-53;
@@ -28,6 +29,10 @@ double jitter_draw(std::string_view ip, TimePoint at) {
 
 std::uint16_t clamp_status(int s) {
   return static_cast<std::uint16_t>(std::clamp(s, 0, 65535));
+}
+
+bool is_site(Interner::Id id) {
+  return id != Interner::kEmpty && id != Interner::kOverflow;
 }
 
 std::string describe(const Cause& c) {
@@ -52,7 +57,7 @@ std::string describe(const Cause& c) {
 }  // namespace
 
 Engine::Engine(const config::Config& cfg, std::vector<pool::Egress> egresses, TimePoint now)
-    : cfg_(cfg) {
+    : cfg_(cfg), grouper_(cfg.target_grouping) {
   for (auto& e : egresses)
     add_ip(std::move(e));
   recount();
@@ -67,10 +72,11 @@ void Engine::apply(const pool::LogEvent& e) {
     ++counters_.unknown_ip_events;
     return;
   }
+  const Interner::Id target = intern_target(e.target);
   r->history_tally.push(r->history, pool::HistoryEntry{
                                         .time_ns = pool::to_ns(e.time),
-                                        .key = keys_.intern(e.key),
-                                        .target = targets_.intern(e.target),
+                                        .key = intern_key(e.key),
+                                        .target = target,
                                         .status = clamp_status(e.status),
                                         .upstream_status = clamp_status(e.upstream_status),
                                         .latency_seconds = e.latency_seconds,
@@ -91,11 +97,18 @@ void Engine::apply(const pool::LogEvent& e) {
       ++counters_.neutrals;
       break;
   }
+  // The site is looked up only when it can matter: a failure that is not the egress's own
+  // (nginx answered without an upstream status), or a success on an IP that tracks sites.
+  // Lines of sites that never failed on the IP cost nothing more than before.
+  Interner::Id site = Interner::kEmpty;
+  const bool egress_own = o == Outcome::failure && e.upstream_status == 0;
+  if ((o == Outcome::failure && !egress_own) || (o == Outcome::success && !r->sites.empty()))
+    site = site_of_target(target, e.target);
   const Cause cause{.kind = CauseKind::log_event,
                     .time = e.time,
                     .status = e.status,
                     .upstream_status = e.upstream_status};
-  on_outcome(*r, o, e.time, cause, false);
+  on_outcome(*r, o, e.time, cause, false, site);
   update_pool_flags(e.time, cause);
 }
 
@@ -111,49 +124,59 @@ void Engine::apply(const pool::DialOutcome& d) {
   if (o == Outcome::failure)
     ++r->counters.dial_failures;
   const Cause cause{.kind = CauseKind::dial_outcome, .time = d.time, .dial = d.result};
-  on_outcome(*r, o, d.time, cause, true);
+  on_outcome(*r, o, d.time, cause, true, Interner::kEmpty);
   update_pool_flags(d.time, cause);
 }
 
 void Engine::tick(TimePoint now) {
   for (auto& r : ips_)
-    advance(r, now);
+    advance_all(r, now);
   update_pool_flags(now, Cause{.kind = CauseKind::time, .time = now});
 }
 
-void Engine::advance(IpRecord& r, TimePoint t) {
-  if (r.state == IpState::cooling && r.cooldown_until <= t) {
-    to_probation(r, r.cooldown_until,
-                 "cooldown of " + format_duration(r.cooldown_until - r.out_since) + " ended");
-  } else if (r.state == IpState::banned && r.cooldown_until <= t) {
-    to_probation(r, r.cooldown_until, "manual ban ended");
+void Engine::advance(Scope s, TimePoint t) {
+  Health& h = s.health();
+  if (h.state == IpState::cooling && h.cooldown_until <= t) {
+    to_probation(s, h.cooldown_until,
+                 "cooldown of " + format_duration(h.cooldown_until - h.out_since) + " ended");
+  } else if (h.state == IpState::banned && h.cooldown_until <= t) {
+    to_probation(s, h.cooldown_until, "manual ban ended");
   }
 }
 
-void Engine::decay(IpRecord& r, TimePoint t) {
+void Engine::advance_all(IpRecord& r, TimePoint t) {
+  advance(Scope{r}, t);
+  for (auto& site : r.sites)
+    advance(Scope{r, &site}, t);
+}
+
+void Engine::decay(Scope s, TimePoint t) {
+  Health& h = s.health();
   const auto decay = cfg_.backoff_decay_after;
-  if (r.state != IpState::available || decay <= decltype(decay)::zero())
+  if (h.state != IpState::available || decay <= decltype(decay)::zero())
     return;
-  while (r.backoff_multiplier > 1.0 && r.healthy_since + decay <= t) {
-    r.backoff_multiplier = std::max(1.0, r.backoff_multiplier / 2.0);
-    r.healthy_since += decay;
+  while (h.backoff_multiplier > 1.0 && h.healthy_since + decay <= t) {
+    h.backoff_multiplier = std::max(1.0, h.backoff_multiplier / 2.0);
+    h.healthy_since += decay;
     record(DecisionRecord{
-        .time = r.healthy_since,
-        .ip = r.egress.ip,
+        .time = h.healthy_since,
+        .ip = s.ip.egress.ip,
+        .site = s.site != nullptr ? std::string(sites_.lookup(s.site->site)) : std::string(),
         .kind = DecisionKind::backoff_decayed,
-        .from = r.state,
-        .to = r.state,
+        .from = h.state,
+        .to = h.state,
         .reason = "healthy for " + format_duration(decay) + ": backoff multiplier halved",
-        .cause = Cause{.kind = CauseKind::time, .time = r.healthy_since},
-        .backoff_multiplier = r.backoff_multiplier});
+        .cause = Cause{.kind = CauseKind::time, .time = h.healthy_since},
+        .backoff_multiplier = h.backoff_multiplier});
   }
 }
 
-void Engine::on_outcome(IpRecord& r, Outcome o, TimePoint t, const Cause& cause, bool dial) {
-  advance(r, t);
+void Engine::on_outcome(IpRecord& r, Outcome o, TimePoint t, const Cause& cause, bool dial,
+                        Interner::Id site) {
+  advance(Scope{r}, t);
   // An event older than the last transition describes the previous state; one that arrives
   // while the IP is out of traffic (or in only as the least-bad fallback) changes nothing.
-  if (t < r.state_since || r.state == IpState::cooling || r.state == IpState::banned) {
+  if (t < r.state_since || r.out()) {
     ++r.counters.ignored_events;
     return;
   }
@@ -161,42 +184,117 @@ void Engine::on_outcome(IpRecord& r, Outcome o, TimePoint t, const Cause& cause,
   const TimePoint now = r.clock;
   // Decay is applied here, on the IP's own event time, and not in tick(): a tick running
   // ahead of lines still to be read must not change how those lines are judged.
-  decay(r, now);
+  decay(Scope{r}, now);
+  // Healthy site records are forgotten on the IP's own events (every quarter window of its
+  // clock), never on ticks: live and replayed lines then forget, and so evict, the same ones.
+  if (!r.sites.empty() && r.clock >= r.sites_pruned_at + cfg_.failure_window / 4) {
+    r.sites_pruned_at = r.clock;
+    forget_healthy_sites(r);
+  }
   if (o == Outcome::neutral)
     return;
-  switch (r.state) {
-    case IpState::cooling:
-    case IpState::banned:
-      return;
-    case IpState::probation:
-      if (o == Outcome::success) {
-        r.streak.clear();
-        r.healthy_since = now;
-        ++r.counters.recoveries;
-        ++counters_.recoveries;
-        transition(r, IpState::available, now, DecisionKind::recover,
-                   "first success on probation (" + describe(cause) + ")", cause);
-      } else {
-        trip(r, now, cause, true);
-      }
-      return;
-    case IpState::available:
-      break;
-  }
-  if (o == Outcome::success) {
-    r.streak.clear();
-    r.capped = false;
+  if (o == Outcome::failure && is_site(site)) {
+    on_site_outcome(r, o, t, cause, site);
     return;
   }
+  if (o == Outcome::success) {
+    if (r.state == IpState::probation) {
+      r.streak.clear();
+      r.healthy_since = now;
+      ++r.counters.recoveries;
+      ++counters_.recoveries;
+      transition(Scope{r}, IpState::available, now, DecisionKind::recover,
+                 "first success on probation (" + describe(cause) + ")", cause);
+    } else {
+      r.streak.clear();
+      r.capped = false;
+    }
+    if (is_site(site))
+      on_site_outcome(r, o, t, cause, site);
+    return;
+  }
+  if (r.state == IpState::probation) {
+    trip(Scope{r}, now, cause, true);
+    return;
+  }
+  add_failure(Scope{r}, t, now, cause, dial);
+}
+
+void Engine::add_failure(Scope s, TimePoint t, TimePoint now, const Cause& cause, bool dial) {
+  Health& h = s.health();
   const auto window = cfg_.failure_window;
-  std::erase_if(r.streak, [&](TimePoint f) { return f + window < now; });
-  r.streak.push_back(t);
-  r.streak_ends_with_dial = dial;
+  std::erase_if(h.streak, [&](TimePoint f) { return f + window < now; });
+  h.streak.push_back(t);
+  h.streak_ends_with_dial = dial;
   const std::size_t threshold = std::max<std::uint32_t>(cfg_.consecutive_failure, 1);
-  if (r.streak.size() > threshold)
-    r.streak.erase(r.streak.begin(), r.streak.end() - static_cast<std::ptrdiff_t>(threshold));
-  if (r.streak.size() >= threshold)
-    trip(r, now, cause, false);
+  if (h.streak.size() > threshold)
+    h.streak.erase(h.streak.begin(), h.streak.end() - static_cast<std::ptrdiff_t>(threshold));
+  if (h.streak.size() >= threshold)
+    trip(s, now, cause, false);
+}
+
+void Engine::on_site_outcome(IpRecord& r, Outcome o, TimePoint t, const Cause& cause,
+                             Interner::Id site) {
+  SiteRecord* s = nullptr;
+  if (o == Outcome::failure) {
+    s = &site_record(r, site, t);
+  } else {
+    s = find_site(r, site);
+    if (s == nullptr)
+      return;  // a success of a site that never failed here: nothing to remember
+  }
+  const Scope scope{r, s};
+  advance(scope, t);
+  if (t < s->state_since || s->out()) {
+    ++r.counters.ignored_events;
+    return;
+  }
+  s->clock = std::max(s->clock, t);
+  const TimePoint now = s->clock;
+  decay(scope, now);
+  if (o == Outcome::success) {
+    s->last_success = std::max(s->last_success, now);
+    if (s->state == IpState::probation) {
+      s->streak.clear();
+      s->healthy_since = now;
+      ++counters_.site_recoveries;
+      transition(scope, IpState::available, now, DecisionKind::recover,
+                 "first success on probation (" + describe(cause) + ")", cause);
+    } else {
+      s->streak.clear();
+      s->capped = false;
+    }
+    forget_if_healthy(r, *s);
+    return;
+  }
+  ++s->failures;
+  ++r.counters.site_failures;
+  ++counters_.site_failures;
+  s->last_failure = std::max(s->last_failure, now);
+  if (s->state == IpState::probation)
+    trip(scope, now, cause, true);
+  else
+    add_failure(scope, t, now, cause, false);
+  check_many_sites(r, now, cause);
+}
+
+void Engine::check_many_sites(IpRecord& r, TimePoint now, const Cause& cause) {
+  const std::uint32_t threshold = cfg_.failing_sites_to_eject;
+  if (threshold < 2 || r.out() || r.sites.size() < threshold)
+    return;
+  // Failing: a failure inside the window, after the IP's own last transition (an IP back
+  // from cooling starts afresh), and no success of the site since.
+  const TimePoint since = std::max(now - cfg_.failure_window, r.state_since);
+  std::size_t failing = 0;
+  for (const auto& s : r.sites) {
+    if (s.last_failure >= since && s.last_success < s.last_failure)
+      ++failing;
+  }
+  if (failing < threshold)
+    return;
+  trip(Scope{r}, now, cause, r.state == IpState::probation,
+       "failures on " + std::to_string(failing) + " sites within " +
+           format_duration(cfg_.failure_window));
 }
 
 std::size_t Engine::ejection_cap() const {
@@ -219,17 +317,45 @@ std::size_t Engine::out_at(TimePoint t, const IpRecord& except) const {
   return out;
 }
 
-void Engine::trip(IpRecord& r, TimePoint now, const Cause& cause, bool from_probation) {
+std::size_t Engine::out_for_site_at(TimePoint t, Interner::Id site, const IpRecord& except) const {
+  const auto out_at_t = [t](const Health& h) {
+    return (h.state == IpState::cooling || h.state == IpState::probation) && h.out_since <= t &&
+           t < h.out_until;
+  };
+  std::size_t out = 0;
+  for (const auto& r : ips_) {
+    if (&r == &except)
+      continue;
+    if (out_at_t(r)) {
+      ++out;
+      continue;
+    }
+    if (const SiteRecord* s = r.find_site(site); s != nullptr && out_at_t(*s))
+      ++out;
+  }
+  return out;
+}
+
+void Engine::trip(Scope s, TimePoint now, const Cause& cause, bool from_probation,
+                  std::string why) {
+  Health& h = s.health();
+  IpRecord& r = s.ip;
   const std::size_t cap = ejection_cap();
-  const std::size_t out = out_at(now, r);
+  const std::size_t out =
+      s.site != nullptr ? out_for_site_at(now, s.site->site, r) : out_at(now, r);
   if (out >= cap) {
-    ++r.counters.ejections_capped;
-    ++counters_.ejections_capped;
-    if (!r.capped) {  // one record per capped streak, not one per failure
-      r.capped = true;
-      transition(r, r.state, now, DecisionKind::eject_capped,
-                 "would eject (" + describe(cause) + ") but " + std::to_string(out) + " of " +
-                     std::to_string(ips_.size()) + " IPs are out (max_ejected_percent " +
+    if (s.site != nullptr) {
+      ++counters_.site_ejections_capped;
+    } else {
+      ++r.counters.ejections_capped;
+      ++counters_.ejections_capped;
+    }
+    if (!h.capped) {  // one record per capped streak, not one per failure
+      h.capped = true;
+      transition(s, h.state, now, DecisionKind::eject_capped,
+                 "would eject (" + (why.empty() ? describe(cause) : why) + ") but " +
+                     std::to_string(out) + " of " + std::to_string(ips_.size()) + " IPs are out" +
+                     (s.site != nullptr ? " for this site" : "") + " (max_ejected_percent " +
                      std::to_string(cfg_.max_ejected_percent) + ")",
                  cause);
     }
@@ -239,45 +365,67 @@ void Engine::trip(IpRecord& r, TimePoint now, const Cause& cause, bool from_prob
     const double most =
         std::max(1.0, static_cast<double>(cfg_.max_cool_down.count()) /
                           static_cast<double>(std::max<std::int64_t>(cfg_.cool_down.count(), 1)));
-    r.backoff_multiplier = std::min(r.backoff_multiplier * 2.0, most);
+    h.backoff_multiplier = std::min(h.backoff_multiplier * 2.0, most);
   }
-  const auto cooldown = cooldown_for(r.egress.ip, now, r.backoff_multiplier);
+  const auto cooldown = cooldown_for(jitter_seed(s), now, h.backoff_multiplier);
   const TimePoint until = now + std::chrono::duration_cast<pool::Clock::duration>(cooldown);
   const auto reason_kind = from_probation            ? pool::CooldownReason::probation_failure
-                           : r.streak_ends_with_dial ? pool::CooldownReason::dial_failures
+                           : !why.empty()            ? pool::CooldownReason::many_sites
+                           : h.streak_ends_with_dial ? pool::CooldownReason::dial_failures
                                                      : pool::CooldownReason::failures;
-  r.cooldowns.push(pool::CooldownRecord{.start = now, .end = until, .reason = reason_kind});
-  r.cooldown_until = until;
-  r.out_since = now;
-  r.out_until = until;
-  r.capped = false;
-  const std::size_t failures = r.streak.size();
-  r.streak.clear();
-  ++r.counters.ejections;
+  h.cooldown_until = until;
+  h.out_since = now;
+  h.out_until = until;
+  h.capped = false;
+  const std::size_t failures = h.streak.size();
+  h.streak.clear();
   std::string reason;
   if (from_probation) {
-    ++counters_.ejections_probation;
-    reason = "failed on probation (" + describe(cause) + "): cooldown " +
-             format_duration(cooldown) + " at backoff x" + std::to_string(r.backoff_multiplier);
+    reason = "failed on probation (" + (why.empty() ? describe(cause) : why) + "): cooldown " +
+             format_duration(cooldown) + " at backoff x" + std::to_string(h.backoff_multiplier);
+  } else if (!why.empty()) {
+    reason = why + " (last: " + describe(cause) + "): cooldown " + format_duration(cooldown);
   } else {
-    ++(reason_kind == pool::CooldownReason::dial_failures ? counters_.ejections_dial
-                                                          : counters_.ejections_failures);
     reason = std::to_string(failures) + " consecutive failures within " +
              format_duration(cfg_.failure_window) + " (last: " + describe(cause) + "): cooldown " +
              format_duration(cooldown);
   }
-  transition(r, IpState::cooling, now,
+  if (s.site != nullptr) {
+    s.site->reason = reason_kind;
+    ++s.site->ejections;
+    ++r.counters.site_ejections;
+    ++(from_probation ? counters_.site_ejections_probation : counters_.site_ejections);
+  } else {
+    r.cooldowns.push(pool::CooldownRecord{.start = now, .end = until, .reason = reason_kind});
+    ++r.counters.ejections;
+    ++(from_probation                                       ? counters_.ejections_probation
+       : reason_kind == pool::CooldownReason::many_sites    ? counters_.ejections_sites
+       : reason_kind == pool::CooldownReason::dial_failures ? counters_.ejections_dial
+                                                            : counters_.ejections_failures);
+  }
+  transition(s, IpState::cooling, now,
              from_probation ? DecisionKind::probation_failed : DecisionKind::eject,
              std::move(reason), cause, until);
 }
 
-void Engine::to_probation(IpRecord& r, TimePoint at, std::string reason) {
-  r.streak.clear();
-  r.capped = false;
-  ++r.counters.probations;
-  ++counters_.probations;
-  transition(r, IpState::probation, at, DecisionKind::probation, std::move(reason),
+void Engine::to_probation(Scope s, TimePoint at, std::string reason) {
+  Health& h = s.health();
+  h.streak.clear();
+  h.capped = false;
+  if (s.site != nullptr) {
+    ++counters_.site_probations;
+  } else {
+    ++s.ip.counters.probations;
+    ++counters_.probations;
+  }
+  transition(s, IpState::probation, at, DecisionKind::probation, std::move(reason),
              Cause{.kind = CauseKind::time, .time = at});
+}
+
+std::string Engine::jitter_seed(Scope s) const {
+  if (s.site == nullptr)
+    return s.ip.egress.ip;
+  return s.ip.egress.ip + " " + std::string(sites_.lookup(s.site->site));
 }
 
 pool::Duration Engine::cooldown_for(std::string_view ip, TimePoint at, double multiplier) const {
@@ -292,27 +440,32 @@ pool::Duration Engine::cooldown_for(std::string_view ip, TimePoint at, double mu
   return pool::Duration(static_cast<std::int64_t>(std::max(ns, 0.0)));
 }
 
-void Engine::transition(IpRecord& r, IpState to, TimePoint at, DecisionKind kind,
-                        std::string reason, const Cause& cause, TimePoint until) {
-  const IpState from = r.state;
+void Engine::transition(Scope s, IpState to, TimePoint at, DecisionKind kind, std::string reason,
+                        const Cause& cause, TimePoint until) {
+  Health& h = s.health();
+  const IpState from = h.state;
   if (from != to) {
-    --state_counts_[static_cast<std::size_t>(from)];
-    ++state_counts_[static_cast<std::size_t>(to)];
-    r.state = to;
-    r.state_since = at;
+    if (s.site == nullptr) {
+      --state_counts_[static_cast<std::size_t>(from)];
+      ++state_counts_[static_cast<std::size_t>(to)];
+    }
+    h.state = to;
+    h.state_since = at;
     ++selection_version_;
   }
-  r.last_reason = reason;
-  r.last_decision = kind;
-  record(DecisionRecord{.time = at,
-                        .ip = r.egress.ip,
-                        .kind = kind,
-                        .from = from,
-                        .to = to,
-                        .reason = std::move(reason),
-                        .cause = cause,
-                        .until = until,
-                        .backoff_multiplier = r.backoff_multiplier});
+  h.last_reason = reason;
+  h.last_decision = kind;
+  record(DecisionRecord{
+      .time = at,
+      .ip = s.ip.egress.ip,
+      .site = s.site != nullptr ? std::string(sites_.lookup(s.site->site)) : std::string(),
+      .kind = kind,
+      .from = from,
+      .to = to,
+      .reason = std::move(reason),
+      .cause = cause,
+      .until = until,
+      .backoff_multiplier = h.backoff_multiplier});
 }
 
 DecisionRecord& Engine::record(DecisionRecord d) {
@@ -331,7 +484,7 @@ void Engine::update_pool_flags(TimePoint at, const Cause& cause) {
   if (none && !ips_.empty()) {
     // Cooldowns end lazily; before declaring the pool empty, end those already over.
     for (auto& r : ips_)
-      advance(r, at);
+      advance(Scope{r}, at);
     none = nothing_selectable();
   }
   if (none == all_unavailable_)

@@ -1,12 +1,14 @@
 // Engine: manual commands, reload, and the read side (snapshot, decisions, lookups).
 #include <algorithm>
 #include <limits>
+#include <tuple>
 
 #include "strategy/engine.hpp"
 
 namespace ipm::strategy {
 namespace {
 
+using pool::Interner;
 using pool::IpState;
 using pool::TimePoint;
 
@@ -50,7 +52,7 @@ bool Engine::ban(std::string_view ip, TimePoint until, std::string reason, TimeP
   IpRecord* r = find_mutable(ip);
   if (r == nullptr)
     return false;
-  advance(*r, now);
+  advance(Scope{*r}, now);
   ++counters_.manual;
   r->clock = std::max(r->clock, now);
   r->streak.clear();
@@ -61,7 +63,7 @@ bool Engine::ban(std::string_view ip, TimePoint until, std::string reason, TimeP
       pool::CooldownRecord{.start = now, .end = until, .reason = pool::CooldownReason::manual});
   const std::string until_text =
       until == TimePoint::max() ? "until unbanned" : "for " + format_duration(until - now);
-  transition(*r, IpState::banned, now, DecisionKind::manual_ban,
+  transition(Scope{*r}, IpState::banned, now, DecisionKind::manual_ban,
              "manual ban " + until_text + (reason.empty() ? "" : ": " + reason), manual_cause(now),
              until);
   update_pool_flags(now, manual_cause(now));
@@ -74,7 +76,7 @@ IpRecord* Engine::prepare_manual_release(std::string_view ip, TimePoint now) {
   IpRecord* r = find_mutable(ip);
   if (r == nullptr)
     return nullptr;
-  advance(*r, now);
+  advance(Scope{*r}, now);
   ++counters_.manual;
   r->clock = std::max(r->clock, now);
   r->streak.clear();
@@ -89,7 +91,7 @@ bool Engine::unban(std::string_view ip, TimePoint now) {
     return false;
   if (r->state != IpState::available)
     r->healthy_since = now;
-  transition(*r, IpState::available, now, DecisionKind::manual_unban,
+  transition(Scope{*r}, IpState::available, now, DecisionKind::manual_unban,
              "manual unban (backoff x" + std::to_string(r->backoff_multiplier) + " kept)",
              manual_cause(now));
   update_pool_flags(now, manual_cause(now));
@@ -102,7 +104,7 @@ bool Engine::reset(std::string_view ip, TimePoint now) {
     return false;
   r->backoff_multiplier = 1.0;
   r->healthy_since = now;
-  transition(*r, IpState::available, now, DecisionKind::manual_reset,
+  transition(Scope{*r}, IpState::available, now, DecisionKind::manual_reset,
              "manual reset: failure count and backoff forgotten", manual_cause(now));
   update_pool_flags(now, manual_cause(now));
   return true;
@@ -238,6 +240,25 @@ pool::Snapshot Engine::snapshot() const {
       }
     }
   }
+  // Per-site exclusions: the (site, IP) pairs out or on probation, grouped by site.
+  std::vector<std::tuple<Interner::Id, std::uint32_t, float>> pairs;
+  for (std::size_t i = 0; i < ips_.size(); ++i) {
+    for (const auto& site : ips_[i].sites) {
+      if (site.state == IpState::available)
+        continue;
+      const float share =
+          site.state == IpState::probation ? static_cast<float>(cfg_.probation_share) : 0.0F;
+      pairs.emplace_back(site.site, static_cast<std::uint32_t>(i), share);
+    }
+  }
+  std::sort(pairs.begin(), pairs.end());
+  std::vector<pool::SiteRules> rules;
+  for (const auto& [site, ip, share] : pairs) {
+    if (rules.empty() || rules.back().site != sites_.lookup(site))
+      rules.push_back(pool::SiteRules{.site = std::string(sites_.lookup(site)), .rules = {}});
+    rules.back().rules.push_back(pool::SiteRule{.ip = ip, .share = share});
+  }
+  s.set_sites(std::move(rules));
   return s;
 }
 

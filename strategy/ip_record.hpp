@@ -8,17 +8,55 @@
 #include "pool/egress.hpp"
 #include "pool/history.hpp"
 #include "pool/history_tally.hpp"
+#include "pool/interner.hpp"
 #include "pool/ip_state.hpp"
 #include "pool/time.hpp"
 #include "strategy/decision.hpp"
 
 namespace ipm::strategy {
 
+/// The health machine's state (see engine.hpp), kept for an egress as a whole (IpRecord) and
+/// for each site that failed on it (SiteRecord): one machine, two scopes.
+struct Health {
+  pool::IpState state = pool::IpState::available;
+  pool::TimePoint state_since{};  ///< time of the last transition (event time)
+  /// Times of the current streak's failures inside the failure window (at most
+  /// consecutive_failure of them). Its size is the "consecutive failures" the Go tool exposes.
+  std::vector<pool::TimePoint> streak;
+  bool streak_ends_with_dial = false;  ///< the newest streak failure was a dial failure
+  pool::TimePoint clock{};             ///< newest event time seen for this scope
+  pool::TimePoint cooldown_until{};    ///< cooling: planned end; banned: ban end (max = forever)
+  pool::TimePoint out_since{};         ///< start of the current/last period out of traffic
+  pool::TimePoint out_until{};         ///< end of it (used by the ejection cap on event time)
+  pool::TimePoint healthy_since{};     ///< start of the current available stretch (decay)
+  double backoff_multiplier = 1.0;     ///< cooldown = cool_down x this (capped, jittered)
+  bool capped = false;      ///< tripped while the ejection cap was reached; kept in traffic
+  std::string last_reason;  ///< reason of the last decision about this scope
+  DecisionKind last_decision = DecisionKind::ip_added;
+
+  std::uint32_t consecutive_failures() const { return static_cast<std::uint32_t>(streak.size()); }
+  /// Out of traffic for its scope: cooling or manually banned.
+  bool out() const { return state == pool::IpState::cooling || state == pool::IpState::banned; }
+};
+
+/// One site's health on one egress IP. Exists only for sites that failed on the IP (or that
+/// an operator banned there), until it is healthy again with nothing left to remember, or
+/// until the IP's cap (max_sites_per_ip) drops it as the least recently failed.
+struct SiteRecord : Health {
+  pool::Interner::Id site = pool::Interner::kEmpty;  ///< id in Engine::sites()
+  pool::TimePoint last_failure{};  ///< newest failure (or manual ban): the eviction order
+  pool::TimePoint last_success{};  ///< newest success since the record exists
+  pool::CooldownReason reason = pool::CooldownReason::failures;  ///< of the last period out
+  std::uint64_t failures = 0;   ///< failures of this site on this IP while tracked
+  std::uint64_t ejections = 0;  ///< -> cooling for this site, including failed probations
+};
+
 /// Counters of one IP since it entered the pool (they survive reloads that keep the IP).
 struct IpCounters {
   std::uint64_t events = 0;  ///< log events attributed to the IP
   std::uint64_t successes = 0;
-  std::uint64_t failures = 0;  ///< failure statuses (log)
+  std::uint64_t failures = 0;       ///< failure statuses (log), the egress's own and per site
+  std::uint64_t site_failures = 0;  ///< of those, judged against their site only
   std::uint64_t neutrals = 0;
   std::uint64_t dial_failures = 0;  ///< proxy dial errors
   std::uint64_t dials = 0;          ///< proxy dials reported, ok or not
@@ -29,39 +67,35 @@ struct IpCounters {
   std::uint64_t ejections_capped = 0;
   std::uint64_t probations = 0;
   std::uint64_t recoveries = 0;
+  std::uint64_t site_ejections = 0;  ///< -> cooling for one site, including failed probations
+  std::uint64_t sites_evicted = 0;   ///< site records dropped by the max_sites_per_ip cap
 };
 
 /// Everything the engine knows about one egress IP. Read-only for everyone but the engine;
 /// read it under SharedEngine::read.
-struct IpRecord {
+struct IpRecord : Health {
   explicit IpRecord(pool::Egress e, std::size_t history_capacity, std::size_t cooldown_capacity)
       : egress(std::move(e)), history(history_capacity), cooldowns(cooldown_capacity) {}
 
   pool::Egress egress;
-  pool::IpState state = pool::IpState::available;
-  pool::TimePoint state_since{};  ///< time of the last transition (event time)
-  /// Times of the current streak's failures inside the failure window (at most
-  /// consecutive_failure of them). Its size is the "consecutive failures" the Go tool exposes.
-  std::vector<pool::TimePoint> streak;
-  bool streak_ends_with_dial = false;  ///< the newest streak failure was a dial failure
-  pool::TimePoint clock{};             ///< newest event time seen for this IP
-  pool::TimePoint cooldown_until{};    ///< cooling: planned end; banned: ban end (max = forever)
-  pool::TimePoint out_since{};         ///< start of the current/last period out of traffic
-  pool::TimePoint out_until{};         ///< end of it (used by the ejection cap on event time)
-  pool::TimePoint healthy_since{};     ///< start of the current available stretch (decay)
-  double backoff_multiplier = 1.0;     ///< cooldown = cool_down x this (capped, jittered)
-  bool capped = false;      ///< tripped while the ejection cap was reached; kept in traffic
-  std::string last_reason;  ///< reason of the last decision about this IP
-  DecisionKind last_decision = DecisionKind::ip_added;
   IpCounters counters;
   pool::HistoryRing history;         ///< pushed only through history_tally
   pool::HistoryTally history_tally;  ///< history's entries by (status, target), for /metrics
-  pool::CooldownLog cooldowns;
   /// The operator's weight (POST /api/ip/{ip}/weight), which wins over the config's
   /// `weights` across reloads; nullopt while none was set.
   std::optional<std::uint32_t> weight_override;
+  pool::CooldownLog cooldowns;       ///< periods out for every site (per-site ones: in sites)
+  /// The sites that failed on this IP (sparse, at most max_sites_per_ip), in no order.
+  std::vector<SiteRecord> sites;
+  pool::TimePoint sites_pruned_at{};  ///< IP clock when healthy site records were last forgotten
 
-  std::uint32_t consecutive_failures() const { return static_cast<std::uint32_t>(streak.size()); }
+  const SiteRecord* find_site(pool::Interner::Id site) const {
+    for (const auto& s : sites) {
+      if (s.site == site)
+        return &s;
+    }
+    return nullptr;
+  }
 };
 
 }  // namespace ipm::strategy

@@ -290,7 +290,7 @@ TEST(EnginePoolTest, decisions_carry_reason_and_cause_and_are_bounded) {
   Engine e(cfg, egresses(4), kBase);
   e.apply(log_event("127.0.1.1", at_s(0), 403));
   e.apply(log_event("127.0.1.1", at_s(1), 403));
-  e.apply(log_event("127.0.1.1", at_s(2), 200, 429));
+  e.apply(log_event("127.0.1.1", at_s(2), 200, 429, "k1", "-"));  // no target: the IP's own
   const auto eject = e.latest_decisions(1).at(0);
   EXPECT_EQ(eject.kind, DecisionKind::eject);
   EXPECT_EQ(eject.ip, "127.0.1.1");

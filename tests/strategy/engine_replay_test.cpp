@@ -24,6 +24,8 @@ struct GeneratedEvent {
   int status = 0;
   ipm::pool::DialResult dial = ipm::pool::DialResult::ok;
   std::string key;
+  std::string target;  // empty: "target.example"
+  int upstream = 0;
 };
 
 // Twenty IPs over ~4 simulated hours. Each IP has bad spells with a high failure rate, so
@@ -61,13 +63,51 @@ void feed(Engine& engine, const GeneratedEvent& e) {
   if (e.is_dial) {
     engine.apply(dial(e.ip, e.time, e.dial));
   } else {
-    engine.apply(log_event(e.ip, e.time, e.status, 0, e.key, "target.example"));
+    engine.apply(log_event(e.ip, e.time, e.status, e.upstream, e.key,
+                           e.target.empty() ? std::string_view("target.example") : e.target));
   }
 }
 
-auto state_tuple(const IpRecord& r) {
-  return std::make_tuple(r.egress, r.state, r.state_since, r.streak, r.streak_ends_with_dial,
-                         r.clock, r.cooldown_until, r.out_since, r.out_until, r.healthy_since,
+// Mixed sites: twelve sites, each IP blocked by a few of them (403 from the target, with an
+// upstream status) for spells, some lines the egress's own 502s, some lines without a target.
+std::vector<GeneratedEvent> generate_sites(unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::vector<GeneratedEvent> out;
+  const int ips = 20;
+  for (int i = 0; i < 30000; ++i) {
+    const int ip = static_cast<int>(rng() % ips) + 1;
+    const int site = static_cast<int>(rng() % 12);
+    const double t = i * 0.5 + (u(rng) * 4.0 - 2.0);
+    const bool blocked = (static_cast<int>(t / 900) + ip * 3 + site) % 7 == 0;
+    const bool egress_bad = (static_cast<int>(t / 1500) + ip) % 9 == 0;
+    GeneratedEvent e;
+    e.ip = "127.0.1." + std::to_string(ip);
+    e.time = kBase + std::chrono::milliseconds(static_cast<long long>(t * 1000));
+    e.key = "key" + std::to_string(rng() % 7);
+    e.target = (site == 11) ? "-" : "www.s" + std::to_string(site) + ".example.co.uk";
+    const double p = u(rng);
+    if (p < 0.05) {
+      e.is_dial = true;
+      e.dial =
+          egress_bad && u(rng) < 0.5 ? ipm::pool::DialResult::refused : ipm::pool::DialResult::ok;
+    } else if (egress_bad && p < 0.5) {
+      e.status = 502;  // nginx's own: nothing reached
+    } else if (blocked) {
+      e.status = p < 0.9 ? 403 : 200;
+      e.upstream = e.status;
+    } else {
+      e.status = p < 0.95 ? 200 : 503;
+      e.upstream = e.status;
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+auto state_tuple(const ipm::strategy::Health& r) {
+  return std::make_tuple(r.state, r.state_since, r.streak, r.streak_ends_with_dial, r.clock,
+                         r.cooldown_until, r.out_since, r.out_until, r.healthy_since,
                          r.backoff_multiplier, r.capped, r.last_reason, r.last_decision);
 }
 
@@ -83,8 +123,18 @@ void expect_same_state(const Engine& live, const Engine& replay) {
     const IpRecord& a = live.ips()[i];
     const IpRecord& b = replay.ips()[i];
     SCOPED_TRACE(a.egress.ip);
+    EXPECT_EQ(a.egress, b.egress);
     EXPECT_TRUE(state_tuple(a) == state_tuple(b));
     EXPECT_TRUE(counters_tuple(a.counters) == counters_tuple(b.counters));
+    ASSERT_EQ(a.sites.size(), b.sites.size());
+    for (std::size_t s = 0; s < a.sites.size(); ++s) {
+      const auto& x = a.sites[s];
+      const auto& y = b.sites[s];
+      EXPECT_EQ(live.site(x.site), replay.site(y.site));
+      EXPECT_TRUE(state_tuple(x) == state_tuple(y));
+      EXPECT_EQ(x.last_failure, y.last_failure);
+      EXPECT_EQ(x.reason, y.reason);
+    }
     ASSERT_EQ(a.history.size(), b.history.size());
     for (std::size_t h = 0; h < a.history.size(); ++h) {
       EXPECT_EQ(a.history[h].time_ns, b.history[h].time_ns);
@@ -105,6 +155,7 @@ void expect_same_state(const Engine& live, const Engine& replay) {
       EXPECT_EQ(da[d].time, db[d].time);
       EXPECT_EQ(da[d].until, db[d].until);
       EXPECT_EQ(da[d].reason, db[d].reason);
+      EXPECT_EQ(da[d].site, db[d].site);
     }
   }
   EXPECT_EQ(live.all_unavailable(), replay.all_unavailable());
@@ -151,6 +202,39 @@ TEST(EngineReplayTest, live_and_replay_give_the_same_state) {
     for (const auto& r : live.ips())
       ignored += r.counters.ignored_events;
     EXPECT_GT(ignored, 0U);
+    expect_same_state(live, replay);
+  }
+}
+
+TEST(EngineReplayTest, live_and_replay_give_the_same_per_site_state) {
+  for (unsigned seed : {4U, 5U}) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const auto events = generate_sites(seed);
+    auto cfg = replay_config();
+    cfg.max_sites_per_ip = 4;  // evictions happen
+    cfg.failing_sites_to_eject = 3;
+    Engine live(cfg, egresses(20), kBase);
+    Engine replay(cfg, egresses(20), kBase);
+    ipm::pool::TimePoint newest = kBase;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      feed(live, events[i]);
+      newest = std::max(newest, events[i].time);
+      if (i % 7 == 0)
+        live.tick(newest + std::chrono::seconds(1));
+    }
+    for (const auto& e : events)
+      feed(replay, e);
+    const auto end = newest + std::chrono::seconds(5);
+    live.tick(end);
+    replay.tick(end);
+
+    const auto& c = live.counters();
+    EXPECT_GT(c.site_ejections, 10U);
+    EXPECT_GT(c.site_ejections_probation, 0U);
+    EXPECT_GT(c.site_recoveries, 5U);
+    EXPECT_GT(c.sites_evicted, 0U);
+    EXPECT_GT(c.ejections_failures + c.ejections_dial, 0U);
+    EXPECT_GT(c.ejections_sites, 0U);
     expect_same_state(live, replay);
   }
 }

@@ -107,7 +107,9 @@ TEST_P(EngineTransitionTest, follows_the_state_machine) {
     SCOPED_TRACE("step " + std::to_string(i) + " at t=" + std::to_string(s.t) + "s");
     switch (s.what) {
       case Do::log:
-        engine.apply(log_event(kIp, at_s(s.t), s.status, s.upstream));
+        // No target: the IP's own machine judges every line (per-site health has its own
+        // tests in engine_sites_test.cpp).
+        engine.apply(log_event(kIp, at_s(s.t), s.status, s.upstream, "k1", "-"));
         break;
       case Do::dial:
         engine.apply(ipm::strategy::test::dial(kIp, at_s(s.t), s.dial));
