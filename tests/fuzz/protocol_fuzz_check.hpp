@@ -10,6 +10,7 @@
 #include <span>
 #include <vector>
 
+#include "proxy/protocol/egress_host.hpp"
 #include "proxy/protocol/http_request.hpp"
 #include "proxy/protocol/socks4_server.hpp"
 #include "proxy/protocol/socks5_server.hpp"
@@ -87,6 +88,18 @@ inline void check_all(std::span<const std::byte> input) {
   client_end([&] { return Socks5Client(to, Credentials{"u", "p", true}); });
   client_end([&] { return Socks4Client(to, "u"); });
   client_end([&] { return HttpConnectClient(to, std::nullopt); });
+
+  // The tcp front end's target among the first bytes: a view into the input, and every
+  // prefix answers nothing, the same, or a header whose line the prefix already holds whole.
+  const std::string_view text(reinterpret_cast<const char*>(input.data()), input.size());
+  const std::string_view host = egress_host_in_first_bytes(text);
+  if (!host.empty() &&
+      (host.data() < text.data() || host.data() + host.size() > text.data() + text.size()))
+    std::abort();
+  const std::string_view half = egress_host_in_first_bytes(text.substr(0, text.size() / 2));
+  if (!half.empty() &&
+      (half.data() < text.data() || half.data() + half.size() > text.data() + text.size() / 2))
+    std::abort();
 }
 
 }  // namespace ipm::protocol::fuzz
