@@ -173,7 +173,9 @@ void Engine::decay(Scope s, TimePoint t) {
 
 void Engine::on_outcome(IpRecord& r, Outcome o, TimePoint t, const Cause& cause, bool dial,
                         Interner::Id site) {
-  advance(Scope{r}, t);
+  // Every scope of the IP, its sites too: a site whose cooldown ended is on probation from
+  // then on, whichever of the IP's lines (or tick) notices it first.
+  advance_all(r, t);
   // An event older than the last transition describes the previous state; one that arrives
   // while the IP is out of traffic (or in only as the least-bad fallback) changes nothing.
   if (t < r.state_since || r.out()) {
