@@ -129,7 +129,7 @@ int run_check(const config::Config& c, std::ostream& out, std::ostream& err) {
   ok = check_state_dir(c.state_dir, out, err) && ok;
 
   try {
-    const scanner::LogFormat format = scanner::LogFormat::compile(c.log_format);
+    const scanner::LogFormat format = scanner::LogFormat::compile(c.log_format, c.target_variable);
     out << "log format: ok (" << format.captures() << " fields captured)\n";
   } catch (const std::exception& e) {
     err << e.what() << "\n";

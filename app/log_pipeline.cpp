@@ -23,7 +23,7 @@ LogPipeline::LogPipeline(boost::asio::any_io_executor executor, const config::Co
                          prometheus::Registry& registry)
     : executor_(std::move(executor)),
       config_(config),
-      format_(scanner::LogFormat::compile(config.log_format)),
+      format_(scanner::LogFormat::compile(config.log_format, config.target_variable)),
       bindings_(bindings),
       ips_(ips_of(bindings)),
       engine_(engine),

@@ -52,7 +52,7 @@ struct FieldRule {
 
 /// Typed fields get a narrow class so adjacent fields ($server_addr:$server_port) split
 /// where they should; everything else is opaque.
-FieldRule rule_for(std::string_view variable) {
+FieldRule rule_for(std::string_view variable, std::string_view target_variable) {
   if (variable == "time_local") {
     return {variable, LogField::time_local, letters_and_digits() | bytes_of("/:+- "), true};
   }
@@ -82,7 +82,7 @@ FieldRule rule_for(std::string_view variable) {
   if (variable == "http_x_egress_key") {
     return {variable, LogField::key, any_byte(), false};
   }
-  if (variable == "http_x_egress_host") {
+  if (variable == target_variable) {
     return {variable, LogField::target, any_byte(), false};
   }
   if (variable == "remote_addr" || variable == "server_addr" || variable == "remote_port") {
@@ -153,7 +153,7 @@ std::string unquote(std::string_view text) {
 
 }  // namespace
 
-LogFormat LogFormat::compile(std::string_view nginx_format) {
+LogFormat LogFormat::compile(std::string_view nginx_format, std::string_view target_variable) {
   LogFormat f;
   f.format_ = unquote(nginx_format);
   const std::string& text = f.format_;
@@ -186,7 +186,8 @@ LogFormat LogFormat::compile(std::string_view nginx_format) {
       throw LogFormatError("log_format: \"$\" without a variable name at offset " +
                            std::to_string(i) + " in \"" + text + "\"");
     }
-    const FieldRule rule = rule_for(std::string_view(text).substr(start, end - start));
+    const FieldRule rule =
+        rule_for(std::string_view(text).substr(start, end - start), target_variable);
     Slot slot;
     slot.variable = std::string(rule.variable);
     slot.accepts = rule.accepts;

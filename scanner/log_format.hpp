@@ -25,7 +25,7 @@ enum class LogField : std::uint8_t {
   server_port,      ///< `$server_port`: attributes the line through the upstream map
   server_name,      ///< `$server_name`: the egress IP in the Go tool's pool config
   key,              ///< `$http_x_egress_key`
-  target,           ///< `$http_x_egress_host`
+  target,           ///< `$http_x_egress_host`, or config `target_variable`
   request_time,     ///< `$request_time`
 };
 inline constexpr std::size_t kLogFieldCount = 10;
@@ -59,7 +59,10 @@ class LogFormat {
   /// `escape=...`) is accepted too, so a snippet can be pasted from nginx.conf.
   /// Throws LogFormatError: bad `$` syntax, no time field ($time_local, $time_iso8601 or
   /// $msec), or no attribution field ($server_port, or $server_name holding the egress IP).
-  static LogFormat compile(std::string_view nginx_format);
+  /// `target_variable` names the variable that holds a line's target host (config
+  /// `target_variable`, by default $http_x_egress_host).
+  static LogFormat compile(std::string_view nginx_format,
+                           std::string_view target_variable = "http_x_egress_host");
 
   const std::string& format() const { return format_; }
   /// The RE2 pattern (without anchors: it is matched with ANCHOR_BOTH).

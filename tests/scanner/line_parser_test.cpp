@@ -62,6 +62,21 @@ TEST(LineParserTest, design_example_line) {
   EXPECT_EQ(parser.counts().of(LineResult::parsed), 2u);
 }
 
+TEST(LineParserTest, target_variable_names_the_field_holding_the_target) {
+  // A format that logs the target as $host instead of $http_x_egress_host.
+  const std::string_view format =
+      "[$time_local] $server_port $status $upstream_status \"$host\" \"$http_x_egress_host\"";
+  LineParser parser(LogFormat::compile(format, "host"), kBindings, 64 * 1024);
+  const std::string line = "[22/Nov/2026:02:48:14 +0000] 19002 403 403 \"a.example\" \"-\"";
+  const ParsedLine p = parse_checked(parser, line);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p.event.target, "a.example");
+  LineParser by_default(LogFormat::compile(format), kBindings, 64 * 1024);
+  const ParsedLine q = parse_checked(by_default, line);
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(q.event.target, "") << "\"-\" is no target";
+}
+
 TEST(LineParserTest, status_comes_from_its_field_not_the_first_three_digit_number) {
   // The Go tool's " [0-9]{3} " would read 404 (the path) or 503 (the byte count) here.
   test::LineSpec s;
