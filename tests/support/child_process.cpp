@@ -191,6 +191,10 @@ bool port_is_free(std::uint16_t port) {
   Fd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (s.fd < 0)
     return false;
+  // As nginx and our listeners bind: with SO_REUSEADDR, so that the TIME-WAIT connections a
+  // busy machine leaves on a port (thousands after a benchmark) do not count as taken.
+  const int one = 1;
+  ::setsockopt(s.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
