@@ -4,8 +4,9 @@
 
 namespace ipm::app {
 
-PoolEgressSource::PoolEgressSource(pool::Selector& selector, strategy::SharedEngine& engine)
-    : selector_(selector), engine_(engine) {}
+PoolEgressSource::PoolEgressSource(pool::Selector& selector, strategy::SharedEngine& engine,
+                                   config::TargetGrouping grouping)
+    : selector_(selector), engine_(engine), grouper_(grouping) {}
 
 std::optional<pool::Egress> PoolEgressSource::pick(const pool::Request& request,
                                                    std::span<const pool::Egress> tried) {
@@ -13,7 +14,13 @@ std::optional<pool::Egress> PoolEgressSource::pick(const pool::Request& request,
   exclude.reserve(tried.size());
   for (const auto& e : tried)
     exclude.push_back(e.ip);
-  auto picked = selector_.pick(request, exclude);
+  const std::string_view target = request.target.empty() ? request.host : request.target;
+  std::string site;
+  if (!target.empty() && selector_.has_site_rules())
+    site = grouper_.site_of(target);
+  pool::Request with_site = request;
+  with_site.site = site;
+  auto picked = selector_.pick(with_site, exclude);
   if (!picked)
     return std::nullopt;
   pool::Egress egress = picked->egress();

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "pool/selector.hpp"
+#include "pool/site.hpp"
 #include "proxy/egress_source.hpp"
 #include "strategy/shared_engine.hpp"
 
@@ -15,13 +16,18 @@ namespace ipm::app {
 /// The proxy's EgressSource over the pool's Selector and the strategy engine: picks with the
 /// configured policy, excluding what a connection already tried, and reports every dial
 /// outcome to the engine at once, so a dead IP leaves rotation before nginx logs anything.
+/// A request's target (the tcp client's X-Egress-Host or Host, else the destination host) is
+/// grouped into its site (libpsl) only while some site has rules in the snapshot, and
+/// selection then skips the IPs cooling for that site.
 ///
 /// least_conn counts a connection from its pick to its close: the Pick lease taken in pick()
 /// is held as "dialing" until the dial is reported, then as "open" until closed().
 /// Thread-safe: the proxy calls it from every worker thread.
 class PoolEgressSource final : public proxy::EgressSource {
  public:
-  PoolEgressSource(pool::Selector& selector, strategy::SharedEngine& engine);
+  /// `grouping` groups a request's target into the site selection asks for.
+  PoolEgressSource(pool::Selector& selector, strategy::SharedEngine& engine,
+                   config::TargetGrouping grouping = config::TargetGrouping::site);
   PoolEgressSource(const PoolEgressSource&) = delete;
   PoolEgressSource& operator=(const PoolEgressSource&) = delete;
 
@@ -44,6 +50,7 @@ class PoolEgressSource final : public proxy::EgressSource {
 
   pool::Selector& selector_;
   strategy::SharedEngine& engine_;
+  const pool::SiteGrouper grouper_;  // immutable, shared by every worker thread
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Leases> leases_;
 };

@@ -284,7 +284,7 @@ int Service::run() {
     }
   };
 
-  PoolEgressSource egress_source(selector, engine);
+  PoolEgressSource egress_source(selector, engine, config_.target_grouping);
   proxy::Server::Options proxy_options;
   const bool per_ip_logs = config_.access_log_path.find("%s") != std::string::npos;
   proxy_options.reserved_descriptors = descriptors_besides_the_proxy(

@@ -44,8 +44,13 @@ struct Request {
   std::string_view client;    ///< "addr:port" of the client
   std::string_view username;  ///< SOCKS or Proxy-Authorization username, empty without
   std::string_view host;      ///< destination host (domain or IP), empty for tcp
-  std::uint16_t port = 0;     ///< destination port, 0 for tcp
-  std::string_view key;       ///< an egress key (X-Egress-Key), empty without
+  /// The target host for health per target site: the tcp front end's X-Egress-Host (else
+  /// Host) among the client's first bytes; empty: `host` is the target.
+  std::string_view target;
+  /// The target's site (grouped by target_grouping), set by whoever picks; empty: none.
+  std::string_view site;
+  std::uint16_t port = 0;  ///< destination port, 0 for tcp
+  std::string_view key;    ///< an egress key (X-Egress-Key), empty without
   config::FrontEnd front_end = config::FrontEnd::tcp;
   /// The address families the destination has: an IP destination one, a resolved domain
   /// those of its addresses, an unresolved one `any`.

@@ -33,6 +33,17 @@ bool is_excluded(const Snapshot& s, std::uint32_t i, const Request& request,
   return false;
 }
 
+// A draw of IP i stands for the request's site: always without a rule, never when the IP is
+// out for the site, with its probation share when it is on probation for it.
+bool draw_stands(const SiteRules* rules, std::uint32_t i) {
+  if (rules == nullptr)
+    return true;
+  const float share = rules->share_of(i);
+  if (share >= 1.0F)
+    return true;
+  return share > 0.0F && static_cast<float>(random_below(1U << 20)) < share * (1U << 20);
+}
+
 std::atomic<std::uint64_t> next_selector_id{1};
 
 }  // namespace
@@ -127,26 +138,34 @@ std::optional<Pick> Selector::pick(const Request& request, std::span<const std::
   const Snapshot& snap = *current_for_this_thread();
   if (snap.schedule.empty())
     return std::nullopt;
-  const auto index = choose(snap, request, exclude);
+  const SiteRules* rules = request.site.empty() ? nullptr : snap.rules_for(request.site);
+  auto index = choose(snap, request, exclude, rules);
+  if (!index && rules != nullptr)
+    index = choose(snap, request, exclude, nullptr);  // all out for the site: serve anyway
   if (!index)
     return std::nullopt;
   return Pick(snap.ips[*index], *index, snap.least_bad_fallback);
 }
 
+bool Selector::has_site_rules() {
+  return !current_for_this_thread()->sites.empty();
+}
+
 std::optional<std::uint32_t> Selector::choose(const Snapshot& s, const Request& request,
-                                              std::span<const std::string> exclude) {
+                                              std::span<const std::string> exclude,
+                                              const SiteRules* rules) {
   // A few policy draws honour shares and weights; past them (most of the pool excluded)
   // a scan from a random point finds whatever is left.
   for (int attempt = 0; attempt < 8; ++attempt) {
     const std::uint32_t i = draw(s);
-    if (!is_excluded(s, i, request, exclude))
+    if (!is_excluded(s, i, request, exclude) && draw_stands(rules, i))
       return i;
   }
   const std::size_t n = s.schedule.size();
   const std::size_t start = random_below(n);
   for (std::size_t k = 0; k < n; ++k) {
     const std::uint32_t i = s.schedule[(start + k) % n];
-    if (!is_excluded(s, i, request, exclude))
+    if (!is_excluded(s, i, request, exclude) && (rules == nullptr || rules->share_of(i) > 0.0F))
       return i;
   }
   return std::nullopt;

@@ -74,7 +74,15 @@ class Selector {
   /// An egress for a new connection that can serve `request` (kind and address family, see
   /// can_serve()), skipping the IPs in `exclude` (those a caller already tried and failed to
   /// dial). nullopt when nothing selectable remains.
+  /// With a `request.site`, the IPs cooling or banned for that site are skipped and those on
+  /// probation for it get their probation share of its draws; when every IP that can serve
+  /// the request is out for the site, the pick is made as without a site (the per-site
+  /// ejection cap makes that rare). Without a site, or for a site nothing failed for, the
+  /// pick is exactly the site-less one. Lock-free either way.
   std::optional<Pick> pick(const Request& request, std::span<const std::string> exclude = {});
+  /// Whether the current snapshot has rules for any site: callers skip grouping a target
+  /// into its site (libpsl) when it has none.
+  bool has_site_rules();
   /// An nginx egress (the tcp front end).
   std::optional<Pick> pick(std::span<const std::string> exclude = {}) {
     return pick(kNginxRequest, exclude);
@@ -87,7 +95,7 @@ class Selector {
 
  private:
   std::optional<std::uint32_t> choose(const Snapshot& s, const Request& request,
-                                      std::span<const std::string> exclude);
+                                      std::span<const std::string> exclude, const SiteRules* rules);
   std::uint32_t draw(const Snapshot& s);
 
   const std::shared_ptr<const Snapshot>& current_for_this_thread();

@@ -7,6 +7,7 @@
 #include <boost/asio/socket_base.hpp>
 
 #include "proxy/native_socket.hpp"
+#include "proxy/protocol/egress_host.hpp"
 
 namespace ipm::proxy {
 namespace {
@@ -41,6 +42,13 @@ bool Connection::read_first_bytes(BufferPool& buffers) {
     first_sent = 0;
   }
   return true;
+}
+
+std::string_view Connection::target() const {
+  if (first_size == 0)
+    return {};
+  return protocol::egress_host_in_first_bytes(
+      std::string_view(reinterpret_cast<const char*>(first_bytes.bytes().data()), first_size));
 }
 
 void Connection::abort(pool::ConnectionEnd why) {

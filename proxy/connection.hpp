@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <optional>
+#include <string_view>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -52,6 +53,9 @@ class Connection : public ConnectionHook {
   /// handshake) into a buffer of `buffers`, without waiting. Returns false when the client
   /// socket failed (reset); an empty read or EOF leaves nothing held.
   bool read_first_bytes(BufferPool& buffers);
+  /// The target host the client names among its first bytes (X-Egress-Host, else Host), ""
+  /// when none: what selection uses for health per target site.
+  std::string_view target() const;
 
   // Relay progress, read by the worker's RelayWatch for the idle and lifetime limits.
   bool relaying = false;

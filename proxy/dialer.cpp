@@ -123,7 +123,9 @@ asio::awaitable<std::optional<pool::ConnectionEnd>> Dialer::connect(
   for (std::uint32_t attempt = 0; attempt <= settings_.retries; ++attempt) {
     if (c.aborted())
       co_return c.aborted();
-    std::optional<pool::Egress> egress = source_.pick(pool::kNginxRequest, tried);
+    pool::Request request = pool::kNginxRequest;
+    request.target = c.target();
+    std::optional<pool::Egress> egress = source_.pick(request, tried);
     if (!egress)
       co_return attempt == 0 ? pool::ConnectionEnd::no_egress : pool::ConnectionEnd::dial_failed;
     decision.egress = *egress;

@@ -294,3 +294,77 @@ TEST(SelectorTest, picks_and_publishes_race_safely) {
 }
 
 }  // namespace
+
+namespace {
+
+// Health per target site: the snapshot's per-site rules steer picks that name the site only.
+Snapshot pool_with_site_rules() {
+  Snapshot s;
+  for (int i = 1; i <= 4; ++i)
+    s.ips.push_back(entry(i, IpState::available, 1.0));
+  // a.example: 127.0.1.1 out, 127.0.1.2 on probation (share 0.25).
+  s.set_sites({ipm::pool::SiteRules{
+      .site = "a.example", .rules = {{.ip = 0, .share = 0.0F}, {.ip = 1, .share = 0.25F}}}});
+  return s;
+}
+
+std::map<std::string, int> draw_for(Selector& sel, std::string_view site, int n) {
+  ipm::pool::Request r;
+  r.site = site;
+  std::map<std::string, int> counts;
+  for (int i = 0; i < n; ++i) {
+    auto p = sel.pick(r);
+    EXPECT_TRUE(p.has_value());
+    if (p)
+      ++counts[p->egress().ip];
+  }
+  return counts;
+}
+
+TEST_P(SelectorPolicyTest, an_ip_out_for_a_site_serves_every_other_site) {
+  Selector sel(GetParam());
+  sel.publish(pool_with_site_rules());
+  EXPECT_TRUE(sel.has_site_rules());
+  const auto a = draw_for(sel, "a.example", 4000);
+  EXPECT_EQ(a.count("127.0.1.1"), 0U) << "out for a.example";
+  EXPECT_GT(a.at("127.0.1.2"), 0) << "probation for a.example still tests it";
+  EXPECT_LT(a.at("127.0.1.2"), a.at("127.0.1.3") / 2) << "with a reduced share";
+  const auto b = draw_for(sel, "b.example", 4000);
+  EXPECT_GT(b.at("127.0.1.1"), 500) << "b.example has no rules: the IP is as good as any";
+  const auto none = draw(sel, 4000);
+  EXPECT_GT(none.at("127.0.1.1"), 500);
+}
+
+TEST(SelectorSiteTest, all_out_for_a_site_picks_as_without_a_site) {
+  Snapshot s;
+  s.ips.push_back(entry(1, IpState::available, 1.0));
+  s.ips.push_back(entry(2, IpState::available, 1.0));
+  s.set_sites({ipm::pool::SiteRules{
+      .site = "a.example", .rules = {{.ip = 0, .share = 0.0F}, {.ip = 1, .share = 0.0F}}}});
+  Selector sel(Selection::random);
+  sel.publish(std::move(s));
+  ipm::pool::Request r;
+  r.site = "a.example";
+  EXPECT_TRUE(sel.pick(r).has_value());
+  const std::string exclude[] = {"127.0.1.1"};
+  const auto p = sel.pick(r, exclude);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->egress().ip, "127.0.1.2");
+}
+
+TEST(SelectorSiteTest, site_rules_are_found_among_many_sites) {
+  Snapshot s;
+  s.ips.push_back(entry(1, IpState::available, 1.0));
+  std::vector<ipm::pool::SiteRules> rules;
+  for (int i = 0; i < 1000; ++i)
+    rules.push_back({.site = "s" + std::to_string(i) + ".example", .rules = {{.ip = 0}}});
+  s.set_sites(std::move(rules));
+  for (int i = 0; i < 1000; ++i)
+    ASSERT_NE(s.rules_for("s" + std::to_string(i) + ".example"), nullptr) << i;
+  EXPECT_EQ(s.rules_for("s1000.example"), nullptr);
+  EXPECT_EQ(s.rules_for(""), nullptr);
+  EXPECT_FALSE(s.selectable_for(0, "s5.example"));
+  EXPECT_TRUE(s.selectable_for(0, "other.example"));
+}
+
+}  // namespace
