@@ -69,6 +69,8 @@ std::string to_journal_line(const OperatorAction& a) {
   }
   if (a.kind == OperatorAction::Kind::weight)
     o["weight"] = a.weight;
+  else if (!a.target.empty())
+    o["target"] = a.target;
   o["client"] = a.client;
   return json::serialize(o);
 }
@@ -121,6 +123,8 @@ OperatorAction from_journal_line(std::string_view line) {
     if (w < 0 || w > 1'000'000)
       throw std::runtime_error("weight out of range");
     a.weight = static_cast<std::uint32_t>(w);
+  } else if (o->contains("target")) {
+    a.target = string_field("target");  // a per-site action (health per target)
   }
   return a;
 }

@@ -20,6 +20,9 @@ struct OperatorAction {
   std::string reason;                  ///< ban: the operator's words
   std::uint32_t weight = 1;            ///< weight: the new weight (0 drains)
   std::string client;                  ///< who: the API client's address
+  /// ban, unban, reset: the target site they are about ("a.example", grouped like a log
+  /// line's target); empty: the egress for every site. Weights are per egress.
+  std::string target;
 
   friend bool operator==(const OperatorAction&, const OperatorAction&) = default;
 };

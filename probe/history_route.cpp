@@ -3,6 +3,7 @@
 #include "probe/routes.hpp"
 
 #include <algorithm>
+#include <array>
 #include <limits>
 
 #include "probe/json_writer.hpp"
@@ -27,6 +28,21 @@ void append_port_string(std::string& out, std::uint16_t port) {
 
 bool is_available(pool::IpState s) {
   return s == pool::IpState::available || s == pool::IpState::probation;
+}
+
+// With ?target=: the IP's state for that site, which is its own state unless the IP is in
+// traffic and the site has a state of its own on it (cooling, banned, probation for it).
+struct ForSite {
+  pool::IpState state;
+  const strategy::SiteRecord* record;  ///< non-null when the site's state is what counts
+};
+ForSite for_site(const Engine& engine, const IpRecord& r, std::string_view site) {
+  if (site.empty() || !is_available(r.state))
+    return {r.state, nullptr};
+  const strategy::SiteRecord* s = engine.site_record(r, site);
+  if (s == nullptr || s->state == pool::IpState::available)
+    return {r.state, nullptr};
+  return {s->state, s};
 }
 
 // One IP as the Go tool's `IP` struct marshalled it (Port, Addr, Banned, History, Failure,
@@ -130,28 +146,41 @@ class HistorySource final : public BodySource {
 // GET /probe?summary=1: the pool's counts and the IPs not available, a few KB whatever the
 // pool's size (what a script or a page polls; the full form is per IP and per entry).
 // `states`: the IPs listed (default: every state but available).
-std::string summary_json(const Engine& engine, const std::vector<pool::IpState>& states) {
+// With a site: counts, states and reasons are the IPs' for that site.
+std::string summary_json(const Engine& engine, const std::vector<pool::IpState>& states,
+                         std::string_view site) {
   std::string out = "{\"IPs\":";
   append_json_int(out, static_cast<std::int64_t>(engine.ips().size()));
+  if (!site.empty()) {
+    out += ",\"Site\":";
+    append_json_string(out, site);
+  }
   out += ",\"ByState\":{";
+  std::array<std::uint32_t, pool::kIpStateCount> by_state{};
+  for (const IpRecord& r : engine.ips())
+    ++by_state[static_cast<std::size_t>(for_site(engine, r, site).state)];
   for (std::size_t i = 0; i < pool::kIpStateCount; ++i) {
     const auto state = static_cast<pool::IpState>(i);
     if (i > 0)
       out += ',';
     append_json_string(out, to_string(state));
     out += ':';
-    append_json_int(out, engine.count(state));
+    append_json_int(out, by_state[i]);
   }
   out += "},\"AllUnavailable\":";
   out += engine.all_unavailable() ? "true" : "false";
   out += ",\"IPList\":[";
   bool first = true;
   for (const IpRecord& r : engine.ips()) {
+    const ForSite f = for_site(engine, r, site);
     const bool listed = states.empty()
-                            ? r.state != pool::IpState::available
-                            : std::find(states.begin(), states.end(), r.state) != states.end();
+                            ? f.state != pool::IpState::available
+                            : std::find(states.begin(), states.end(), f.state) != states.end();
     if (!listed)
       continue;
+    const strategy::Health& h = f.record != nullptr
+                                    ? static_cast<const strategy::Health&>(*f.record)
+                                    : static_cast<const strategy::Health&>(r);
     if (!first)
       out += ',';
     first = false;
@@ -160,17 +189,21 @@ std::string summary_json(const Engine& engine, const std::vector<pool::IpState>&
     out += ",\"Port\":";
     append_port_string(out, r.egress.port);
     out += ",\"State\":";
-    append_json_string(out, to_string(r.state));
+    append_json_string(out, to_string(h.state));
+    if (!site.empty()) {
+      out += ",\"For\":";  // "site": the site's own state on this IP; "all": the IP's
+      append_json_string(out, f.record != nullptr ? "site" : "all");
+    }
     out += ",\"Since\":";
-    append_json_time(out, r.state_since);
-    if (r.state == pool::IpState::cooling || r.state == pool::IpState::banned) {
+    append_json_time(out, h.state_since);
+    if (h.out()) {
       out += ",\"Until\":";
-      append_json_time(out, r.cooldown_until);
+      append_json_time(out, h.cooldown_until);
     }
     out += ",\"Failure\":";
-    append_json_int(out, r.consecutive_failures());
+    append_json_int(out, h.consecutive_failures());
     out += ",\"Reason\":";
-    append_json_string(out, r.last_reason);
+    append_json_string(out, h.last_reason);
     out += '}';
   }
   out += "]}\n";
@@ -180,8 +213,8 @@ std::string summary_json(const Engine& engine, const std::vector<pool::IpState>&
 }  // namespace
 
 Response history(const Request&, const Target& target, Context& context) {
-  if (auto bad =
-          reject_unknown_params(target, {"ip", "state", "limit", "summary"}, {"ip", "state"}))
+  if (auto bad = reject_unknown_params(target, {"ip", "state", "limit", "summary", "target"},
+                                       {"ip", "state"}))
     return std::move(*bad);
   if (context.engine == nullptr)
     return error_response(http::status::service_unavailable, "the strategy engine is not wired");
@@ -209,9 +242,21 @@ Response history(const Request&, const Target& target, Context& context) {
     }
     states.push_back(*state);
   }
+  // ?target=a.example: the IPs that serve that site (AvailableIP: in traffic and neither
+  // cooling nor banned for it), states and reasons for it in the summary.
+  std::string site;
+  if (const auto targets = target.all("target"); !targets.empty()) {
+    site = context.engine->read(
+        [&](const Engine& engine) { return engine.grouper().site_of(targets.back()); });
+    if (site.empty()) {
+      return error_response(http::status::bad_request,
+                            "query parameter 'target' must name a host, such as a.example "
+                            "(and target_grouping must not be none)");
+    }
+  }
   if (summarize) {
-    std::string body =
-        context.engine->read([&](const Engine& engine) { return summary_json(engine, states); });
+    std::string body = context.engine->read(
+        [&](const Engine& engine) { return summary_json(engine, states, site); });
     return text_response(http::status::ok, std::move(body), "application/json");
   }
   const std::vector<std::string> wanted = list_param(target, "ip");
@@ -229,10 +274,11 @@ Response history(const Request&, const Target& target, Context& context) {
     for (const IpRecord& r : engine.ips()) {
       if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), r.egress.ip) == wanted.end())
         continue;
-      if (!states.empty() && std::find(states.begin(), states.end(), r.state) == states.end())
+      const pool::IpState state = for_site(engine, r, site).state;
+      if (!states.empty() && std::find(states.begin(), states.end(), state) == states.end())
         continue;
       ips.push_back(r.egress.ip);
-      if (is_available(r.state)) {
+      if (is_available(state)) {
         if (!first)
           head += ',';
         first = false;
@@ -242,7 +288,12 @@ Response history(const Request&, const Target& target, Context& context) {
   });
   if (!unknown.empty())
     return error_response(http::status::not_found, "unknown IP: " + unknown);
-  head += "],\"IPHistory\":{";
+  head += ']';
+  if (!site.empty()) {
+    head += ",\"Site\":";
+    append_json_string(head, site);
+  }
+  head += ",\"IPHistory\":{";
   return streamed_json(std::make_unique<HistorySource>(*context.engine, std::move(head),
                                                        std::move(ips), limit.value));
 }

@@ -86,6 +86,48 @@ std::string ip_json(const Engine& engine, const IpRecord& r, std::size_t history
   field(out, "counters");
   append_counters(out, r.counters);
 
+  // Health per target: the sites this IP is tracked for (each failed on it, or was banned
+  // there), the newest failure first.
+  field(out, "sites");
+  out += '[';
+  std::vector<const strategy::SiteRecord*> sites;
+  sites.reserve(r.sites.size());
+  for (const auto& s : r.sites)
+    sites.push_back(&s);
+  std::sort(sites.begin(), sites.end(),
+            [](const auto* a, const auto* b) { return a->last_failure > b->last_failure; });
+  for (std::size_t i = 0; i < sites.size(); ++i) {
+    const strategy::SiteRecord& s = *sites[i];
+    out += i > 0 ? ",{" : "{";
+    field(out, "site");
+    append_json_string(out, engine.site(s.site));
+    field(out, "state");
+    append_json_string(out, to_string(s.state));
+    field(out, "state_since");
+    append_json_time_or_null(out, s.state_since);
+    field(out, "until");
+    if (s.out())
+      append_json_time(out, s.cooldown_until);  // null for a ban until unbanned
+    else
+      out += "null";
+    field(out, "reason");
+    append_json_string(out, s.last_reason);
+    field(out, "cooldown_reason");
+    append_json_string(out, to_string(s.reason));
+    field(out, "consecutive_failures");
+    append_json_int(out, s.consecutive_failures());
+    field(out, "failures");
+    append_json_int(out, static_cast<std::int64_t>(s.failures));
+    field(out, "ejections");
+    append_json_int(out, static_cast<std::int64_t>(s.ejections));
+    field(out, "last_failure");
+    append_json_time_or_null(out, s.last_failure);
+    field(out, "backoff_multiplier");
+    append_json_double(out, s.backoff_multiplier);
+    out += '}';
+  }
+  out += ']';
+
   field(out, "cooldowns");
   out += '[';
   for (std::size_t i = 0; i < r.cooldowns.size(); ++i) {
@@ -161,6 +203,17 @@ Response run_operator_action(Context& context, pool::OperatorAction action) {
       context.engine->read([&](const Engine& engine) { return engine.find(action.ip) != nullptr; });
   if (!known)
     return unknown_ip(action.ip);
+  if (!action.target.empty() && action.kind != pool::OperatorAction::Kind::ban) {
+    // Unban or reset of a site the IP keeps no state for: nothing to journal or apply.
+    const bool tracked = context.engine->read([&](const Engine& engine) {
+      const strategy::IpRecord* r = engine.find(action.ip);
+      return r != nullptr && engine.site_record(*r, action.target) != nullptr;
+    });
+    if (!tracked) {
+      return error_response(http::status::not_found,
+                            action.ip + " keeps no state for " + action.target);
+    }
+  }
   if (context.journal) {
     if (auto failure = context.journal(action)) {
       return error_response(http::status::service_unavailable,
@@ -169,8 +222,8 @@ Response run_operator_action(Context& context, pool::OperatorAction action) {
   }
   std::optional<std::string> body =
       context.engine->update([&](Engine& engine) -> std::optional<std::string> {
-        if (!strategy::apply(engine, action))
-          return std::nullopt;  // removed by a reload in between
+        if (strategy::apply_for_site(engine, action) != strategy::SiteCommand::done)
+          return std::nullopt;  // removed by a reload in between, or its site record evicted
         return ip_json(engine, *engine.find(action.ip), 0);
       });
   if (!body)
@@ -191,6 +244,26 @@ pool::OperatorAction action_of(const Request& request, Context& context,
   a.time = context.now();
   a.client = request.peer.to_string();
   return a;
+}
+
+// `?target=` of ban, unban and reset: the site the action is about (grouped as the log's
+// targets are: www.a.example is a.example), journaled as the site. A 400 when it names none.
+std::optional<Response> site_param(const Target& target, Context& context,
+                                   pool::OperatorAction& a) {
+  const auto values = target.all("target");
+  if (values.empty())
+    return std::nullopt;
+  const std::string_view text = values.back();
+  a.target =
+      context.engine == nullptr ? std::string() : context.engine->read([&](const Engine& engine) {
+        return engine.grouper().site_of(text);
+      });
+  if (a.target.empty()) {
+    return error_response(http::status::bad_request,
+                          "query parameter 'target' must name a host, such as a.example "
+                          "(and target_grouping must not be none)");
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -217,7 +290,7 @@ Response ip_detail(const Request&, const Target& target, Context& context, std::
 
 Response ip_ban(const Request& request, const Target& target, Context& context,
                 std::string_view ip) {
-  if (auto bad = reject_unknown_params(target, {"for", "reason"}))
+  if (auto bad = reject_unknown_params(target, {"for", "reason", "target"}))
     return std::move(*bad);
   std::optional<config::Millis> ban_for;
   if (const auto values = target.all("for"); !values.empty()) {
@@ -235,6 +308,8 @@ Response ip_ban(const Request& request, const Target& target, Context& context,
   if (const auto values = target.all("reason"); !values.empty() && !values.back().empty())
     reason = std::string(values.back().substr(0, 200));
   pool::OperatorAction a = action_of(request, context, pool::OperatorAction::Kind::ban, ip);
+  if (auto bad = site_param(target, context, a))
+    return std::move(*bad);
   a.until = ban_for ? a.time + *ban_for : pool::TimePoint::max();
   a.reason = std::move(reason);
   return run_operator_action(context, std::move(a));
@@ -242,18 +317,22 @@ Response ip_ban(const Request& request, const Target& target, Context& context,
 
 Response ip_unban(const Request& request, const Target& target, Context& context,
                   std::string_view ip) {
-  if (auto bad = reject_unknown_params(target, {}))
+  if (auto bad = reject_unknown_params(target, {"target"}))
     return std::move(*bad);
-  return run_operator_action(context,
-                             action_of(request, context, pool::OperatorAction::Kind::unban, ip));
+  pool::OperatorAction a = action_of(request, context, pool::OperatorAction::Kind::unban, ip);
+  if (auto bad = site_param(target, context, a))
+    return std::move(*bad);
+  return run_operator_action(context, std::move(a));
 }
 
 Response ip_reset(const Request& request, const Target& target, Context& context,
                   std::string_view ip) {
-  if (auto bad = reject_unknown_params(target, {}))
+  if (auto bad = reject_unknown_params(target, {"target"}))
     return std::move(*bad);
-  return run_operator_action(context,
-                             action_of(request, context, pool::OperatorAction::Kind::reset, ip));
+  pool::OperatorAction a = action_of(request, context, pool::OperatorAction::Kind::reset, ip);
+  if (auto bad = site_param(target, context, a))
+    return std::move(*bad);
+  return run_operator_action(context, std::move(a));
 }
 
 Response ip_weight(const Request& request, const Target& target, Context& context,

@@ -198,6 +198,8 @@ class Engine {
   const pool::SiteGrouper& grouper() const { return grouper_; }
   /// Site records held over every IP.
   std::size_t sites_tracked() const;
+  /// The record `r` keeps for `site` (a grouped site name, as site_of() gives), or nullptr.
+  const SiteRecord* site_record(const IpRecord& r, std::string_view site) const;
 
   /// Up to `limit` most recent decisions, newest first (at most config decisions_kept).
   std::vector<DecisionRecord> latest_decisions(std::size_t limit) const;

@@ -121,6 +121,13 @@ void Engine::forget_healthy_sites(IpRecord& r) {
   }
 }
 
+const SiteRecord* Engine::site_record(const IpRecord& r, std::string_view site) const {
+  if (site.empty() || r.sites.empty())
+    return nullptr;
+  const Interner::Id id = sites_.find(site);
+  return id == Interner::kOverflow ? nullptr : r.find_site(id);
+}
+
 SiteCommand Engine::ban_site(std::string_view ip, std::string_view target, TimePoint until,
                              std::string reason, TimePoint now) {
   IpRecord* r = find_mutable(ip);

@@ -5,8 +5,27 @@
 
 namespace ipm::strategy {
 
+SiteCommand apply_for_site(Engine& engine, const pool::OperatorAction& a) {
+  using Kind = pool::OperatorAction::Kind;
+  if (a.target.empty() || a.kind == Kind::weight)
+    return apply(engine, a) ? SiteCommand::done : SiteCommand::unknown_ip;
+  switch (a.kind) {
+    case Kind::ban:
+      return engine.ban_site(a.ip, a.target, a.until, a.reason, a.time);
+    case Kind::unban:
+      return engine.unban_site(a.ip, a.target, a.time);
+    case Kind::reset:
+      return engine.reset_site(a.ip, a.target, a.time);
+    case Kind::weight:
+      break;
+  }
+  return SiteCommand::unknown_ip;
+}
+
 bool apply(Engine& engine, const pool::OperatorAction& a) {
   using Kind = pool::OperatorAction::Kind;
+  if (!a.target.empty() && a.kind != Kind::weight)
+    return apply_for_site(engine, a) != SiteCommand::unknown_ip;
   switch (a.kind) {
     case Kind::ban:
       return engine.ban(a.ip, a.until, a.reason, a.time);
@@ -27,9 +46,10 @@ std::vector<pool::OperatorAction> in_force(const std::vector<pool::OperatorActio
     const pool::OperatorAction* ban = nullptr;
     const pool::OperatorAction* weight = nullptr;
   };
-  std::map<std::string, Kept> by_ip;
+  // Keyed by (IP, target): "" is the egress as a whole, a target one site of it.
+  std::map<std::pair<std::string, std::string>, Kept> by_scope;
   for (const auto& a : actions) {
-    Kept& k = by_ip[a.ip];
+    Kept& k = by_scope[{a.ip, a.kind == Kind::weight ? std::string() : a.target}];
     if (a.kind == Kind::ban)
       k.ban = &a;
     else if (a.kind == Kind::weight)
@@ -38,7 +58,7 @@ std::vector<pool::OperatorAction> in_force(const std::vector<pool::OperatorActio
       k.ban = nullptr;  // unban, reset
   }
   std::vector<const pool::OperatorAction*> kept;
-  for (const auto& [ip, k] : by_ip) {
+  for (const auto& [scope, k] : by_scope) {
     if (k.ban != nullptr && k.ban->until > now)
       kept.push_back(k.ban);
     if (k.weight != nullptr)

@@ -135,4 +135,41 @@ TEST(InForceTest, keeps_live_bans_and_last_weights_only) {
   EXPECT_EQ(kept[1], actions[5]);
 }
 
+// Health per target: an operator's ban of one site survives a restart as such, and is
+// lifted only by an unban or reset of that same site.
+TEST(ActionJournalTest, a_per_site_action_keeps_its_target) {
+  ipm::test::TempDir dir;
+  OperatorAction site_ban = ban("10.0.0.1", 0);
+  site_ban.target = "a.example";
+  OperatorAction site_unban = simple(OperatorAction::Kind::unban, "10.0.0.1", 1);
+  site_unban.target = "a.example";
+  const std::vector<OperatorAction> actions = {site_ban, site_unban,
+                                               simple(OperatorAction::Kind::ban, "10.0.0.1", 2)};
+  {
+    ActionJournal j(dir / "state");
+    EXPECT_TRUE(j.load().actions.empty());
+    for (const auto& a : actions)
+      j.append(a);
+  }
+  const auto loaded = ActionJournal(dir / "state").load();
+  EXPECT_TRUE(loaded.problems.empty());
+  EXPECT_EQ(loaded.actions, actions);
+  EXPECT_THAT(read_file(dir / "state" / "actions.journal"), HasSubstr("\"target\":\"a.example\""));
+}
+
+TEST(InForceTest, a_site_ban_is_lifted_only_for_its_site) {
+  OperatorAction a_ban = ban("x", 0);
+  a_ban.target = "a.example";
+  OperatorAction b_ban = ban("x", 1);
+  b_ban.target = "b.example";
+  OperatorAction b_unban = simple(OperatorAction::Kind::unban, "x", 2);
+  b_unban.target = "b.example";
+  const std::vector<OperatorAction> actions = {
+      a_ban, b_ban, b_unban,
+      simple(OperatorAction::Kind::unban, "x", 3)};  // the whole IP: a.example's ban stays
+  const auto kept = ipm::strategy::in_force(actions, at(200));
+  ASSERT_EQ(kept.size(), 1U);
+  EXPECT_EQ(kept[0], a_ban);
+}
+
 }  // namespace

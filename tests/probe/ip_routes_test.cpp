@@ -20,6 +20,9 @@ using testing::HasSubstr;
 json::value parse(ipm::probe::Response& r) {
   return json::parse(body_of(r));
 }
+json::value parse(ipm::probe::Response&& r) {
+  return parse(r);
+}
 
 TEST(IpRoutesTest, detail_shows_state_reason_counters_backoff_and_recent_history) {
   ProbeWorld w(2);
@@ -110,6 +113,88 @@ TEST(IpRoutesTest, bad_ban_durations_are_400) {
             http::status::bad_request);
   auto detail = w.get("/api/ip/" + ip_of(0));
   EXPECT_EQ(parse(detail).at("state").as_string(), "available");
+}
+
+// Health per target: a site that blocks IP 0 (403 with the upstream's own status, so the site
+// answered) is listed by /api/ip/{ip} with its reason, and /probe?target= answers without it.
+TEST(IpRoutesTest, sites_an_ip_cools_for_are_listed_and_probe_target_agrees) {
+  ProbeWorld w(3);
+  for (std::uint32_t k = 0; k < w.cfg.consecutive_failure; ++k) {
+    ipm::pool::LogEvent e;
+    e.ip = ip_of(0);
+    e.port = 19000;
+    e.time = base_time() + std::chrono::seconds(k);
+    e.status = 403;
+    e.upstream_status = 403;
+    e.target = "www.a.example";
+    w.engine.apply(e);
+  }
+  w.log(0, 200, base_time() + std::chrono::seconds(5), "k1", "b.example");
+
+  auto detail = parse(w.get("/api/ip/" + ip_of(0)));
+  EXPECT_EQ(detail.at("state").as_string(), "available") << "the IP serves every other site";
+  const auto& sites = detail.at("sites").as_array();
+  ASSERT_EQ(sites.size(), 1U);
+  EXPECT_EQ(sites[0].at("site").as_string(), "a.example");
+  EXPECT_EQ(sites[0].at("state").as_string(), "cooling");
+  EXPECT_THAT(std::string(sites[0].at("reason").as_string()), HasSubstr("403"));
+  EXPECT_FALSE(sites[0].at("until").is_null());
+  EXPECT_EQ(sites[0].at("ejections").as_int64(), 1);
+
+  auto for_a = w.get("/probe?target=x.a.example&limit=0");
+  ASSERT_EQ(for_a.message.result(), http::status::ok);
+  const auto a = parse(for_a);
+  EXPECT_EQ(a.at("Site").as_string(), "a.example");
+  EXPECT_EQ(a.at("AvailableIP"), (json::array{json::string(ip_of(1)), json::string(ip_of(2))}));
+  const auto b = parse(w.get("/probe?target=b.example"));
+  EXPECT_EQ(b.at("AvailableIP").as_array().size(), 3U);
+  const auto plain = parse(w.get("/probe"));
+  EXPECT_EQ(plain.at("AvailableIP").as_array().size(), 3U);
+
+  auto summary = w.get("/probe?summary=1&target=a.example");
+  ASSERT_EQ(summary.message.result(), http::status::ok);
+  const auto s = parse(summary);
+  EXPECT_EQ(s.at("ByState").at("cooling").as_int64(), 1);
+  ASSERT_EQ(s.at("IPList").as_array().size(), 1U);
+  EXPECT_EQ(s.at("IPList").at(0).at("IP").as_string(), ip_of(0));
+  EXPECT_EQ(s.at("IPList").at(0).at("For").as_string(), "site");
+  EXPECT_THAT(std::string(s.at("IPList").at(0).at("Reason").as_string()), HasSubstr("403"));
+
+  for (const char* bad :
+       {"/probe?target=", "/probe?target=-", "/probe?target=a%20b", "/probe?summary=1&target="}) {
+    EXPECT_EQ(w.get(bad).message.result(), http::status::bad_request) << bad;
+  }
+}
+
+TEST(IpRoutesTest, ban_unban_and_reset_name_a_site_with_target) {
+  ProbeWorld w(2);
+  auto banned = w.post("/api/ip/" + ip_of(1) + "/ban?target=WWW.A.Example&for=10m&reason=abuse");
+  ASSERT_EQ(banned.message.result(), http::status::ok) << body_of(banned);
+  const auto v = parse(banned);
+  EXPECT_EQ(v.at("state").as_string(), "available");
+  ASSERT_EQ(v.at("sites").as_array().size(), 1U);
+  EXPECT_EQ(v.at("sites").at(0).at("site").as_string(), "a.example");
+  EXPECT_EQ(v.at("sites").at(0).at("state").as_string(), "banned");
+  EXPECT_THAT(std::string(v.at("sites").at(0).at("reason").as_string()), HasSubstr("abuse"));
+  EXPECT_EQ(parse(w.get("/probe?target=a.example")).at("AvailableIP").as_array().size(), 1U);
+
+  auto unbanned = w.post("/api/ip/" + ip_of(1) + "/unban?target=a.example");
+  ASSERT_EQ(unbanned.message.result(), http::status::ok) << body_of(unbanned);
+  EXPECT_EQ(parse(w.get("/probe?target=a.example")).at("AvailableIP").as_array().size(), 2U);
+  auto reset = w.post("/api/ip/" + ip_of(1) + "/reset?target=a.example");
+  EXPECT_TRUE(reset.message.result() == http::status::ok ||
+              reset.message.result() == http::status::not_found)
+      << "an unbanned site's record may already be forgotten";
+  EXPECT_EQ(w.post("/api/ip/" + ip_of(1) + "/unban?target=c.example").message.result(),
+            http::status::not_found)
+      << "nothing kept for c.example";
+  EXPECT_EQ(w.post("/api/ip/" + ip_of(1) + "/ban?target=").message.result(),
+            http::status::bad_request);
+  EXPECT_EQ(w.post("/api/ip/" + ip_of(1) + "/weight?value=2&target=a.example").message.result(),
+            http::status::bad_request)
+      << "weights are per egress";
+  EXPECT_EQ(w.post("/api/ip/10.9.9.9/ban?target=a.example").message.result(),
+            http::status::not_found);
 }
 
 }  // namespace
