@@ -199,6 +199,7 @@ void emit_pool(const PoolSnapshot& s, const BuildInfo& build, const ScrapeNumber
   out.series({{"reason", "failures"}}, as_value(c.ejections_failures));
   out.series({{"reason", "dial_failures"}}, as_value(c.ejections_dial));
   out.series({{"reason", "probation_failure"}}, as_value(c.ejections_probation));
+  out.series({{"reason", "many_sites"}}, as_value(c.ejections_sites));
   out.family("ipmanager_ejections_capped_total",
              "Ejections not made because max_ejected_percent was reached.", MetricType::Counter);
   out.series({}, as_value(c.ejections_capped));
@@ -218,6 +219,40 @@ void emit_pool(const PoolSnapshot& s, const BuildInfo& build, const ScrapeNumber
   out.family("ipmanager_manual_commands_total", "Manual ban, unban and reset commands applied.",
              MetricType::Counter);
   out.series({}, as_value(c.manual));
+
+  // Health per target: counts over every (IP, site) pair, never a site label (the sites are
+  // unbounded; /api/ip/{ip} and /probe?target= name them).
+  out.family("ipmanager_site_pairs", "(IP, site) pairs with a per-site state, by that state.",
+             MetricType::Gauge);
+  for (const pool::IpState state : kStates)
+    out.series({{"state", to_string(state)}},
+               s.site_pairs_by_state[static_cast<std::size_t>(state)]);
+  out.family("ipmanager_sites_tracked", "Distinct target sites some IP keeps a state for.",
+             MetricType::Gauge);
+  out.series({}, s.sites_held);
+  out.family("ipmanager_site_failures_total",
+             "Failures judged against their site only (not the egress's own).",
+             MetricType::Counter);
+  out.series({}, as_value(c.site_failures));
+  out.family("ipmanager_site_ejections_total", "IPs taken out of traffic for one site, by reason.",
+             MetricType::Counter);
+  out.series({{"reason", "failures"}}, as_value(c.site_ejections));
+  out.series({{"reason", "probation_failure"}}, as_value(c.site_ejections_probation));
+  out.family("ipmanager_site_ejections_capped_total",
+             "Ejections for one site not made because max_ejected_percent was reached for it.",
+             MetricType::Counter);
+  out.series({}, as_value(c.site_ejections_capped));
+  out.family("ipmanager_site_probations_total", "IPs put on probation for one site.",
+             MetricType::Counter);
+  out.series({}, as_value(c.site_probations));
+  out.family("ipmanager_site_recoveries_total", "IPs back to available for one site.",
+             MetricType::Counter);
+  out.series({}, as_value(c.site_recoveries));
+  out.family("ipmanager_site_records_dropped_total",
+             "Per-site states dropped: evicted by max_sites_per_ip, or forgotten once healthy.",
+             MetricType::Counter);
+  out.series({{"why", "evicted"}}, as_value(c.sites_evicted));
+  out.series({{"why", "forgotten"}}, as_value(c.sites_forgotten));
 
   out.family("ipmanager_metrics_series", "Series in this scrape of /metrics.", MetricType::Gauge);
   out.series({}, static_cast<double>(scrape.series));

@@ -131,6 +131,8 @@ PoolSnapshot take_pool_snapshot(const Engine& engine) {
     n.dial_failures = r.counters.dial_failures;
     n.ejections = r.counters.ejections;
     n.backoff_seconds = backoff_seconds(engine.config(), r.backoff_multiplier);
+    for (const strategy::SiteRecord& site : r.sites)
+      ++s.site_pairs_by_state[static_cast<std::size_t>(site.state)];
 
     // The engine keeps the history's counts by (status, target): a few dozen per IP to
     // fold, where walking the history itself was 1,000 entries per IP under the lock.
@@ -175,6 +177,8 @@ PoolSnapshot take_pool_snapshot(const Engine& engine) {
     s.ips_by_state[i] = engine.count(static_cast<pool::IpState>(i));
   s.all_unavailable = engine.all_unavailable();
   s.counters = engine.counters();
+  // Less the two reserved entries ("" and "(other)") of the interner.
+  s.sites_held = static_cast<std::uint32_t>(engine.sites().size() - 2);
   return s;
 }
 

@@ -71,6 +71,9 @@ struct PoolSnapshot {
   /// History entries held per IP, at each of kHistoryQuantiles (0 for an empty pool).
   std::array<std::uint32_t, kHistoryQuantiles.size()> history_entries{};
   bool all_unavailable = false;
+  /// Health per target: (IP, site) records held, by their state; distinct sites held.
+  std::array<std::uint32_t, pool::kIpStateCount> site_pairs_by_state{};
+  std::uint32_t sites_held = 0;
   strategy::PoolCounters counters;
 };
 

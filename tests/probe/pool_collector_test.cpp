@@ -80,6 +80,35 @@ TEST(PoolCollectorTest, go_tool_gauges_keep_their_names_labels_and_meaning) {
   EXPECT_THAT(text, HasSubstr("ipmanager_build_info{revision=\"abc\",version=\"1.2.3\"} 1"));
 }
 
+// Health per target: per-site ejections and the sites tracked are counted without a site
+// label, so a thousand blocked sites add no series.
+TEST(PoolCollectorTest, per_site_health_is_counted_without_a_site_label) {
+  ProbeWorld w(2);
+  add_collector(w);
+  for (int site = 0; site < 50; ++site) {
+    for (std::uint32_t k = 0; k < w.cfg.consecutive_failure; ++k) {
+      ipm::pool::LogEvent e;
+      e.ip = ip_of(0);
+      e.port = 19000;
+      e.time = ipm::test::base_time() + std::chrono::seconds(site * 10 + static_cast<int>(k));
+      e.status = 403;
+      e.upstream_status = 403;
+      const std::string target = "s" + std::to_string(site) + ".example";
+      e.target = target;
+      w.engine.apply(e);
+    }
+  }
+  const std::string text = scrape(w);
+  EXPECT_THAT(text, HasSubstr("ipmanager_site_ejections_total{reason=\"failures\"} "));
+  EXPECT_THAT(text, HasSubstr("ipmanager_sites_tracked "));
+  EXPECT_THAT(text, HasSubstr("ipmanager_site_pairs{state=\"cooling\"} "));
+  EXPECT_THAT(text, Not(HasSubstr("s7.example"))) << "no site names in /metrics";
+  const auto snap = w.engine.read(
+      [](const ipm::strategy::Engine& e) { return ipm::probe::take_pool_snapshot(e); });
+  EXPECT_GT(snap.counters.site_ejections, 0U);
+  EXPECT_EQ(snap.sites_held, w.engine.read([](const auto& e) { return e.sites().size() - 2; }));
+}
+
 TEST(PoolCollectorTest, target_label_is_capped_and_the_rest_folded_into_other) {
   ipm::config::Config c;
   c.history_target_label_cap = 2;
