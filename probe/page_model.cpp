@@ -40,8 +40,20 @@ void append_slow(std::string& out, const EgressRow& r) {
   append_json_double(out, r.backoff);
   out += ",\"backoff_seconds\":";
   append_json_double(out, r.backoff_seconds);
-  // Per-site bans (health per target) are empty until the strategy keeps them.
-  out += ",\"sites\":[]}";
+  out += ",\"sites\":[";
+  for (std::size_t i = 0; i < r.sites.size(); ++i) {
+    const SiteBan& s = r.sites[i];
+    out += i > 0 ? ",{\"site\":" : "{\"site\":";
+    append_json_string(out, s.site);
+    out += ",\"state\":";
+    append_json_string(out, to_string(s.state));
+    out += ",\"reason\":";
+    append_json_string(out, s.reason);
+    out += ",\"until\":";
+    append_json_time_or_null(out, s.until);
+    out += '}';
+  }
+  out += "]}";
 }
 
 void append_fast(std::string& out, const EgressRow& r) {
@@ -100,6 +112,18 @@ PageView take_page_view(const Engine& engine, std::uint64_t after_seq) {
       row.until = r.cooldown_until == pool::TimePoint::max() ? pool::TimePoint{} : r.cooldown_until;
     row.backoff = r.backoff_multiplier;
     row.backoff_seconds = std::min(base * r.backoff_multiplier, cap);
+    for (const strategy::SiteRecord& s : r.sites) {
+      if (s.state == pool::IpState::available)
+        continue;
+      SiteBan& ban = row.sites.emplace_back();
+      ban.site = std::string(engine.site(s.site));
+      ban.state = s.state;
+      ban.reason = s.last_reason;
+      if (s.out() && s.cooldown_until != pool::TimePoint::max())
+        ban.until = s.cooldown_until;
+    }
+    std::sort(row.sites.begin(), row.sites.end(),
+              [](const SiteBan& a, const SiteBan& b) { return a.site < b.site; });
     row.streak = r.consecutive_failures();
     r.history_tally.for_each([&](std::uint16_t status, pool::Interner::Id, std::uint32_t n) {
       row.mix[static_cast<std::size_t>(status_class(status))] += n;

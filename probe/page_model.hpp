@@ -26,6 +26,16 @@ inline constexpr std::size_t kStatusClasses = 4;
 /// 1xx-3xx ok, 4xx client_error, 5xx server_error, anything else (0: no status) other.
 StatusClass status_class(int status);
 
+/// A site an egress is out of traffic or on probation for (health per target).
+struct SiteBan {
+  std::string site;
+  pool::IpState state = pool::IpState::cooling;
+  std::string reason;
+  pool::TimePoint until{};  ///< cooling or banned: planned end (unset: until unbanned)
+
+  friend bool operator==(const SiteBan&, const SiteBan&) = default;
+};
+
 /// One egress as the page shows it, copied out of the engine.
 struct EgressRow {
   std::string id;    ///< the egress id (its IP today)
@@ -39,6 +49,7 @@ struct EgressRow {
   pool::TimePoint until{};  ///< cooling or banned: planned end (max: until unbanned)
   double backoff = 1.0;     ///< cooldown multiplier
   double backoff_seconds = 0;
+  std::vector<SiteBan> sites;  ///< by site name; only sites not available on this egress
   // Numbers that move with traffic; sent at most once per tick.
   std::uint32_t open = 0;    ///< proxied connections open now
   std::uint32_t streak = 0;  ///< consecutive failures inside the failure window

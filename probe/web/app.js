@@ -99,8 +99,12 @@
     c.reason.title = d.since ? d.decision + ' at ' + new Date(d.since).toLocaleString() : '';
     setText(c.backoff, d.backoff > 1 ? '×' + d.backoff + ' · ' + duration(d.backoff_seconds)
       : duration(d.backoff_seconds));
-    const sites = (d.sites || []).map((s) => (typeof s === 'string' ? s : s.site)).join(', ');
-    setText(c.sites, sites);
+    const sites = d.sites || [];
+    setText(c.sites, sites.map((s) => (s.state === 'probation' ? s.site + ' (probation)' : s.site))
+      .join(', '));
+    c.sites.title = sites.map((s) => s.site + ': ' + s.state + (s.until ? ' until ' + clock(s.until)
+      : s.state === 'banned' ? ' until unbanned' : '') + (s.reason ? ' — ' + s.reason : ''))
+      .join('\n');
   }
 
   // The numbers that move every tick: only these are touched then (dates and titles are
@@ -129,7 +133,7 @@
     if (r.data.state && !states.has(r.data.state)) return false;
     if (!q) return true;
     const d = r.data;
-    return [d.id, d.kind, d.state, d.reason, String(d.port)].concat(d.sites || [])
+    return [d.id, d.kind, d.state, d.reason, String(d.port)].concat((d.sites || []).map((s) => s.site))
       .some((v) => String(v ?? '').toLowerCase().includes(q));
   }
 

@@ -190,4 +190,25 @@ TEST_F(PageModelTest, snapshot_holds_the_whole_model_after_its_header) {
   EXPECT_NO_THROW(json::parse(model.snapshot("")));
 }
 
+// Health per target: the row of an IP banned for one site lists that site (the page's Sites
+// column) while the IP itself stays available, and the decision names the site.
+TEST_F(PageModelTest, a_site_ban_shows_in_the_row_sites_and_its_decision) {
+  update(true);
+  take(journal, cursor);
+  world.engine.update([&](ipm::strategy::Engine& e) {
+    return e.ban_site(ip_of(2), "www.a.example", ipm::pool::TimePoint::max(), "abuse", world.now);
+  });
+  update(false);
+  const auto events = take(journal, cursor);
+  ASSERT_THAT(names(events), testing::ElementsAre("ip", "decision"));
+  EXPECT_EQ(events[0].data.at("state").as_string(), "available");
+  const auto& sites = events[0].data.at("sites").as_array();
+  ASSERT_EQ(sites.size(), 1U);
+  EXPECT_EQ(sites[0].at("site").as_string(), "a.example");
+  EXPECT_EQ(sites[0].at("state").as_string(), "banned");
+  EXPECT_TRUE(sites[0].at("until").is_null()) << "until unbanned";
+  EXPECT_THAT(std::string(sites[0].at("reason").as_string()), testing::HasSubstr("abuse"));
+  EXPECT_EQ(events[1].data.at("site").as_string(), "a.example");
+}
+
 }  // namespace
