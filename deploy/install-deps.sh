@@ -33,6 +33,7 @@ test_packages=(
   clang-format libgtest-dev libgmock-dev libbenchmark-dev
   nginx-light logrotate prometheus curl procps psmisc jq
   mtail debootstrap
+  microsocks  # the upstream SOCKS5 proxies of the dispatch tests
   nftables iproute2  # gateway mode's tests, inside network namespaces they make
   chromium chromium-driver python3-selenium
   clang libclang-rt-14-dev  # the libFuzzer targets (tests/fuzz)

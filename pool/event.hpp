@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "pool/egress.hpp"
 #include "pool/time.hpp"
 
 namespace ipm::pool {
@@ -23,16 +24,31 @@ struct LogEvent {
   float latency_seconds = -1.0F;  ///< `$request_time`; negative when absent
 };
 
-/// How a proxy dial to `next:port` of an egress ended.
-enum class DialResult : std::uint8_t { ok, refused, timeout, unreachable, other_error };
+/// How a dial through an egress ended: the TCP connect (to next:port for nginx, to the
+/// destination for a source, to the upstream proxy for an upstream), the bind of a source,
+/// and an upstream's handshake.
+enum class DialResult : std::uint8_t {
+  ok,
+  refused,
+  timeout,
+  unreachable,
+  other_error,
+  bind_failed,       ///< a source egress's address or device could not be bound
+  upstream_refused,  ///< the upstream answered with a refusal (`upstream_code`)
+  upstream_error,    ///< the upstream broke its protocol, or turned our credentials down
+};
+inline constexpr std::size_t kDialResultCount = 8;
 
 /// A dial outcome seen by the proxy, reported before any byte is relayed.
 struct DialOutcome {
-  std::string_view ip;
+  std::string_view ip;  ///< the egress id
   std::uint16_t port = 0;
   TimePoint time{};
   DialResult result = DialResult::ok;
   std::chrono::microseconds dial_time{0};
+  EgressKind kind = EgressKind::nginx;
+  int upstream_code = -1;  ///< the upstream's reply code (SOCKS5 REP, SOCKS4 CD, HTTP status)
+  config::UpstreamProtocol protocol = config::UpstreamProtocol::socks5;  ///< of upstream_code
 };
 
 /// Stable lowercase name of a dial result, used in logs, JSON and metric labels.
@@ -48,6 +64,12 @@ constexpr std::string_view to_string(DialResult r) {
       return "unreachable";
     case DialResult::other_error:
       return "error";
+    case DialResult::bind_failed:
+      return "bind_failed";
+    case DialResult::upstream_refused:
+      return "upstream_refused";
+    case DialResult::upstream_error:
+      return "upstream_error";
   }
   return "error";
 }

@@ -26,21 +26,6 @@ namespace {
 constexpr config::Millis kFirstLocalWait{5};
 constexpr config::Millis kMaxLocalWait{200};
 
-pool::DialResult to_result(DialFailure f) {
-  switch (f) {
-    case DialFailure::refused:
-      return pool::DialResult::refused;
-    case DialFailure::timeout:
-      return pool::DialResult::timeout;
-    case DialFailure::unreachable:
-      return pool::DialResult::unreachable;
-    case DialFailure::error:
-    case DialFailure::local:
-      break;
-  }
-  return pool::DialResult::other_error;
-}
-
 // On loopback and other fast paths the handshake is complete by the time connect(2) returns
 // EINPROGRESS. Sending the client's first bytes right away then proves the connection: no
 // wait for writability, no getsockopt(SO_ERROR), no trip through the event loop. A socket
@@ -94,6 +79,21 @@ DialFailure classify_dial_error(const boost::system::error_code& ec) {
   if (is(errc_t::host_unreachable) || is(errc_t::network_unreachable) || is(errc_t::network_down))
     return DialFailure::unreachable;
   return DialFailure::error;
+}
+
+pool::DialResult dial_result(DialFailure f) {
+  switch (f) {
+    case DialFailure::refused:
+      return pool::DialResult::refused;
+    case DialFailure::timeout:
+      return pool::DialResult::timeout;
+    case DialFailure::unreachable:
+      return pool::DialResult::unreachable;
+    case DialFailure::error:
+    case DialFailure::local:
+      break;
+  }
+  return pool::DialResult::other_error;
 }
 
 Dialer::Dialer(DialSettings settings, EgressSource& source, ProxyMetrics& metrics)
@@ -233,7 +233,7 @@ void Dialer::report(const pool::Egress& egress, const Attempt& a) const {
   outcome.ip = egress.ip;
   outcome.port = egress.port;
   outcome.time = pool::Clock::now();
-  outcome.result = a.error ? to_result(failure) : pool::DialResult::ok;
+  outcome.result = a.error ? dial_result(failure) : pool::DialResult::ok;
   outcome.dial_time = a.took;
   source_.report(outcome);
   if (a.error)

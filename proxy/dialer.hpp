@@ -27,6 +27,9 @@ struct DialSettings {
 /// How a dial error counts. Local errors (out of fds or ports) are the proxy's, not the IP's.
 DialFailure classify_dial_error(const boost::system::error_code& ec);
 
+/// The engine's name for a failure (out of resources counts as an error of the egress's dial).
+pool::DialResult dial_result(DialFailure f);
+
 /// Connects a client's Connection to `next:port` of an egress chosen by the EgressSource:
 /// each attempt is bounded by the dial timeout (kept by the worker's `watch`); a refused, timed-out
 /// or unreachable egress is reported at once and another untried one is dialled, up to `retries`

@@ -43,6 +43,7 @@ struct Cause {
   int status = 0;           ///< log_event: $status
   int upstream_status = 0;  ///< log_event: $upstream_status (0 when absent)
   pool::DialResult dial = pool::DialResult::ok;  ///< dial_outcome
+  int upstream_code = -1;                        ///< dial_outcome: an upstream's reply code
 };
 
 /// One decision, for /api JSON, logs and counters. `ip` is empty for pool-level decisions

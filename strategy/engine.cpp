@@ -43,7 +43,8 @@ std::string describe(const Cause& c) {
                std::to_string(c.upstream_status);
       return "status " + std::to_string(c.status);
     case CauseKind::dial_outcome:
-      return "dial " + std::string(to_string(c.dial));
+      return "dial " + std::string(to_string(c.dial)) +
+             (c.upstream_code >= 0 ? " " + std::to_string(c.upstream_code) : "");
     case CauseKind::time:
       return "time";
     case CauseKind::manual:
@@ -123,7 +124,12 @@ void Engine::apply(const pool::DialOutcome& d) {
   const Outcome o = classify(d);
   if (o == Outcome::failure)
     ++r->counters.dial_failures;
-  const Cause cause{.kind = CauseKind::dial_outcome, .time = d.time, .dial = d.result};
+  if (o == Outcome::success)
+    ++r->counters.successes;
+  const Cause cause{.kind = CauseKind::dial_outcome,
+                    .time = d.time,
+                    .dial = d.result,
+                    .upstream_code = d.upstream_code};
   on_outcome(*r, o, d.time, cause, true, Interner::kEmpty);
   update_pool_flags(d.time, cause);
 }

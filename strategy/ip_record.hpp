@@ -53,8 +53,8 @@ struct SiteRecord : Health {
 
 /// Counters of one IP since it entered the pool (they survive reloads that keep the IP).
 struct IpCounters {
-  std::uint64_t events = 0;  ///< log events attributed to the IP
-  std::uint64_t successes = 0;
+  std::uint64_t events = 0;         ///< log events attributed to the IP
+  std::uint64_t successes = 0;      ///< success statuses (log), dials made through source/upstream
   std::uint64_t failures = 0;       ///< failure statuses (log), the egress's own and per site
   std::uint64_t site_failures = 0;  ///< of those, judged against their site only
   std::uint64_t neutrals = 0;
@@ -84,7 +84,7 @@ struct IpRecord : Health {
   /// The operator's weight (POST /api/ip/{ip}/weight), which wins over the config's
   /// `weights` across reloads; nullopt while none was set.
   std::optional<std::uint32_t> weight_override;
-  pool::CooldownLog cooldowns;       ///< periods out for every site (per-site ones: in sites)
+  pool::CooldownLog cooldowns;  ///< periods out for every site (per-site ones: in sites)
   /// The sites that failed on this IP (sparse, at most max_sites_per_ip), in no order.
   std::vector<SiteRecord> sites;
   pool::TimePoint sites_pruned_at{};  ///< IP clock when healthy site records were last forgotten

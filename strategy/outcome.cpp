@@ -23,8 +23,38 @@ Outcome classify(const pool::LogEvent& e, const config::StatusSet& failures) {
   return Outcome::neutral;
 }
 
+bool destination_refusal(config::UpstreamProtocol protocol, int code) {
+  switch (protocol) {
+    case config::UpstreamProtocol::socks5:
+      return code == 0x02 || code == 0x04 || code == 0x05;
+    case config::UpstreamProtocol::socks4:
+      return code == 91;
+    case config::UpstreamProtocol::http:
+      return code == 502 || code == 504;
+  }
+  return false;
+}
+
 Outcome classify(const pool::DialOutcome& d) {
-  return d.result == pool::DialResult::ok ? Outcome::neutral : Outcome::failure;
+  using pool::DialResult;
+  if (d.kind == pool::EgressKind::nginx)
+    return d.result == DialResult::ok ? Outcome::neutral : Outcome::failure;
+  switch (d.result) {
+    case DialResult::ok:
+      return Outcome::success;
+    case DialResult::refused:
+      // A source's connect goes to the destination; an upstream's to the upstream itself.
+      return d.kind == pool::EgressKind::source ? Outcome::neutral : Outcome::failure;
+    case DialResult::upstream_refused:
+      return destination_refusal(d.protocol, d.upstream_code) ? Outcome::neutral : Outcome::failure;
+    case DialResult::timeout:
+    case DialResult::unreachable:
+    case DialResult::other_error:
+    case DialResult::bind_failed:
+    case DialResult::upstream_error:
+      break;
+  }
+  return Outcome::failure;
 }
 
 }  // namespace ipm::strategy

@@ -35,8 +35,18 @@ int judged_status(const pool::LogEvent& e);
 /// Pure classification of a log line; `failures` is config `failure_statuses`.
 Outcome classify(const pool::LogEvent& e, const config::StatusSet& failures);
 
-/// Pure classification of a dial: any error is a failure; a successful dial is neutral (it
-/// reaches the local nginx listener and says nothing about how targets treat the IP).
+/// Pure classification of a dial.
+/// nginx: any error is a failure; a successful dial is neutral (it reaches the local nginx
+/// listener and says nothing about how targets treat the IP).
+/// source and upstream: a connection made through the egress is a success. What only the
+/// destination decides is neutral: a refused connect of a source (the destination's RST), an
+/// upstream's "refused", "host unreachable" or "not allowed" (SOCKS5 5, 4, 2), SOCKS4's
+/// single failure code 91, an HTTP upstream's 502 or 504. Everything else (a failed bind, a
+/// timeout, an unreachable network, an upstream that cannot be reached, breaks its protocol
+/// or turns our credentials down, its general failure) is the egress's failure.
 Outcome classify(const pool::DialOutcome& d);
+
+/// Whether an upstream's reply code says something about the destination only (see above).
+bool destination_refusal(config::UpstreamProtocol protocol, int code);
 
 }  // namespace ipm::strategy
