@@ -22,6 +22,10 @@ std::string_view to_string(ConnectionEnd e) {
       return "no_egress";
     case ConnectionEnd::shutdown:
       return "shutdown";
+    case ConnectionEnd::handshake_failed:
+      return "handshake_failed";
+    case ConnectionEnd::refused:
+      return "refused";
   }
   return "closed";
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "config/dispatch.hpp"
 #include "pool/egress.hpp"
 #include "pool/time.hpp"
 
@@ -14,24 +15,29 @@ namespace ipm::pool {
 
 /// How a proxied connection ended.
 enum class ConnectionEnd : std::uint8_t {
-  closed,        ///< both sides finished normally
-  client_reset,  ///< the client reset or errored
-  egress_reset,  ///< the egress side reset or errored
-  idle_timeout,  ///< no byte either way for idle_timeout
-  lifetime,      ///< max_connection_timeout reached
-  dial_failed,   ///< every dial within the retry budget failed; no byte relayed
-  no_egress,     ///< the pool had nothing to offer (all unavailable and policy refuse)
-  shutdown,      ///< cut by the drain timeout at shutdown
+  closed,            ///< both sides finished normally
+  client_reset,      ///< the client reset or errored
+  egress_reset,      ///< the egress side reset or errored
+  idle_timeout,      ///< no byte either way for idle_timeout
+  lifetime,          ///< max_connection_timeout reached
+  dial_failed,       ///< every dial within the retry budget failed; no byte relayed
+  no_egress,         ///< the pool had nothing to offer (all unavailable and policy refuse)
+  shutdown,          ///< cut by the drain timeout at shutdown
+  handshake_failed,  ///< socks/http: a malformed, refused or timed-out handshake
+  refused,           ///< socks/http: answered with a refusal (policy, DNS, no egress)
 };
 
 std::string_view to_string(ConnectionEnd e);
 
 /// What the proxy did with one client connection: the record behind /api/decisions.
 struct Decision {
-  TimePoint time{};                        ///< when the client connected
-  std::string client;                      ///< "addr:port" of the client
-  Egress egress;                           ///< the egress finally used (empty ip when none)
-  std::uint32_t tries = 0;                 ///< dials attempted
+  TimePoint time{};    ///< when the client connected
+  std::string client;  ///< "addr:port" of the client
+  config::FrontEnd front_end = config::FrontEnd::tcp;
+  std::string destination;  ///< socks/http: "host:port" the client asked for; tcp: empty
+  std::string username;     ///< socks/http: the username the client gave, if any
+  Egress egress;            ///< the egress finally used (empty ip when none)
+  std::uint32_t tries = 0;  ///< dials attempted
   std::chrono::microseconds dial_time{0};  ///< of the successful dial
   std::uint64_t bytes_up = 0;              ///< client -> egress
   std::uint64_t bytes_down = 0;            ///< egress -> client

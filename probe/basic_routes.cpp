@@ -26,6 +26,18 @@ void append_decision(std::string& out, const pool::Decision& d) {
   append_json_time(out, d.time);
   out += ",\"client\":";
   append_json_string(out, d.client);
+  out += ",\"front_end\":";
+  append_json_string(out, config::to_string(d.front_end));
+  if (!d.destination.empty()) {
+    out += ",\"destination\":";
+    append_json_string(out, d.destination);
+  }
+  if (!d.username.empty()) {
+    out += ",\"username\":";
+    append_json_string(out, d.username);
+  }
+  out += ",\"kind\":";
+  append_json_string(out, config::to_string(d.egress.kind));
   out += ",\"ip\":";
   append_json_string(out, d.egress.ip);
   out += ",\"port\":";

@@ -2,7 +2,9 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <cerrno>
+#include <charconv>
 
 #include <boost/asio/socket_base.hpp>
 
@@ -49,6 +51,23 @@ std::string_view Connection::target() const {
     return {};
   return protocol::egress_host_in_first_bytes(
       std::string_view(reinterpret_cast<const char*>(first_bytes.bytes().data()), first_size));
+}
+
+// "a.b.c.d:port" for the connection's record, without inet_ntop's sprintf and the string
+// concatenations: it is built for every connection.
+std::string endpoint_text(const boost::asio::ip::tcp::endpoint& e) {
+  if (!e.address().is_v4())
+    return "[" + e.address().to_string() + "]:" + std::to_string(e.port());
+  std::array<char, 24> text{};  // "255.255.255.255:65535"
+  char* out = text.data();
+  char* const end = text.data() + text.size();
+  for (const unsigned char byte : e.address().to_v4().to_bytes()) {
+    out = std::to_chars(out, end, byte).ptr;
+    *out++ = '.';
+  }
+  out[-1] = ':';
+  out = std::to_chars(out, end, e.port()).ptr;
+  return std::string(text.data(), out);
 }
 
 void Connection::abort(pool::ConnectionEnd why) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -71,6 +72,9 @@ class Connection : public ConnectionHook {
  private:
   std::optional<pool::ConnectionEnd> aborted_;
 };
+
+/// "a.b.c.d:port" or "[v6]:port", for connection records.
+std::string endpoint_text(const boost::asio::ip::tcp::endpoint& e);
 
 /// A worker's connections, for the drain and the relay limits.
 using ConnectionList =

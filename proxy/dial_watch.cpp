@@ -43,6 +43,7 @@ void DialWatch::check(Clock::time_point now) {
     c.dial_expired = true;
     boost::system::error_code ignored;
     c.egress.cancel(ignored);  // the dialer's wait completes with operation_aborted
+    c.client.cancel(ignored);  // so does a handshake's read (nothing else waits on it then)
   }
   // Cancelled (stop) or fired: either way a dial still watched needs the timer.
   if (!dials_.empty() && !armed_)

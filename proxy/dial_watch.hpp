@@ -14,7 +14,9 @@ namespace ipm::proxy {
 /// does the work of a timer queue. The timer is armed at the oldest deadline and re-armed only
 /// when it fires: a dial costs no timer operation and no timerfd syscall (a timer per dial
 /// re-arms Asio's timerfd whenever the earliest deadline changes). When a deadline passes, the
-/// Connection's `dial_expired` is set and the wait on its egress socket is cancelled.
+/// Connection's `dial_expired` is set and the waits on its sockets are cancelled.
+/// The socks and http front ends keep their handshake timeout with a DialWatch of their own:
+/// a connection is in its handshake or in its dial, never both.
 /// Not thread-safe: used from its worker's thread only.
 class DialWatch {
  public:
@@ -33,7 +35,7 @@ class DialWatch {
   void stop();
 
   /// Expires every dial whose deadline is `now` or earlier: sets its `dial_expired` and
-  /// cancels the wait on its egress socket. The timer calls it; tests call it with their time.
+  /// cancels the waits on its sockets. The timer calls it; tests call it with their time.
   void check(Clock::time_point now);
 
  private:

@@ -51,7 +51,7 @@ class ProxyMetrics {
   prometheus::Counter& spliced_bytes;  ///< of those, moved with splice(2)
 
  private:
-  static constexpr std::size_t kEnds = 8;
+  static constexpr std::size_t kEnds = 10;
   static constexpr std::size_t kFailures = 5;
 
   std::array<prometheus::Counter*, kEnds> connections_{};

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -10,8 +11,13 @@
 #include <boost/asio/io_context.hpp>
 
 #include "proxy/cpu_allowance.hpp"
+#include "proxy/destination_policy.hpp"
 #include "proxy/dialer.hpp"
+#include "proxy/egress_connector.hpp"
+#include "proxy/front_metrics.hpp"
+#include "proxy/interfaces.hpp"
 #include "proxy/metrics.hpp"
+#include "proxy/resolver.hpp"
 #include "proxy/worker.hpp"
 
 namespace ipm::proxy {
@@ -58,7 +64,8 @@ Server::Server(const config::Config& config, EgressSource& source, pool::Decisio
       source_(source),
       decisions_(decisions),
       options_(std::move(options)),
-      metrics_(std::make_unique<ProxyMetrics>(registry)) {
+      metrics_(std::make_unique<ProxyMetrics>(registry)),
+      front_metrics_(std::make_unique<FrontMetrics>(registry)) {
   if (!options_.warn)
     options_.warn = warn_to_stderr;
 }
@@ -97,21 +104,36 @@ void Server::start() {
                                            descriptors_.max_connections, options_.buffer_bytes,
                                            config_.proxy_splice, options_.warn);
   shared_->allow_clients = ClientFilter(config_.proxy_allow_clients);
-  // The socks, http and mixed front ends come with the workers' handshakes (issue 15, next
-  // step); until then only the tcp front end runs.
   const std::vector<config::Listener> front_ends = config_.front_ends();
-  for (std::size_t i = 0; i < front_ends.size(); ++i) {
-    if (front_ends[i].type != config::FrontEnd::tcp || i > 0)
-      throw std::runtime_error("listen[" + std::to_string(i) +
-                               "]: only one tcp front end runs yet");
+  const bool dispatching = std::any_of(front_ends.begin(), front_ends.end(), [](const auto& l) {
+    return l.type != config::FrontEnd::tcp;
+  });
+  if (dispatching) {
+    resolver_ = std::make_unique<Resolver>(config_.resolver_threads);
+    std::vector<asio::ip::address> own;
+    for (const auto& a : interface_addresses())
+      own.push_back(a.address);
+    policy_ = std::make_unique<DestinationPolicy>(config_.allow_destinations,
+                                                  config_.deny_destinations, own);
+    connector_ = std::make_unique<EgressConnector>(source_, *resolver_, *policy_, *front_metrics_,
+                                                   config_.dial_retries);
+    front_ = std::make_unique<FrontSupport>(
+        FrontSupport{*connector_, *front_metrics_, config_.handshake_timeout});
+    shared_->front = front_.get();
   }
-  tcp::endpoint endpoint(
-      resolve(front_ends[0].host, config_.listen.empty() ? "proxy_host" : "listen[0].host"),
-      front_ends[0].port);
+
+  std::vector<tcp::endpoint> endpoints;
+  for (std::size_t i = 0; i < front_ends.size(); ++i) {
+    const std::string key =
+        config_.listen.empty() ? "proxy_host" : "listen[" + std::to_string(i) + "].host";
+    endpoints.emplace_back(resolve(front_ends[i].host, key), front_ends[i].port);
+  }
   for (std::uint32_t i = 0; i < threads; ++i) {
     auto worker = std::make_unique<Worker>(*shared_);
-    worker->listen(endpoint, threads > 1);
-    endpoint = worker->local_endpoint();  // the others share the port the first one got
+    for (std::size_t f = 0; f < front_ends.size(); ++f) {
+      worker->listen(endpoints[f], threads > 1, front_ends[f]);
+      endpoints[f] = worker->local_endpoint(f);  // the others share the port the first got
+    }
     shared_->workers.push_back(worker.get());
     workers_.push_back(std::move(worker));
   }
@@ -121,9 +143,9 @@ void Server::start() {
 }
 
 tcp::endpoint Server::local_endpoint(std::size_t i) const {
-  if (workers_.empty() || i > 0)
+  if (workers_.empty())
     throw std::logic_error("proxy::Server::local_endpoint before start");
-  return workers_.front()->local_endpoint();
+  return workers_.front()->local_endpoint(i);
 }
 
 void Server::stop() {

@@ -22,8 +22,13 @@ class Registry;
 namespace ipm::proxy {
 
 class Dialer;
+class DestinationPolicy;
+class EgressConnector;
+class FrontMetrics;
 class ProxyMetrics;
+class Resolver;
 class Worker;
+struct FrontSupport;
 struct WorkerShared;
 
 /// Tuning that is not configuration: the benchmark varies it, the app keeps the defaults.
@@ -101,6 +106,11 @@ class Server {
   Options options_;
   std::unique_ptr<ProxyMetrics> metrics_;
   std::unique_ptr<Dialer> dialer_;
+  std::unique_ptr<Resolver> resolver_;
+  std::unique_ptr<DestinationPolicy> policy_;
+  std::unique_ptr<EgressConnector> connector_;
+  std::unique_ptr<FrontMetrics> front_metrics_;
+  std::unique_ptr<FrontSupport> front_;
   std::unique_ptr<WorkerShared> shared_;
   std::vector<std::unique_ptr<Worker>> workers_;
   DescriptorBudget descriptors_;

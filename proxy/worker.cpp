@@ -51,28 +51,26 @@ class ReusePort {
   int value_;
 };
 
-// "a.b.c.d:port" for the connection's record, without inet_ntop's sprintf and the string
-// concatenations: it is built for every connection.
-std::string endpoint_text(const tcp::endpoint& e) {
-  if (!e.address().is_v4())
-    return "[" + e.address().to_string() + "]:" + std::to_string(e.port());
-  std::array<char, 24> text{};  // "255.255.255.255:65535"
-  char* out = text.data();
-  char* const end = text.data() + text.size();
-  for (const unsigned char byte : e.address().to_v4().to_bytes()) {
-    out = std::to_chars(out, end, byte).ptr;
-    *out++ = '.';
-  }
-  out[-1] = ':';
-  out = std::to_chars(out, end, e.port()).ptr;
-  return std::string(text.data(), out);
-}
-
 }  // namespace
+
+Worker::Acceptor::Acceptor(asio::io_context& ctx, config::Listener s)
+    : socket(ctx), pause_timer(ctx), spec(std::move(s)) {
+  if (!spec.users.empty()) {
+    check = [users = spec.users](std::string_view name, std::string_view password) {
+      for (const auto& u : users) {
+        if (u.name == name && u.password == password)
+          return true;
+      }
+      return false;
+    };
+  }
+}
 
 Worker::Worker(WorkerShared& shared)
     : shared_(shared),
       dial_watch_(ctx_.get_executor(), shared.dialer.timeout()),
+      handshake_watch_(ctx_.get_executor(),
+                       shared.front ? shared.front->handshake_timeout : config::Millis{10000}),
       relay_watch_(ctx_.get_executor(), shared.limits, connections_),
       burst_buffers_(shared.buffer_bytes, kFreeBuffersKept),
       small_buffers_(kSmallBuffer, kFreeSmallBuffersKept),
@@ -84,21 +82,26 @@ Worker::~Worker() {
   join();
 }
 
-void Worker::listen(const tcp::endpoint& endpoint, bool reuse_port) {
-  acceptor_.open(endpoint.protocol());
-  acceptor_.set_option(tcp::acceptor::reuse_address(true));
+void Worker::listen(const tcp::endpoint& endpoint, bool reuse_port, const config::Listener& spec) {
+  auto a = std::make_unique<Acceptor>(ctx_, spec);
+  tcp::acceptor& acceptor = a->socket;
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(tcp::acceptor::reuse_address(true));
   if (reuse_port)
-    acceptor_.set_option(ReusePort(true));
-  acceptor_.bind(endpoint);
+    acceptor.set_option(ReusePort(true));
+  acceptor.bind(endpoint);
   // Accepted sockets inherit TCP_NODELAY from the listener: no setsockopt per client.
-  acceptor_.set_option(tcp::no_delay(true));
-  acceptor_.listen(tcp::acceptor::max_listen_connections);
-  acceptor_.non_blocking(true);  // accept4() is called directly, until EAGAIN
+  acceptor.set_option(tcp::no_delay(true));
+  acceptor.listen(tcp::acceptor::max_listen_connections);
+  acceptor.non_blocking(true);  // accept4() is called directly, until EAGAIN
+  acceptors_.push_back(std::move(a));
 }
 
 void Worker::start() {
-  asio::co_spawn(ctx_, accept_loop(),
-                 [this](std::exception_ptr e) { log_exception("accept loop", e); });
+  for (auto& a : acceptors_) {
+    asio::co_spawn(ctx_, accept_loop(*a),
+                   [this](std::exception_ptr e) { log_exception("accept loop", e); });
+  }
   thread_ = std::thread([this] {
     // splice(2) has no MSG_NOSIGNAL: a peer gone mid-burst would raise SIGPIPE, whose default
     // action ends the process. Blocked on this thread, it leaves splice() failing with EPIPE.
@@ -132,9 +135,12 @@ void Worker::stop(config::Millis drain) {
     }
     draining_ = true;
     boost::system::error_code ignored;
-    acceptor_.close(ignored);
-    pause_timer_.cancel();
+    for (auto& a : acceptors_) {
+      a->socket.close(ignored);
+      a->pause_timer.cancel();
+    }
     dial_watch_.stop();
+    handshake_watch_.stop();
     relay_watch_.stop();
     if (sessions_ > 0)
       asio::co_spawn(ctx_, drain_then_cut(drain),
@@ -143,34 +149,39 @@ void Worker::stop(config::Millis drain) {
 }
 
 void Worker::wake() {
-  if (paused_.load())
-    asio::post(ctx_, [this] { pause_timer_.cancel(); });
+  if (paused_.load() > 0) {
+    asio::post(ctx_, [this] {
+      for (auto& a : acceptors_)
+        a->pause_timer.cancel();
+    });
+  }
 }
 
-asio::awaitable<void> Worker::accept_loop() {
+asio::awaitable<void> Worker::accept_loop(Acceptor& a) {
+  tcp::acceptor& acceptor = a.socket;
   AcceptBackoff backoff;
   int accepted_in_a_row = 0;
-  while (acceptor_.is_open()) {
+  while (acceptor.is_open()) {
     if (shared_.active.load() >= shared_.max_connections) {
       shared_.metrics.accept_paused();
-      co_await wait_for_slot();
+      co_await wait_for_slot(a);
       continue;
     }
     tcp::endpoint peer;
     tcp::socket socket(ctx_);
     boost::system::error_code ec;
-    accept_nonblocking(acceptor_, socket, peer, ec);
+    accept_nonblocking(acceptor, socket, peer, ec);
     if (ec == asio::error::would_block) {
       // Every waiting client is in: an episode of failures, if one ran, is over.
       if (const auto episode = backoff.drained(SteadyClock::now()))
         warn_recovered(*episode);
       // Edge-triggered readiness: wait only once the backlog is empty.
       accepted_in_a_row = 0;
-      co_await acceptor_.async_wait(tcp::acceptor::wait_read, kAwait);
+      co_await acceptor.async_wait(tcp::acceptor::wait_read, kAwait);
       continue;
     }
     if (ec) {
-      if (!acceptor_.is_open())
+      if (!acceptor.is_open())
         break;
       shared_.metrics.accept_failed(out_of_resources(ec));
       // A client that gave up before accept() is its own business.
@@ -184,7 +195,7 @@ asio::awaitable<void> Worker::accept_loop() {
         shared_.warn("proxy: accept failed: " + ec.message() +
                      "; waiting clients stay queued, retried as connections end (at least every " +
                      config::format_duration(AcceptBackoff::kCap) + ")");
-      co_await wait_for_descriptors(wait);
+      co_await wait_for_descriptors(a, wait);
       continue;
     }
     if (!shared_.allow_clients.allows(peer.address())) {
@@ -193,8 +204,13 @@ asio::awaitable<void> Worker::accept_loop() {
     }
     shared_.active.fetch_add(1);
     ++sessions_;
-    asio::co_spawn(ctx_, session(std::move(socket), peer),
-                   [this](std::exception_ptr e) { log_exception("session", e); });
+    if (a.spec.type == config::FrontEnd::tcp) {
+      asio::co_spawn(ctx_, session(std::move(socket), peer),
+                     [this](std::exception_ptr e) { log_exception("session", e); });
+    } else {
+      asio::co_spawn(ctx_, front_session(std::move(socket), peer, a),
+                     [this](std::exception_ptr e) { log_exception("session", e); });
+    }
     // A full backlog is accepted in batches; the sessions started so far run in between.
     if (++accepted_in_a_row == kAcceptBatch) {
       accepted_in_a_row = 0;
@@ -203,23 +219,23 @@ asio::awaitable<void> Worker::accept_loop() {
   }
 }
 
-asio::awaitable<void> Worker::wait_for_slot() {
-  paused_.store(true);
+asio::awaitable<void> Worker::wait_for_slot(Acceptor& a) {
+  paused_.fetch_add(1);
   // Re-check after publishing `paused_`: a slot freed before this point is seen here, one
   // freed after it wakes the timer (see session_ended()).
   if (shared_.active.load() >= shared_.max_connections) {
-    pause_timer_.expires_after(kCapRecheck);
-    co_await pause_timer_.async_wait(kAwait);
+    a.pause_timer.expires_after(kCapRecheck);
+    co_await a.pause_timer.async_wait(kAwait);
   }
-  paused_.store(false);
+  paused_.fetch_sub(1);
 }
 
-asio::awaitable<void> Worker::wait_for_descriptors(config::Millis at_most) {
+asio::awaitable<void> Worker::wait_for_descriptors(Acceptor& a, config::Millis at_most) {
   // Always a real wait: the sessions of this worker, which free descriptors, run meanwhile.
-  paused_.store(true);
-  pause_timer_.expires_after(at_most);
-  co_await pause_timer_.async_wait(kAwait);
-  paused_.store(false);
+  paused_.fetch_add(1);
+  a.pause_timer.expires_after(at_most);
+  co_await a.pause_timer.async_wait(kAwait);
+  paused_.fetch_sub(1);
 }
 
 void Worker::warn_recovered(const AcceptBackoff::Episode& episode) const {
@@ -248,49 +264,60 @@ asio::awaitable<void> Worker::session(tcp::socket client, tcp::endpoint peer) {
   connections_.push_back(c);
   if (cutting_)
     c.abort(pool::ConnectionEnd::shutdown);
-  boost::system::error_code ignored;
   if (!c.aborted() && !c.read_first_bytes(first_buffers_))
     c.abort(pool::ConnectionEnd::client_reset);  // gone before the dial: no IP is tried
 
   std::optional<pool::ConnectionEnd> end =
       co_await shared_.dialer.connect(c, dial_watch_, decision);
   if (!end) {
-    shared_.source.opened(decision.egress);
-    c.relaying = true;
-    relay_watch_.started();
-    struct RelayEnd {  // also when the relay throws
-      RelayWatch& watch;
-      Connection& c;
-      ~RelayEnd() {
-        c.relaying = false;
-        watch.ended();
-      }
-    };
-    RelayTotals totals;
-    {
-      RelayEnd relay_end{relay_watch_, c};
-      totals = co_await relay(c, relay_buffers_, shared_.metrics);
-    }
-    shared_.source.closed(decision.egress);
-    decision.bytes_up = totals.bytes_up;
-    decision.bytes_down = totals.bytes_down;
-    end = totals.end;
+    end = co_await relay_and_count(c, decision);
   } else if (!c.aborted()) {
-    // No egress: a plain FIN and no invented bytes. The client's unread bytes are
-    // discarded first so the kernel does not turn the close into a RST.
-    c.client.shutdown(tcp::socket::shutdown_send, ignored);
-    c.client.non_blocking(true, ignored);
-    // A pooled buffer, not one in this frame: a large frame misses the allocator's fast path.
-    const BufferPool::Lease sink = first_buffers_.take();
-    while (c.client.read_some(asio::buffer(sink.bytes().data(), sink.bytes().size()), ignored) >
-           0) {
-    }
+    // No egress: a plain FIN and no invented bytes.
+    close_politely(c);
   }
   decision.duration =
       std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - accepted);
   decision.end = *end;
   shared_.metrics.connection_ended(*end);
   shared_.decisions.record(std::move(decision));
+}
+
+asio::awaitable<pool::ConnectionEnd> Worker::relay_and_count(Connection& c,
+                                                             pool::Decision& decision) {
+  shared_.source.opened(decision.egress);
+  c.relaying = true;
+  relay_watch_.started();
+  struct RelayEnd {  // also when the relay throws
+    RelayWatch& watch;
+    Connection& c;
+    EgressSource& source;
+    const pool::Egress& egress;
+    ~RelayEnd() {
+      c.relaying = false;
+      watch.ended();
+      source.closed(egress);
+    }
+  };
+  RelayTotals totals;
+  {
+    RelayEnd relay_end{relay_watch_, c, shared_.source, decision.egress};
+    totals = co_await relay(c, relay_buffers_, shared_.metrics);
+  }
+  decision.bytes_up = totals.bytes_up;
+  decision.bytes_down = totals.bytes_down;
+  co_return totals.end;
+}
+
+void Worker::close_politely(Connection& c) {
+  // The client's unread bytes are discarded first so the kernel does not turn the close into
+  // a RST (which could destroy a reply still in flight).
+  boost::system::error_code ignored;
+  c.client.shutdown(tcp::socket::shutdown_send, ignored);
+  c.client.non_blocking(true, ignored);
+  // A pooled buffer, not one in this frame: a large frame misses the allocator's fast path.
+  const BufferPool::Lease sink = first_buffers_.take();
+  while (c.client.read_some(asio::buffer(sink.bytes().data(), sink.bytes().size()), ignored) > 0) {
+  }
 }
 
 void Worker::session_ended() {

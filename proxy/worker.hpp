@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/intrusive/list.hpp>
 
+#include "config/dispatch.hpp"
 #include "pool/decision_log.hpp"
 #include "proxy/accept_backoff.hpp"
 #include "proxy/buffer_pool.hpp"
@@ -21,12 +22,22 @@
 #include "proxy/dialer.hpp"
 #include "proxy/metrics.hpp"
 #include "proxy/pipe_pool.hpp"
+#include "proxy/protocol/credentials.hpp"
 #include "proxy/relay.hpp"
 #include "proxy/relay_watch.hpp"
 
 namespace ipm::proxy {
 
 class Worker;
+class EgressConnector;
+class FrontMetrics;
+
+/// What the socks, http and mixed front ends need besides what the tcp one does.
+struct FrontSupport {
+  const EgressConnector& connector;
+  FrontMetrics& metrics;
+  config::Millis handshake_timeout;
+};
 
 /// What every worker shares: collaborators (all thread-safe) and the connection count that
 /// enforces max_connections across workers.
@@ -57,7 +68,8 @@ struct WorkerShared {
   ClientFilter allow_clients;  ///< proxy_allow_clients; set before start
 
   std::atomic<std::uint32_t> active{0};
-  std::vector<Worker*> workers;  ///< set before start; woken when a slot frees up
+  std::vector<Worker*> workers;         ///< set before start; woken when a slot frees up
+  const FrontSupport* front = nullptr;  ///< set when a socks/http/mixed front end listens
 };
 
 /// One thread, one io_context, one acceptor (SO_REUSEPORT when there are several workers):
@@ -70,9 +82,15 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
   ~Worker();
 
-  /// Binds and listens; throws boost::system::system_error (startup only).
-  void listen(const boost::asio::ip::tcp::endpoint& endpoint, bool reuse_port);
-  boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+  /// Binds and listens for the front end `spec` (its host and port are taken from
+  /// `endpoint`); may be called once per front end. Throws boost::system::system_error
+  /// (startup only).
+  void listen(const boost::asio::ip::tcp::endpoint& endpoint, bool reuse_port,
+              const config::Listener& spec = {config::FrontEnd::tcp, {}, 0, {}});
+  /// The bound address of the `i`-th front end listened on.
+  boost::asio::ip::tcp::endpoint local_endpoint(std::size_t i = 0) const {
+    return acceptors_.at(i)->socket.local_endpoint();
+  }
 
   /// Starts the thread. The thread ends once the acceptor is closed and every connection ended.
   void start();
@@ -87,15 +105,36 @@ class Worker {
   void wake();
 
  private:
-  boost::asio::awaitable<void> accept_loop();
+  /// One listening socket and the front end it serves. Each accept loop pauses on its own
+  /// timer: two loops re-arming one timer would cancel each other's wait.
+  struct Acceptor {
+    Acceptor(boost::asio::io_context& ctx, config::Listener s);
+    boost::asio::ip::tcp::acceptor socket;
+    boost::asio::steady_timer pause_timer;
+    config::Listener spec;
+    protocol::CredentialCheck check;  ///< empty when the front end has no users
+  };
+
+  boost::asio::awaitable<void> accept_loop(Acceptor& a);
   /// Paused at max_connections until a session ends.
-  boost::asio::awaitable<void> wait_for_slot();
+  boost::asio::awaitable<void> wait_for_slot(Acceptor& a);
   /// accept(2) failed (out of descriptors...): waits `at_most`, or until a session ends.
-  boost::asio::awaitable<void> wait_for_descriptors(config::Millis at_most);
+  boost::asio::awaitable<void> wait_for_descriptors(Acceptor& a, config::Millis at_most);
   void warn_recovered(const AcceptBackoff::Episode& episode) const;
   boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket client,
                                        boost::asio::ip::tcp::endpoint peer);
+  /// A socks/http/mixed client: handshake, destination checks, dial with failover through
+  /// source/upstream egresses, the protocol's reply, then the relay (proxy/front_session.cpp).
+  boost::asio::awaitable<void> front_session(boost::asio::ip::tcp::socket client,
+                                             boost::asio::ip::tcp::endpoint peer,
+                                             const Acceptor& acceptor);
   boost::asio::awaitable<void> drain_then_cut(config::Millis drain);
+  /// Relays a connected Connection, with the egress counted open meanwhile; fills the bytes
+  /// of `decision` and returns how the relay ended.
+  boost::asio::awaitable<pool::ConnectionEnd> relay_and_count(Connection& c,
+                                                              pool::Decision& decision);
+  /// A FIN to a client that gets nothing (more), after discarding what it sent.
+  void close_politely(Connection& c);
   void session_ended();
   void log_exception(std::string_view what, std::exception_ptr e) const;
 
@@ -103,10 +142,10 @@ class Worker {
   // One thread runs the context and every socket operation happens on it: no lock per socket
   // operation. Other threads only post (wake(), stop()), which keeps the scheduler's lock.
   boost::asio::io_context ctx_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
-  boost::asio::ip::tcp::acceptor acceptor_{ctx_};
-  boost::asio::steady_timer pause_timer_{ctx_};
+  std::vector<std::unique_ptr<Acceptor>> acceptors_;
   boost::asio::steady_timer drain_timer_{ctx_};
   DialWatch dial_watch_;
+  DialWatch handshake_watch_;  ///< socks/http handshakes: a DialWatch with their own timeout
   ConnectionList connections_;
   RelayWatch relay_watch_;
   BufferPool burst_buffers_;
@@ -114,7 +153,7 @@ class Worker {
   BufferPool first_buffers_;  ///< for Connection::first_bytes, and to drain a refused client
   PipePool pipes_;
   RelayBuffers relay_buffers_;
-  std::atomic<bool> paused_{false};
+  std::atomic<int> paused_{0};  ///< accept loops waiting on their pause timer
   bool draining_ = false;
   bool cutting_ = false;      ///< the drain timeout passed: sessions starting now are cut too
   std::size_t sessions_ = 0;  ///< accepted and not ended (some may not be linked yet)
