@@ -53,6 +53,7 @@ void append_json_string(std::string& out, std::string_view s) {
   }
   out += '"';
 }
+std::atomic<bool> g_quiet{false};
 
 const char* name(Level level) {
   switch (level) {
@@ -82,6 +83,10 @@ bool debug_enabled() {
   return g_debug.load(std::memory_order_relaxed);
 }
 
+void set_quiet(bool on) {
+  g_quiet = on;
+}
+
 bool stderr_is_journal(const char* journal_stream, int stderr_fd) {
   if (journal_stream == nullptr)
     return false;
@@ -93,7 +98,9 @@ bool stderr_is_journal(const char* journal_stream, int stderr_fd) {
   return ::fstat(stderr_fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
-LogLine::LogLine(Level level) : enabled_(level != Level::debug || g_debug), level_(level) {}
+LogLine::LogLine(Level level)
+    : enabled_(level == Level::debug ? g_debug.load() : level != Level::info || !g_quiet),
+      level_(level) {}
 
 LogLine::~LogLine() {
   if (!enabled_)

@@ -22,6 +22,9 @@ void set_json(bool on);
 /// one). Decided once, from the environment, at the first line; exposed for tests.
 bool stderr_is_journal(const char* journal_stream, int stderr_fd);
 
+/// Only warnings and errors from now on (`ipmanager dispatch -quiet`).
+void set_quiet(bool on);
+
 /// One log line to stderr, written whole when the object dies:
 /// `LogLine(Level::info) << "loaded " << n << " egress IPs";`
 /// Thread-safe: each line is a single write.

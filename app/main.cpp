@@ -1,17 +1,21 @@
 // ipmanager: command line, config loading, and the exit codes operators script against
 // (0 ok, 1 bad config or failed check, 2 bad command line or unreadable config file).
 #include <iostream>
+#include <span>
 #include <string_view>
 #include <vector>
 
 #include "app/check.hpp"
 #include "app/cli.hpp"
 #include "app/demo_config.hpp"
+#include "app/dispatch_cli.hpp"
+#include "app/egresses.hpp"
 #include "app/log.hpp"
 #include "app/service.hpp"
 #include "app/version.hpp"
 #include "config/errors.hpp"
 #include "config/load.hpp"
+#include "proxy/interfaces.hpp"
 
 namespace {
 
@@ -31,10 +35,49 @@ Config load(const CommandLine& cl) {
   return c;
 }
 
+// `ipmanager dispatch ...`: go-dispatch-proxy's command line.
+int dispatch_main(std::span<const std::string_view> args) {
+  const auto parsed = ipm::app::parse_dispatch(args);
+  if (!parsed.command) {
+    std::cerr << "ipmanager dispatch: " << parsed.error << "\n";
+    return 2;
+  }
+  const auto& cmd = *parsed.command;
+  if (cmd.help) {
+    std::cout << ipm::app::dispatch_usage();
+    return 0;
+  }
+  if (cmd.list) {
+    std::cout << ipm::app::list_interfaces(ipm::proxy::interface_addresses());
+    return 0;
+  }
+  auto load_dispatch = [cmd] {
+    Config c = ipm::app::dispatch_config(cmd);
+    ipm::config::apply_environment(c, ipm::config::process_env());
+    ipm::config::validate(c);
+    return c;
+  };
+  try {
+    Config config = load_dispatch();
+    ipm::app::set_debug(config.debug);
+    ipm::app::set_quiet(cmd.quiet);
+    ipm::app::Service service(std::move(config), load_dispatch);
+    return service.run();
+  } catch (const ipm::config::ConfigError& e) {
+    std::cerr << "ipmanager dispatch: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "ipmanager dispatch: " << e.what() << "\n";
+    return 1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (!args.empty() && args.front() == "dispatch")
+    return dispatch_main(std::span(args).subspan(1));
   const auto parsed = ipm::app::parse_command_line(args);
   if (!parsed.command_line) {
     std::cerr << "ipmanager: " << parsed.error << "\n";

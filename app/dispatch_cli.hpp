@@ -1,0 +1,45 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace ipm::app {
+
+/// `ipmanager dispatch ...`: go-dispatch-proxy's command line, as its users type it.
+struct DispatchCommand {
+  std::string lhost = "127.0.0.1";   ///< -lhost: the mixed front end's address
+  std::uint16_t lport = 8080;        ///< -lport
+  bool tunnel = false;               ///< -tunnel: the arguments are upstream SOCKS5 proxies
+  bool list = false;                 ///< -list: print the interfaces' addresses and exit
+  bool quiet = false;                ///< -quiet: warnings and errors only
+  std::optional<std::uint16_t> web;  ///< -web PORT: the probe's port (default 9095)
+  bool help = false;
+  std::vector<std::string> egresses;  ///< IP[@ratio], IFACE[@ratio], host:port[@ratio]
+};
+
+struct DispatchParse {
+  std::optional<DispatchCommand> command;
+  std::string error;
+};
+
+/// Parses the arguments after `dispatch`. Flags as Go's flag package takes them (-name,
+/// --name, -name=value, -name value), before or after the egresses.
+DispatchParse parse_dispatch(std::span<const std::string_view> args);
+
+/// The configuration the command stands for: a mixed front end on lhost:lport, one source
+/// egress per IP or interface (or one SOCKS5 upstream per host:port with -tunnel) with its
+/// ratio as weight, the smooth weighted rotation, the probe on 127.0.0.1:9095 (or -web).
+/// Environment overrides (IPM_<KEY>) apply on top. Throws config::ConfigError on a bad
+/// argument, naming it.
+config::Config dispatch_config(const DispatchCommand& command);
+
+/// The -help text.
+std::string dispatch_usage();
+
+}  // namespace ipm::app
