@@ -1,0 +1,396 @@
+// Dispatch mode end to end: the ipmanager binary started as go-dispatch-proxy users start it
+// (or with the YAML form), curl as the client, microsocks as upstreams, raw sockets for bad
+// input, and a loopback target that answers each request with the address the connection came
+// from, so every check sees the egress actually used.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/support/child_process.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tests/support/whoami_server.hpp"
+
+namespace ipm::test {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::HasSubstr;
+
+/// A raw TCP client for bad input: connect, send, read what comes back until the server
+/// closes (or `wait` passes).
+class RawClient {
+ public:
+  explicit RawClient(std::uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  }
+  ~RawClient() { ::close(fd_); }
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+
+  bool connected() const { return connected_; }
+  void send(std::string_view bytes) {
+    [[maybe_unused]] const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  }
+  void send(std::initializer_list<int> bytes) {
+    std::string s;
+    for (int b : bytes)
+      s.push_back(static_cast<char>(b));
+    send(s);
+  }
+  /// Reads until the server closes the connection; `closed` tells whether it did within
+  /// `wait` (false: still open).
+  std::string read_to_close(std::chrono::milliseconds wait, bool* closed = nullptr) {
+    std::string got;
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      pollfd p{fd_, POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+        if (closed != nullptr)
+          *closed = false;
+        return got;
+      }
+      char buf[4096];
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) {
+        if (closed != nullptr)
+          *closed = true;
+        return got;
+      }
+      got.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  /// Reads exactly `n` bytes (or less when the server closes first).
+  std::string read(std::size_t n, std::chrono::milliseconds wait = 5s) {
+    std::string got;
+    while (got.size() < n) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(wait.count())) <= 0)
+        break;
+      char buf[512];
+      const ssize_t r = ::recv(fd_, buf, std::min(sizeof buf, n - got.size()), 0);
+      if (r <= 0)
+        break;
+      got.append(buf, static_cast<std::size_t>(r));
+    }
+    return got;
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+};
+
+std::string bytes(std::initializer_list<int> list) {
+  std::string s;
+  for (int b : list)
+    s.push_back(static_cast<char>(b));
+  return s;
+}
+
+// A SOCKS5 CONNECT request to 127.0.0.1:port (no authentication offered).
+std::string socks5_connect(std::array<int, 4> ip, std::uint16_t port) {
+  return bytes({5, 1, 0}) + bytes({5, 1, 0, 1, ip[0], ip[1], ip[2], ip[3], port >> 8, port & 0xFF});
+}
+
+int open_descriptors(pid_t pid) {
+  int n = 0;
+  for ([[maybe_unused]] const auto& e :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd"))
+    ++n;
+  return n;
+}
+
+class DispatchTest : public ::testing::Test {
+ protected:
+  /// Starts `ipmanager dispatch ARGS` on free ports and waits for its front end and probe.
+  /// The target is on loopback, which is refused unless allowed: the tests allow 127/8.
+  void start(std::vector<std::string> args, std::vector<std::string> env = {}) {
+    const std::uint16_t base = free_tcp_port_run(2);
+    proxy_port_ = base;
+    probe_port_ = base + 1;
+    std::vector<std::string> argv = {IPM_EXECUTABLE, "dispatch",
+                                     "-lport",       std::to_string(proxy_port_),
+                                     "-web",         std::to_string(probe_port_)};
+    argv.insert(argv.end(), args.begin(), args.end());
+    env.push_back("IPM_ALLOW_DESTINATIONS=[127.0.0.0/8]");
+    env.push_back("IPM_CONSECUTIVE_FAILURE=2");
+    launch(argv, env);
+  }
+
+  /// Starts `ipmanager --config` with `yaml` (its listen and probe ports are filled in).
+  void start_yaml(const std::string& yaml) {
+    const std::uint16_t base = free_tcp_port_run(2);
+    proxy_port_ = base;
+    probe_port_ = base + 1;
+    write_file(dir_ / "config.yaml", yaml + "probe_port: " + std::to_string(probe_port_) +
+                                         "\nallow_destinations: [127.0.0.0/8]\n");
+    std::string text = read_file(dir_ / "config.yaml");
+    const auto at = text.find("PORT");
+    text.replace(at, 4, std::to_string(proxy_port_));
+    write_file(dir_ / "config.yaml", text);
+    launch({IPM_EXECUTABLE, "--config", (dir_ / "config.yaml").string()}, {});
+  }
+
+  void launch(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+    ipm_ =
+        std::make_unique<ChildProcess>(SpawnOptions{argv, env, dir_ / "ipm.out", dir_ / "ipm.err"});
+    ASSERT_TRUE(wait_for_tcp_port("127.0.0.1", probe_port_, 10s)) << read_file(dir_ / "ipm.err");
+    ASSERT_TRUE(wait_for_tcp_port("127.0.0.1", proxy_port_, 10s)) << read_file(dir_ / "ipm.err");
+  }
+
+  /// curl with `proxy_args` to the target at `host`; the body ("" on failure) and the exit.
+  std::pair<std::string, int> curl(const std::vector<std::string>& proxy_args,
+                                   const std::string& host = "127.0.0.1") {
+    std::vector<std::string> argv = {"curl", "-s", "-m", "10"};
+    argv.insert(argv.end(), proxy_args.begin(), proxy_args.end());
+    argv.push_back("http://" + host + ":" + std::to_string(target_.port()) + "/");
+    const auto out = dir_ / ("curl" + std::to_string(++calls_));
+    const int rc = run_command(SpawnOptions{argv, {}, out, dir_ / "curl.err"}, 20s);
+    return {read_file(out), rc};
+  }
+
+  std::string proxy() const { return "127.0.0.1:" + std::to_string(proxy_port_); }
+  std::string metrics() { return http_get("127.0.0.1", probe_port_, "/metrics").body; }
+  std::string probe() { return http_get("127.0.0.1", probe_port_, "/probe").body; }
+
+  TempDir dir_{"ipm-dispatch"};
+  WhoAmIServer target_;
+  std::unique_ptr<ChildProcess> ipm_;
+  std::uint16_t proxy_port_ = 0;
+  std::uint16_t probe_port_ = 0;
+  int calls_ = 0;
+};
+
+TEST_F(DispatchTest, ratios_come_out_as_go_dispatch_proxy_users_expect) {
+  start({"127.0.1.1@3", "127.0.1.2@2"});
+  std::map<std::string, int> seen;
+  for (int i = 0; i < 25; ++i)
+    ++seen[curl({"--socks5", proxy()}).first];
+  EXPECT_EQ(seen["127.0.1.1"], 15);
+  EXPECT_EQ(seen["127.0.1.2"], 10);
+  EXPECT_THAT(target_.peers(), testing::Each(testing::AnyOf("127.0.1.1", "127.0.1.2")));
+}
+
+TEST_F(DispatchTest, every_client_protocol_reaches_the_target_through_the_egress) {
+  start({"127.0.1.3"});
+  const std::string p = proxy();
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--socks5", p}, "127.0.0.1"},
+      {{"--socks5-hostname", p}, "localhost"},
+      {{"--socks4", p}, "127.0.0.1"},
+      {{"--socks4a", p}, "localhost"},
+      {{"-x", "http://" + p}, "127.0.0.1"},
+      {{"-x", "http://" + p}, "localhost"},
+      {{"-p", "-x", "http://" + p}, "127.0.0.1"},
+      {{"-p", "-x", "http://" + p}, "localhost"}};
+  for (const auto& [args, host] : cases) {
+    const auto [body, rc] = curl(args, host);
+    EXPECT_EQ(rc, 0) << args[0] << " " << host;
+    EXPECT_EQ(body, "127.0.1.3") << args[0] << " " << host;
+  }
+  const std::string m = metrics();
+  for (const char* protocol : {"socks5", "socks4", "http"}) {
+    EXPECT_THAT(m,
+                testing::ContainsRegex(std::string("ipmanager_proxy_handshakes_total\\{front_end="
+                                                   "\"mixed\",protocol=\"") +
+                                       protocol + "\"\\} [1-9]"));
+  }
+}
+
+TEST_F(DispatchTest, users_of_the_yaml_form_must_authenticate) {
+  start_yaml(
+      "listen: [{type: mixed, port: PORT, users: [{name: alice, password: s3cret}]}]\n"
+      "egresses: [{kind: source, address: 127.0.1.4}]\n");
+  EXPECT_EQ(curl({"--socks5", proxy(), "--proxy-user", "alice:s3cret"}).first, "127.0.1.4");
+  EXPECT_EQ(curl({"-x", "http://" + proxy(), "--proxy-user", "alice:s3cret"}).first, "127.0.1.4");
+  EXPECT_EQ(curl({"-p", "-x", "http://" + proxy(), "--proxy-user", "alice:s3cret"}).first,
+            "127.0.1.4");
+  EXPECT_NE(curl({"--socks5", proxy(), "--proxy-user", "alice:wrong"}).second, 0);
+  EXPECT_NE(curl({"--socks5", proxy()}).second, 0);
+  // HTTP without credentials: 407 with a Basic challenge.
+  RawClient raw(proxy_port_);
+  raw.send("GET http://127.0.0.1:" + std::to_string(target_.port()) +
+           "/ HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string answer = raw.read_to_close(5s);
+  EXPECT_THAT(answer, testing::StartsWith("HTTP/1.1 407"));
+  EXPECT_THAT(answer, HasSubstr("Proxy-Authenticate: Basic"));
+  EXPECT_THAT(target_.peers(), testing::Each(testing::Eq("127.0.1.4")));
+  EXPECT_EQ(target_.peers().size(), 3U);
+}
+
+TEST_F(DispatchTest, a_source_address_on_no_interface_fails_over_and_is_ejected) {
+  // 192.0.2.1 (TEST-NET-1) is on no interface: its bind fails and nothing leaves from it, nor
+  // by the default route.
+  start({"192.0.2.1", "127.0.1.5"});
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(curl({"--socks5", proxy()}).first, "127.0.1.5");
+  EXPECT_THAT(target_.peers(), testing::Each(testing::Eq("127.0.1.5")));
+  EXPECT_THAT(probe(), HasSubstr("\"AvailableIP\":[\"127.0.1.5\"]"));
+  EXPECT_THAT(metrics(), HasSubstr(R"(kind="source",result="bind_failed"} 2)"));
+}
+
+TEST_F(DispatchTest, refused_destinations_get_each_protocols_refusal) {
+  start({"127.0.1.6"});
+  // Link-local: SOCKS5 reply 2 (not allowed), SOCKS4 91, HTTP 403, before any dial.
+  {
+    RawClient raw(proxy_port_);
+    raw.send(socks5_connect({169, 254, 169, 254}, 80));
+    EXPECT_EQ(raw.read(12), bytes({5, 0, 5, 2, 0, 1, 0, 0, 0, 0, 0, 0}));
+  }
+  {
+    RawClient raw(proxy_port_);
+    raw.send(bytes({4, 1, 0, 80, 169, 254, 1, 1, 0}));
+    EXPECT_EQ(raw.read(8).substr(0, 2), bytes({0, 91}));
+  }
+  {
+    RawClient raw(proxy_port_);
+    raw.send("CONNECT 169.254.1.1:443 HTTP/1.1\r\nHost: 169.254.1.1:443\r\n\r\n");
+    EXPECT_THAT(raw.read_to_close(5s), testing::StartsWith("HTTP/1.1 403"));
+  }
+  // A domain that does not resolve: host unreachable (4).
+  {
+    RawClient raw(proxy_port_);
+    const std::string name = "does-not-exist.invalid";
+    std::string request = bytes({5, 1, 0}) + bytes({5, 1, 0, 3, static_cast<int>(name.size())}) +
+                          name + bytes({0, 80});
+    raw.send(request);
+    EXPECT_EQ(raw.read(12).substr(0, 4), bytes({5, 0, 5, 4}));
+  }
+  // BIND and UDP ASSOCIATE: command not supported (7); an unknown address type: 8.
+  {
+    RawClient raw(proxy_port_);
+    raw.send(bytes({5, 1, 0, 5, 2, 0, 1, 127, 0, 0, 1, 0, 80}));
+    EXPECT_EQ(raw.read(4).substr(0, 4), bytes({5, 0, 5, 7}));
+  }
+  {
+    RawClient raw(proxy_port_);
+    raw.send(bytes({5, 1, 0, 5, 1, 0, 9, 127, 0, 0, 1, 0, 80}));
+    EXPECT_EQ(raw.read(4).substr(0, 4), bytes({5, 0, 5, 8}));
+  }
+  EXPECT_TRUE(target_.peers().empty());
+  EXPECT_THAT(
+      metrics(),
+      HasSubstr(R"(ipmanager_proxy_refusals_total{front_end="mixed",reason="not_allowed"} 3)"));
+}
+
+TEST_F(DispatchTest, the_hosts_own_addresses_are_refused_unless_allowed) {
+  const std::uint16_t base = free_tcp_port_run(2);
+  proxy_port_ = base;
+  probe_port_ = base + 1;
+  launch({IPM_EXECUTABLE, "dispatch", "-lport", std::to_string(proxy_port_), "-web",
+          std::to_string(probe_port_), "127.0.1.7"},
+         {});
+  EXPECT_NE(curl({"--socks5", proxy()}).second, 0);
+  EXPECT_NE(curl({"--socks5-hostname", proxy()}, "localhost").second, 0);
+  EXPECT_TRUE(target_.peers().empty());
+}
+
+TEST_F(DispatchTest, tunnel_mode_over_microsocks_and_a_killed_upstream) {
+  const std::uint16_t a = free_tcp_port_run(2);
+  // Each microsocks leaves from its own loopback address (-b), so the target tells them apart.
+  auto first = std::make_unique<ChildProcess>(
+      SpawnOptions{{"microsocks", "-i", "127.0.0.1", "-p", std::to_string(a), "-b", "127.0.1.8"}});
+  ChildProcess second(SpawnOptions{
+      {"microsocks", "-i", "127.0.0.1", "-p", std::to_string(a + 1), "-b", "127.0.1.9"}});
+  ASSERT_TRUE(wait_for_tcp_port("127.0.0.1", a, 5s));
+  ASSERT_TRUE(wait_for_tcp_port("127.0.0.1", a + 1, 5s));
+  start({"-tunnel", "127.0.0.1:" + std::to_string(a), "127.0.0.1:" + std::to_string(a + 1)});
+  std::map<std::string, int> seen;
+  for (int i = 0; i < 6; ++i)
+    ++seen[curl({"--socks5-hostname", proxy()}, "localhost").first];
+  EXPECT_EQ(seen["127.0.1.8"], 3);
+  EXPECT_EQ(seen["127.0.1.9"], 3);
+
+  first->stop();  // killed: every client still gets through the other one
+  first.reset();
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(curl({"--socks5", proxy()}).first, "127.0.1.9");
+  EXPECT_THAT(metrics(), HasSubstr(R"(kind="upstream",result="refused"} 2)"));
+  EXPECT_THAT(probe(), HasSubstr("\"AvailableIP\":[\"127.0.0.1:" + std::to_string(a + 1) + "\"]"));
+}
+
+TEST_F(DispatchTest, bad_input_is_answered_or_closed_and_hurts_no_one) {
+  start({"127.0.1.10"}, {"IPM_HANDSHAKE_TIMEOUT=1s"});
+  const pid_t pid = ipm_->pid();
+  const int descriptors_before = open_descriptors(pid);
+
+  // Random bytes: closed (with the protocol's error when it had a say), never a crash.
+  std::mt19937 rng(15);
+  for (int i = 0; i < 200; ++i) {
+    RawClient raw(proxy_port_);
+    std::string junk(1 + rng() % 600, '\0');
+    for (char& ch : junk)
+      ch = static_cast<char>(rng());
+    raw.send(junk);
+    bool closed = false;
+    raw.read_to_close(5s, &closed);
+    EXPECT_TRUE(closed) << "random input " << i << " left open";
+  }
+  // Truncated handshakes: the client goes away mid-way.
+  for (const std::string& part :
+       {bytes({5}), bytes({5, 2, 0}), socks5_connect({127, 0, 0, 1}, 80).substr(0, 7),
+        bytes({4, 1, 0, 80, 127, 0, 0, 1, 'u'}),
+        std::string("CONNECT 127.0.0.1:80 HTTP/1.1\r\nHo")}) {
+    RawClient raw(proxy_port_);
+    raw.send(part);
+  }
+  // Wrong versions: a SOCKS version we do not speak, an auth sub-negotiation of version 2.
+  {
+    RawClient raw(proxy_port_);
+    raw.send(bytes({6, 1, 0}));
+    bool closed = false;
+    EXPECT_EQ(raw.read_to_close(5s, &closed), "");
+    EXPECT_TRUE(closed);
+  }
+  // Oversized: a SOCKS4a domain beyond 255 bytes, an HTTP head beyond the limit.
+  {
+    RawClient raw(proxy_port_);
+    raw.send(bytes({4, 1, 0, 80, 0, 0, 0, 1, 0}) + std::string(300, 'a') + bytes({0}));
+    EXPECT_EQ(raw.read(8).substr(0, 2), bytes({0, 91}));
+  }
+  {
+    RawClient raw(proxy_port_);
+    raw.send("CONNECT " + std::string(20000, 'a') + ":80 HTTP/1.1\r\n\r\n");
+    const std::string answer = raw.read_to_close(5s);
+    EXPECT_THAT(answer, testing::AnyOf(testing::StartsWith("HTTP/1.1 4"), testing::Eq("")));
+  }
+  // Stalled: a client that sends half a handshake and waits is cut at handshake_timeout.
+  {
+    RawClient raw(proxy_port_);
+    raw.send(bytes({5, 1}));
+    bool closed = false;
+    raw.read_to_close(10s, &closed);
+    EXPECT_TRUE(closed);
+  }
+  EXPECT_THAT(
+      metrics(),
+      testing::ContainsRegex(
+          R"(ipmanager_proxy_handshake_failures_total\{front_end="mixed",reason="timeout"\} [1-9])"));
+  // Everyone else is still served, and every descriptor of those clients is closed again.
+  EXPECT_EQ(curl({"--socks5", proxy()}).first, "127.0.1.10");
+  EXPECT_TRUE(wait_until([&] { return open_descriptors(pid) <= descriptors_before; }, 10s))
+      << open_descriptors(pid) << " descriptors, " << descriptors_before << " before";
+  EXPECT_TRUE(ipm_->running());
+}
+
+}  // namespace
+}  // namespace ipm::test
