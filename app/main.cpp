@@ -60,11 +60,12 @@ int dispatch_main(std::span<const std::string_view> args) {
   try {
     Config config = load_dispatch();
     ipm::app::set_debug(config.debug);
+    ipm::app::set_json(config.log_style == ipm::config::LogStyle::json);
     ipm::app::set_quiet(cmd.quiet);
     ipm::app::Service service(std::move(config), load_dispatch);
     return service.run();
   } catch (const ipm::config::ConfigError& e) {
-    std::cerr << "ipmanager dispatch: " << e.what() << "\n";
+    std::cerr << "ipmanager dispatch: config error: " << e.what() << "\n";
     return 1;
   } catch (const std::exception& e) {
     std::cerr << "ipmanager dispatch: " << e.what() << "\n";

@@ -117,7 +117,6 @@ Config load_text(std::string_view text, std::string_view origin, const EnvLookup
   }
 
   apply_environment(config, env);
-  read_token_file(config);
   validate(config);
   return config;
 }
@@ -139,6 +138,7 @@ void apply_environment(Config& config, const EnvLookup& env) {
       node = YAML::Node(*value);
     apply(spec, node, config, "environment " + name);
   }
+  read_token_file(config);
 }
 
 Config load_file(const std::filesystem::path& path, const EnvLookup& env) {

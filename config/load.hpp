@@ -28,8 +28,9 @@ std::string env_name(std::string_view key);
 /// Throws ConfigError naming the key, or the line and column of a syntax error.
 Config load_text(std::string_view text, std::string_view origin, const EnvLookup& env);
 
-/// Applies the IPM_<KEY> environment overrides to `config` (load_text does it; the dispatch
-/// command line, which has no file, calls it itself). Throws ConfigError naming the key.
+/// Applies the IPM_<KEY> environment overrides to `config`, then reads api_token_file
+/// (load_text does it; the dispatch command line, which has no file, calls it itself).
+/// Throws ConfigError naming the key.
 void apply_environment(Config& config, const EnvLookup& env);
 
 /// Reads and loads a config file. Throws ConfigFileError when the file cannot be read and
