@@ -16,11 +16,13 @@
 #include <memory>
 #include <string>
 
+#include "app/egresses.hpp"
 #include "app/pool_egress_source.hpp"
 #include "config/load.hpp"
 #include "proxy/destination_policy.hpp"
 #include "proxy/dial_watch.hpp"
 #include "proxy/front_metrics.hpp"
+#include "proxy/interfaces.hpp"
 #include "proxy/resolver.hpp"
 #include "strategy/shared_engine.hpp"
 #include "tests/support/child_process.hpp"
@@ -208,7 +210,10 @@ TEST(EgressConnectorTest, a_domain_resolves_for_a_source_and_goes_by_name_to_an_
   ipm::test::WhoAmIServer target;
   const std::uint16_t port = ipm::test::free_tcp_port();
   ChildProcess microsocks(SpawnOptions{
-      {"microsocks", "-i", "127.0.0.1", "-p", std::to_string(port), "-b", "127.0.1.16"}});
+      {"microsocks", "-i", "127.0.0.1", "-p", std::to_string(port), "-b", "127.0.1.16"},
+      {},
+      {},
+      {}});
   ASSERT_TRUE(ipm::test::wait_for_tcp_port("127.0.0.1", port, 5s));
   Pool pool("[{kind: source, address: 127.0.1.15}, {kind: upstream, host: 127.0.0.1, port: " +
             std::to_string(port) + "}]");
@@ -229,9 +234,12 @@ TEST(EgressConnectorTest, upstream_credentials_refusals_and_a_dead_upstream) {
   const auto port = [&](int i) { return std::to_string(base + i); };
   // Wants a password; ours is right for the first egress, wrong for the second.
   ChildProcess guarded(SpawnOptions{{"microsocks", "-i", "127.0.0.1", "-p", port(0), "-b",
-                                     "127.0.1.17", "-u", "alice", "-P", "s3cret"}});
-  auto dying = std::make_unique<ChildProcess>(
-      SpawnOptions{{"microsocks", "-i", "127.0.0.1", "-p", port(1), "-b", "127.0.1.18"}});
+                                     "127.0.1.17", "-u", "alice", "-P", "s3cret"},
+                                    {},
+                                    {},
+                                    {}});
+  auto dying = std::make_unique<ChildProcess>(SpawnOptions{
+      {"microsocks", "-i", "127.0.0.1", "-p", port(1), "-b", "127.0.1.18"}, {}, {}, {}});
   ASSERT_TRUE(ipm::test::wait_for_tcp_port("127.0.0.1", base, 5s));
   ASSERT_TRUE(ipm::test::wait_for_tcp_port("127.0.0.1", base + 1, 5s));
   Pool pool("[{kind: upstream, host: 127.0.0.1, port: " + port(0) +
@@ -271,8 +279,11 @@ TEST(EgressConnectorTest, upstream_credentials_refusals_and_a_dead_upstream) {
 TEST(EgressConnectorTest, wrong_upstream_credentials_are_the_egresses_failure) {
   ipm::test::WhoAmIServer target;
   const std::uint16_t port = ipm::test::free_tcp_port();
-  ChildProcess guarded(SpawnOptions{{"microsocks", "-i", "127.0.0.1", "-p", std::to_string(port),
-                                     "-u", "alice", "-P", "s3cret"}});
+  ChildProcess guarded(SpawnOptions{
+      {"microsocks", "-i", "127.0.0.1", "-p", std::to_string(port), "-u", "alice", "-P", "s3cret"},
+      {},
+      {},
+      {}});
   ASSERT_TRUE(ipm::test::wait_for_tcp_port("127.0.0.1", port, 5s));
   // No failover (retries 0), so that each request tries one egress in turn; a healthy second
   // egress keeps the ejection cap from holding the first one in.

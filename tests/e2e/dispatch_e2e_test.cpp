@@ -307,10 +307,13 @@ TEST_F(DispatchTest, the_hosts_own_addresses_are_refused_unless_allowed) {
 TEST_F(DispatchTest, tunnel_mode_over_microsocks_and_a_killed_upstream) {
   const std::uint16_t a = free_tcp_port_run(2);
   // Each microsocks leaves from its own loopback address (-b), so the target tells them apart.
-  auto first = std::make_unique<ChildProcess>(
-      SpawnOptions{{"microsocks", "-i", "127.0.0.1", "-p", std::to_string(a), "-b", "127.0.1.8"}});
+  auto first = std::make_unique<ChildProcess>(SpawnOptions{
+      {"microsocks", "-i", "127.0.0.1", "-p", std::to_string(a), "-b", "127.0.1.8"}, {}, {}, {}});
   ChildProcess second(SpawnOptions{
-      {"microsocks", "-i", "127.0.0.1", "-p", std::to_string(a + 1), "-b", "127.0.1.9"}});
+      {"microsocks", "-i", "127.0.0.1", "-p", std::to_string(a + 1), "-b", "127.0.1.9"},
+      {},
+      {},
+      {}});
   ASSERT_TRUE(wait_for_tcp_port("127.0.0.1", a, 5s));
   ASSERT_TRUE(wait_for_tcp_port("127.0.0.1", a + 1, 5s));
   start({"-tunnel", "127.0.0.1:" + std::to_string(a), "127.0.0.1:" + std::to_string(a + 1)});
