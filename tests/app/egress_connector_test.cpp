@@ -73,6 +73,9 @@ class Pool {
         io,
         [&]() -> asio::awaitable<void> {
           result = co_await connector.connect(*c, watch, to, {}, ipm::config::FrontEnd::socks);
+          // The watch's timer stays armed for the next dial; disarm it so that run() returns
+          // now, not at the 3 s dial timeout, by when the target has given up on the request.
+          watch.stop();
         },
         [](std::exception_ptr e) {
           if (e)

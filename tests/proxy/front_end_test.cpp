@@ -175,11 +175,22 @@ TEST(FrontEndTest, a_failed_bind_fails_over_before_the_client_hears_anything) {
     ASSERT_TRUE(write_all(c, "x"));
     EXPECT_EQ(read_exactly(c, 1), "x");
   }
-  EXPECT_EQ(proxy->source.tally("192.0.2.1", 0).dials_failed, 2U);  // round robin: every other
+  // The round-robin source keeps no health and advances once per pick (a connection's first
+  // pick and its failover pick), so with two egresses every connection starts on the dead one.
+  // It is tried once per connection, never again after it failed, and nothing reached the
+  // backend from it: each connection made exactly two tries and left from 127.0.1.24.
+  const auto decisions = proxy->wait_for_decisions(4);
+  ASSERT_EQ(decisions.size(), 4U);
+  for (const pool::Decision& d : decisions) {
+    EXPECT_EQ(d.tries, 2U);
+    EXPECT_EQ(d.egress.ip, "127.0.1.24");
+  }
+  EXPECT_EQ(proxy->source.tally("192.0.2.1", 0).picked, 4U);
+  EXPECT_EQ(proxy->source.tally("192.0.2.1", 0).dials_failed, 4U);
   EXPECT_EQ(proxy->source.tally("127.0.1.24", 0).dials_ok, 4U);
   EXPECT_EQ(proxy->metric("ipmanager_proxy_egress_dials_total",
                           {{"front_end", "socks"}, {"kind", "source"}, {"result", "bind_failed"}}),
-            2);
+            4);
 }
 
 TEST(FrontEndTest, users_must_authenticate) {
