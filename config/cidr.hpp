@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,22 @@ struct Cidr {
 
   /// Whether the address (4 bytes for IPv4, 16 for IPv6) is inside the block.
   bool contains(const std::uint8_t* address, bool address_v4) const;
+  friend bool operator==(const Cidr&, const Cidr&) = default;
 };
+
+/// One entry of allow_destinations / deny_destinations: a block and an optional port.
+/// Written "10.0.0.0/8", "127.0.0.1" (a /32), "127.0.0.0/8:8080", "::1", "[fe80::]/10:443".
+struct AddressRule {
+  Cidr block;
+  std::uint16_t port = 0;  ///< 0: every port
+  std::string text;        ///< as written
+
+  /// `address` is 4 or 16 bytes in network order; matched as Cidr::contains does.
+  bool matches(std::span<const std::uint8_t> address, std::uint16_t port) const;
+  friend bool operator==(const AddressRule&, const AddressRule&) = default;
+};
+
+/// A rule from its text; nullopt and `why` set on a bad rule.
+std::optional<AddressRule> parse_address_rule(std::string_view text, std::string& why);
 
 }  // namespace ipm::config

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/address_rule.hpp"
+#include "config/cidr.hpp"
 #include "config/duration.hpp"
 
 namespace YAML {

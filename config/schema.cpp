@@ -13,7 +13,6 @@
 #include <yaml-cpp/yaml.h>
 #include <boost/json.hpp>
 
-#include "config/address_rule.hpp"
 #include "config/cidr.hpp"
 #include "config/dispatch.hpp"
 #include "config/errors.hpp"

@@ -14,14 +14,14 @@ config::AddressRule rule(std::string_view text) {
 // The host's own address as a rule of its own (a /32 or /128, every port).
 config::AddressRule exactly(const boost::asio::ip::address& a) {
   config::AddressRule r;
-  r.v6 = a.is_v6();
-  r.prefix = r.v6 ? 128 : 32;
-  if (r.v6) {
-    const auto b = a.to_v6().to_bytes();
-    std::copy(b.begin(), b.end(), r.network.begin());
-  } else {
+  r.block.v4 = a.is_v4();
+  r.block.prefix = r.block.v4 ? 32 : 128;
+  if (r.block.v4) {
     const auto b = a.to_v4().to_bytes();
-    std::copy(b.begin(), b.end(), r.network.begin());
+    std::copy(b.begin(), b.end(), r.block.bytes.begin());
+  } else {
+    const auto b = a.to_v6().to_bytes();
+    std::copy(b.begin(), b.end(), r.block.bytes.begin());
   }
   r.text = a.to_string();
   return r;

@@ -5,7 +5,7 @@
 
 #include <boost/asio/ip/address.hpp>
 
-#include "config/address_rule.hpp"
+#include "config/cidr.hpp"
 
 namespace ipm::proxy {
 

@@ -161,9 +161,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadEntry{"listen: [{type: tcp, port: 1}]\n", "upstream_conf_path", "required"},
         BadEntry{MIXED SOURCE "handshake_timeout: 0\n", "handshake_timeout", "longer than 0s"},
         BadEntry{MIXED SOURCE "allow_destinations: [10.0.0.0/8, 10.0.0.0/33]\n",
-                 "allow_destinations[1]", "bad prefix length"},
+                 "allow_destinations[1]", "the prefix must be 0-32"},
         BadEntry{MIXED SOURCE "deny_destinations: example.com\n", "deny_destinations",
-                 "not an IP address or CIDR"},
+                 "is not an address or an address/prefix"},
         BadEntry{MIXED SOURCE "deny_destinations: [\"[::1]:0\"]\n", "deny_destinations[0]",
                  "bad port"},
         BadEntry{MIXED SOURCE "resolver_threads: 0\n", "resolver_threads", "between 1 and"}));

@@ -1,4 +1,4 @@
-#include "config/address_rule.hpp"
+#include "config/cidr.hpp"
 
 #include <arpa/inet.h>
 
@@ -26,9 +26,9 @@ struct Match {
   bool matches;
 };
 
-class AddressRuleMatchTest : public testing::TestWithParam<Match> {};
+class CidrRuleMatchTest : public testing::TestWithParam<Match> {};
 
-TEST_P(AddressRuleMatchTest, matches_cidr_and_port) {
+TEST_P(CidrRuleMatchTest, matches_cidr_and_port) {
   const Match& m = GetParam();
   std::string why;
   const auto rule = parse_address_rule(m.rule, why);
@@ -39,7 +39,7 @@ TEST_P(AddressRuleMatchTest, matches_cidr_and_port) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Table, AddressRuleMatchTest,
+    Table, CidrRuleMatchTest,
     testing::Values(Match{"10.0.0.0/8", "10.255.1.2", 80, true},
                     Match{"10.0.0.0/8", "11.0.0.1", 80, false},
                     Match{"10.1.2.3/8", "10.9.9.9", 80, true},  // host bits are masked off
@@ -67,22 +67,23 @@ struct Bad {
   const char* says;
 };
 
-class AddressRuleParseTest : public testing::TestWithParam<Bad> {};
+class CidrRuleParseTest : public testing::TestWithParam<Bad> {};
 
-TEST_P(AddressRuleParseTest, refuses_with_a_reason) {
+TEST_P(CidrRuleParseTest, refuses_with_a_reason) {
   std::string why;
   EXPECT_FALSE(parse_address_rule(GetParam().rule, why)) << GetParam().rule;
   EXPECT_NE(why.find(GetParam().says), std::string::npos) << why;
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Table, AddressRuleParseTest,
-    testing::Values(Bad{"", "not an IP address"}, Bad{"example.com", "not an IP address"},
-                    Bad{"10.0.0.0/", "bad prefix length"}, Bad{"10.0.0.0/33", "bad prefix length"},
-                    Bad{"10.0.0.0/-1", "bad prefix length"}, Bad{"::/129", "bad prefix length"},
+    Table, CidrRuleParseTest,
+    testing::Values(Bad{"", "is not an address"}, Bad{"example.com", "is not an address"},
+                    Bad{"10.0.0.0/", "the prefix must be"},
+                    Bad{"10.0.0.0/33", "the prefix must be"},
+                    Bad{"10.0.0.0/-1", "the prefix must be"}, Bad{"::/129", "the prefix must be"},
                     Bad{"10.0.0.0/8:", "bad port"}, Bad{"10.0.0.0/8:0", "bad port"},
                     Bad{"10.0.0.0/8:65536", "bad port"}, Bad{"10.0.0.0/8:http", "bad port"},
                     Bad{"[::1", "missing ']'"}, Bad{"[::1]x", "expected CIDR[:port]"},
-                    Bad{"10.0.0.1 ", "not an IP address"}));
+                    Bad{"10.0.0.1 ", "is not an address"}));
 
 }  // namespace
