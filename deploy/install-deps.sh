@@ -34,6 +34,7 @@ test_packages=(
   nginx-light logrotate prometheus curl procps psmisc jq
   mtail debootstrap
   microsocks  # the upstream SOCKS5 proxies of the dispatch tests
+  openssh-server openssh-client  # an sshd on loopback and `ssh -D` as a dispatch upstream
   nftables iproute2  # gateway mode's tests, inside network namespaces they make
   chromium chromium-driver python3-selenium
   clang libclang-rt-14-dev  # the libFuzzer targets (tests/fuzz)

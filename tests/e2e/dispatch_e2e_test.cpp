@@ -19,6 +19,7 @@
 
 #include "tests/support/child_process.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/ssh_server.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/whoami_server.hpp"
 
@@ -327,6 +328,49 @@ TEST_F(DispatchTest, tunnel_mode_over_microsocks_and_a_killed_upstream) {
   first.reset();
   for (int i = 0; i < 6; ++i)
     EXPECT_EQ(curl({"--socks5", proxy()}).first, "127.0.1.9");
+  EXPECT_THAT(metrics(), HasSubstr(R"(kind="upstream",result="refused"} 2)"));
+  EXPECT_THAT(probe(), HasSubstr("\"AvailableIP\":[\"127.0.0.1:" + std::to_string(a + 1) + "\"]"));
+}
+
+TEST_F(DispatchTest, tunnel_mode_over_an_ssh_dash_d_tunnel_and_failover_when_it_dies) {
+  // go-dispatch-proxy's own example: `ssh -D` tunnels as upstreams. A real sshd on loopback
+  // (its connections to the target come from 127.0.0.1) beside a microsocks leaving from
+  // 127.0.1.11, so the target tells the two apart.
+  SshServer sshd;
+  const std::uint16_t a = free_tcp_port_run(2);
+  auto tunnel = sshd.dynamic_forward(a);
+  ChildProcess other(SpawnOptions{
+      {"microsocks", "-i", "127.0.0.1", "-p", std::to_string(a + 1), "-b", "127.0.1.11"},
+      {},
+      dir_ / "microsocks.log",
+      dir_ / "microsocks.log"});
+  ASSERT_TRUE(wait_for_tcp_port("127.0.0.1", a + 1, 5s));
+  start({"-tunnel", "127.0.0.1:" + std::to_string(a) + "@2", "127.0.0.1:" + std::to_string(a + 1)});
+  // Clients of every protocol use the SOCKS5 tunnel: ipmanager speaks their protocol and asks
+  // the tunnel for the destination (a domain as it is: the sshd resolves it).
+  const std::string p = proxy();
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--socks5-hostname", p}, "localhost"},
+      {{"--socks4", p}, "127.0.0.1"},
+      {{"-p", "-x", "http://" + p}, "localhost"}};
+  std::map<std::string, int> seen;
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& [args, host] : cases) {
+      const auto [body, rc] = curl(args, host);
+      EXPECT_EQ(rc, 0) << args[0] << " " << host;
+      ++seen[body];
+    }
+  }
+  EXPECT_EQ(seen["127.0.0.1"], 4) << "the ssh -D tunnel's share (2 of 3)";
+  EXPECT_EQ(seen["127.0.1.11"], 2);
+  EXPECT_THAT(metrics(), HasSubstr(R"(kind="upstream",result="ok"} 6)"));
+
+  // The tunnel dies (its ssh client is killed): its port refuses, every client fails over
+  // before it hears anything, and the engine takes the tunnel out.
+  tunnel->stop();
+  tunnel.reset();
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(curl({"--socks5", proxy()}).first, "127.0.1.11");
   EXPECT_THAT(metrics(), HasSubstr(R"(kind="upstream",result="refused"} 2)"));
   EXPECT_THAT(probe(), HasSubstr("\"AvailableIP\":[\"127.0.0.1:" + std::to_string(a + 1) + "\"]"));
 }
