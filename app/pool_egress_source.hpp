@@ -38,6 +38,9 @@ class PoolEgressSource final : public proxy::EgressSource {
   void opened(const pool::Egress& egress) override;
   void closed(const pool::Egress& egress) override;
 
+  /// While some site has rules in the snapshot (health per target).
+  bool wants_target() override { return selector_.has_site_rules(); }
+
   /// Leases held (dialing + open); for tests.
   std::size_t leases() const;
 

@@ -36,6 +36,11 @@ class EgressSource {
   /// followed by exactly one closed() for the same egress.
   virtual void opened(const pool::Egress& egress) = 0;
   virtual void closed(const pool::Egress& egress) = 0;
+
+  /// Whether a connection's target (the host its first bytes name) would change what pick()
+  /// chooses now: then a connection whose first bytes have not arrived at accept is given a
+  /// moment for them before the dial (see Worker). False by default.
+  virtual bool wants_target() { return false; }
 };
 
 }  // namespace ipm::proxy

@@ -9,8 +9,12 @@
 #include <exception>
 #include <string>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "pool/time.hpp"
@@ -24,6 +28,20 @@ using SteadyClock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 namespace {
+
+// Health per target: how long a connection whose first bytes had not arrived at accept waits
+// for them before its dial, while selection has per-site rules. An HTTP client writes its
+// request right after connect(), so on a busy machine the bytes are microseconds behind the
+// accept; without them the request's site is unknown and it may be sent through an IP that
+// site blocks. A client that waits for the server to speak first loses at most this once.
+constexpr std::chrono::milliseconds kTargetWait{100};
+
+asio::awaitable<void> wait_readable(tcp::socket& socket, std::chrono::milliseconds bound) {
+  using namespace asio::experimental::awaitable_operators;
+  asio::steady_timer timer(co_await asio::this_coro::executor, bound);
+  co_await (socket.async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable)) ||
+            timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+}
 
 // Paused at the cap, the loop is woken by the connection that frees a slot; this is only a
 // safety net against a lost wake-up.
@@ -266,6 +284,11 @@ asio::awaitable<void> Worker::session(tcp::socket client, tcp::endpoint peer) {
     c.abort(pool::ConnectionEnd::shutdown);
   if (!c.aborted() && !c.read_first_bytes(first_buffers_))
     c.abort(pool::ConnectionEnd::client_reset);  // gone before the dial: no IP is tried
+  if (!c.aborted() && c.first_size == 0 && shared_.source.wants_target()) {
+    co_await wait_readable(c.client, kTargetWait);
+    if (!c.aborted() && !c.read_first_bytes(first_buffers_))
+      c.abort(pool::ConnectionEnd::client_reset);
+  }
 
   std::optional<pool::ConnectionEnd> end =
       co_await shared_.dialer.connect(c, dial_watch_, decision);
