@@ -211,6 +211,20 @@ void NginxPool::unblock(const std::vector<std::string>& ips) {
   reload();
 }
 
+void NginxPool::block_for_host(const std::vector<std::string>& ips, const std::string& host) {
+  for (const auto& ip : ips)
+    blocked_for_host_.emplace(ip, host);
+  write_blocked_conf();
+  reload();
+}
+
+void NginxPool::unblock_for_host(const std::vector<std::string>& ips, const std::string& host) {
+  for (const auto& ip : ips)
+    blocked_for_host_.erase({ip, host});
+  write_blocked_conf();
+  reload();
+}
+
 void NginxPool::stop_server(const std::string& ip) {
   const auto port = port_of(ip);
   closed_.insert(ip);
@@ -325,6 +339,10 @@ void NginxPool::write_blocked_conf() {
   for (const auto& ip : blocked_)
     body += ip + " 1;\n";
   write_file(dir_ / "blocked.conf", body);
+  std::string pairs;
+  for (const auto& [ip, host] : blocked_for_host_)
+    pairs += "\"" + ip + " " + host + "\" 1;\n";
+  write_file(dir_ / "blocked_for_host.conf", pairs);
 }
 
 void NginxPool::write_main_conf() {
@@ -351,6 +369,10 @@ void NginxPool::write_main_conf() {
     << "    default 0;\n"
     << "    include " << p << "/blocked.conf;\n"
     << "  }\n"
+    << "  map \"$remote_addr $http_x_egress_host\" $ipm_blocked_for_host {\n"
+    << "    default 0;\n"
+    << "    include " << p << "/blocked_for_host.conf;\n"
+    << "  }\n"
     << "  log_format ipm_target '$remote_addr $status $request_uri $http_x_egress_key';\n"
     << "  server {\n"
     << "    listen 127.0.0.1:" << target_port_ << ";\n"
@@ -359,6 +381,9 @@ void NginxPool::write_main_conf() {
     << "\"; }\n"
     << "    location / {\n"
     << "      if ($ipm_blocked) { return " << status << " \"blocked $remote_addr\\n\"; }\n"
+    << "      if ($ipm_blocked_for_host) {\n"
+    << "        return " << status << " \"blocked $remote_addr for $http_x_egress_host\\n\";\n"
+    << "      }\n"
     << "      return 200 \"ok $remote_addr\\n\";\n"
     << "    }\n"
     << "  }\n"
