@@ -309,6 +309,11 @@ int Service::run() {
   (proxy.descriptors().limited_by_descriptors() ? log_warn() : log_info())
       << "proxy: " << describe(proxy.descriptors());
   probe_server.start();
+  // Before the running line: whoever reads it may signal at once (a SIGHUP before the set
+  // exists would end the process, its default action). Asio queues a signal that arrives
+  // before the handlers below wait for it.
+  asio::signal_set stop_signals(io, SIGTERM, SIGINT);
+  asio::signal_set hup(io, SIGHUP);
   for (const auto& w : exposure_warnings(config_))
     log_error() << "exposed: " << w;
   if (config_.listen.empty()) {
@@ -369,8 +374,6 @@ int Service::run() {
   };
   schedule();
 
-  asio::signal_set stop_signals(io, SIGTERM, SIGINT);
-  asio::signal_set hup(io, SIGHUP);
   // Waits out the proxy's drain off the io thread, so a second signal is still heard.
   std::jthread drain_waiter;
   stop_signals.async_wait([&](const boost::system::error_code& ec, int signo) {
