@@ -261,6 +261,9 @@ class Engine {
   pool::Interner::Id site_of_command(std::string_view target);
   SiteRecord& site_record(IpRecord& r, pool::Interner::Id site, pool::TimePoint now);
   SiteRecord* find_site(IpRecord& r, pool::Interner::Id site);
+  // unban_site (backoff kept) and reset_site (backoff forgotten).
+  SiteCommand lift_site(std::string_view ip, std::string_view target, pool::TimePoint now,
+                        bool forget_backoff);
   void forget_if_healthy(IpRecord& r, SiteRecord& s);
   void forget_healthy_sites(IpRecord& r);
   std::size_t site_cap() const;

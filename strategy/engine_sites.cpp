@@ -154,7 +154,8 @@ SiteCommand Engine::ban_site(std::string_view ip, std::string_view target, TimeP
   return SiteCommand::done;
 }
 
-SiteCommand Engine::unban_site(std::string_view ip, std::string_view target, TimePoint now) {
+SiteCommand Engine::lift_site(std::string_view ip, std::string_view target, TimePoint now,
+                              bool forget_backoff) {
   IpRecord* r = find_mutable(ip);
   if (r == nullptr)
     return SiteCommand::unknown_ip;
@@ -171,38 +172,28 @@ SiteCommand Engine::unban_site(std::string_view ip, std::string_view target, Tim
   s->streak.clear();
   s->capped = false;
   s->out_until = std::min(s->out_until, now);
-  if (s->state != IpState::available)
+  if (forget_backoff)
+    s->backoff_multiplier = 1.0;
+  if (forget_backoff || s->state != IpState::available)
     s->healthy_since = now;
-  transition(Scope{*r, s}, IpState::available, now, DecisionKind::manual_unban,
-             "manual unban (backoff x" + std::to_string(s->backoff_multiplier) + " kept)",
-             manual_cause(now));
+  if (forget_backoff) {
+    transition(Scope{*r, s}, IpState::available, now, DecisionKind::manual_reset,
+               "manual reset: failure count and backoff forgotten", manual_cause(now));
+  } else {
+    transition(Scope{*r, s}, IpState::available, now, DecisionKind::manual_unban,
+               "manual unban (backoff x" + std::to_string(s->backoff_multiplier) + " kept)",
+               manual_cause(now));
+  }
   forget_if_healthy(*r, *s);
   return SiteCommand::done;
 }
 
+SiteCommand Engine::unban_site(std::string_view ip, std::string_view target, TimePoint now) {
+  return lift_site(ip, target, now, /*forget_backoff=*/false);
+}
+
 SiteCommand Engine::reset_site(std::string_view ip, std::string_view target, TimePoint now) {
-  IpRecord* r = find_mutable(ip);
-  if (r == nullptr)
-    return SiteCommand::unknown_ip;
-  const std::string name = grouper_.site_of(target);
-  if (name.empty())
-    return SiteCommand::no_site;
-  const Interner::Id site = sites_.find(name);
-  SiteRecord* s = site == Interner::kOverflow ? nullptr : find_site(*r, site);
-  if (s == nullptr)
-    return SiteCommand::not_tracked;
-  ++counters_.manual;
-  advance(Scope{*r, s}, now);
-  s->clock = std::max(s->clock, now);
-  s->streak.clear();
-  s->capped = false;
-  s->out_until = std::min(s->out_until, now);
-  s->backoff_multiplier = 1.0;
-  s->healthy_since = now;
-  transition(Scope{*r, s}, IpState::available, now, DecisionKind::manual_reset,
-             "manual reset: failure count and backoff forgotten", manual_cause(now));
-  forget_if_healthy(*r, *s);
-  return SiteCommand::done;
+  return lift_site(ip, target, now, /*forget_backoff=*/true);
 }
 
 // --- interners ---
