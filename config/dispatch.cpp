@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <charconv>
+
 #include <yaml-cpp/yaml.h>
 
 #include "config/errors.hpp"
@@ -82,6 +84,75 @@ constexpr std::array<std::pair<std::string_view, UpstreamProtocol>, 3> kProtocol
      {"http", UpstreamProtocol::http}}};
 
 }  // namespace
+
+std::optional<EgressCheck> parse_egress_check(std::string_view text, std::string& why) {
+  EgressCheck c;
+  c.text = std::string(text);
+  const auto scheme_end = text.find("://");
+  const std::string_view scheme =
+      scheme_end == std::string_view::npos ? std::string_view{} : text.substr(0, scheme_end);
+  if (scheme == "tcp") {
+    c.kind = EgressCheck::Kind::tcp;
+  } else if (scheme == "http") {
+    c.kind = EgressCheck::Kind::http;
+    c.port = 80;
+  } else {
+    why = "'" + c.text + "': expected tcp://HOST:PORT or http://HOST[:PORT][/PATH]";
+    return std::nullopt;
+  }
+  std::string_view rest = text.substr(scheme_end + 3);
+  std::string_view authority = rest.substr(0, rest.find('/'));
+  c.path = authority.size() < rest.size() ? std::string(rest.substr(authority.size())) : "/";
+  std::string_view port_text;
+  if (authority.starts_with('[')) {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) {
+      why = "'" + c.text + "': missing ']'";
+      return std::nullopt;
+    }
+    c.host = std::string(authority.substr(1, close - 1));
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') {
+        why = "'" + c.text + "': expected ':' after ']'";
+        return std::nullopt;
+      }
+      port_text = authority.substr(close + 2);
+      if (port_text.empty())
+        port_text = "x";  // "[::1]:" has an empty port: refused below
+    }
+  } else {
+    const auto colon = authority.rfind(':');
+    c.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      port_text = authority.substr(colon + 1);
+      if (port_text.empty())
+        port_text = "x";
+    }
+  }
+  if (c.host.empty() || c.host.find_first_of(" \t\r\n@") != std::string::npos) {
+    why = "'" + c.text + "': no host";
+    return std::nullopt;
+  }
+  if (!port_text.empty()) {
+    unsigned p = 0;
+    const auto [end, ec] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), p);
+    if (ec != std::errc() || end != port_text.data() + port_text.size() || p == 0 || p > 65535) {
+      why = "'" + c.text + "': bad port (1-65535)";
+      return std::nullopt;
+    }
+    c.port = static_cast<std::uint16_t>(p);
+  }
+  if (c.port == 0) {
+    why = "'" + c.text + "': a tcp check needs a port";
+    return std::nullopt;
+  }
+  if (c.path.find_first_of(" \t\r\n") != std::string::npos) {
+    why = "'" + c.text + "': the path has white space";
+    return std::nullopt;
+  }
+  return c;
+}
 
 std::string_view to_string(FrontEnd f) {
   return kFrontEnds[static_cast<std::size_t>(f)].first;
@@ -177,7 +248,7 @@ std::vector<EgressSpec> read_egresses(const YAML::Node& node) {
     const YAML::Node& entry = node[i];
     check_fields(key, entry, i,
                  {"kind", "address", "interface", "host", "port", "protocol", "username",
-                  "password", "weight"});
+                  "password", "weight", "check", "check_interval"});
     EgressSpec e;
     if (!entry["kind"])
       bad(where(key, i, "kind"), "is required (source or upstream)");
@@ -198,6 +269,25 @@ std::vector<EgressSpec> read_egresses(const YAML::Node& node) {
     if (entry["weight"])
       e.weight = static_cast<std::uint32_t>(
           integer(entry["weight"], where(key, i, "weight"), 1, 1'000'000));
+    if (entry["check"]) {
+      std::string why;
+      e.check = parse_egress_check(field("check"), why);
+      if (!e.check)
+        bad(where(key, i, "check"), why);
+    }
+    if (entry["check_interval"]) {
+      const std::string place = where(key, i, "check_interval");
+      if (!e.check)
+        bad(place, "needs a check");
+      std::string why;
+      const auto d =
+          parse_duration(text(entry["check_interval"], place), std::chrono::seconds(1), why);
+      if (!d)
+        bad(place, why);
+      if (*d < std::chrono::seconds(1) || *d > std::chrono::hours(24))
+        bad(place, "must be between 1s and 24h");
+      e.check_interval = *d;
+    }
 
     const auto not_for = [&](std::string_view name, std::string_view kind) {
       if (entry[std::string(name)])

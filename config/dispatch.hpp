@@ -4,6 +4,7 @@
 // (`egresses`): dispatch mode, go-dispatch-proxy's source IPs and upstream proxies.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +60,22 @@ struct Listener {
   friend bool operator==(const Listener&, const Listener&) = default;
 };
 
+/// An active check through an egress: a TCP connect to host:port, or an HTTP GET of a URL
+/// whose answer must be 2xx or 3xx. Written "tcp://HOST:PORT" or "http://HOST[:PORT][/PATH]"
+/// (an IPv6 host in brackets).
+struct EgressCheck {
+  enum class Kind : std::uint8_t { tcp, http };
+  Kind kind = Kind::tcp;
+  std::string host;
+  std::uint16_t port = 0;
+  std::string path;  ///< http: the request target ("/" when the URL has none)
+  std::string text;  ///< as written
+  friend bool operator==(const EgressCheck&, const EgressCheck&) = default;
+};
+
+/// A check from its text; nullopt and `why` set when it is not one.
+std::optional<EgressCheck> parse_egress_check(std::string_view text, std::string& why);
+
 /// One egress of the `egresses:` list.
 struct EgressSpec {
   EgressKind kind = EgressKind::source;
@@ -70,6 +87,8 @@ struct EgressSpec {
   std::string username;  ///< upstream credentials
   std::string password;  ///< secret
   std::uint32_t weight = 1;
+  std::optional<EgressCheck> check;                 ///< an active check through the egress
+  Millis check_interval{std::chrono::seconds(30)};  ///< how often `check` runs
   friend bool operator==(const EgressSpec&, const EgressSpec&) = default;
 };
 

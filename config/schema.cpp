@@ -661,12 +661,17 @@ std::vector<KeySpec> build_schema() {
           {"egresses",
            "source IPs and upstream proxies, each {kind: source, address or interface, weight} or "
            "{kind: upstream, host, port, protocol: socks5, socks4 or http, username, password, "
-           "weight}",
+           "weight}; either with check: tcp://HOST:PORT or http://HOST[:PORT]/PATH and "
+           "check_interval (30s)",
            [](const YAML::Node& n, Config& c) { c.egresses = read_egresses(n); },
            [](const Config& c) -> json::value {
              json::array a;
              for (const auto& e : c.egresses) {
                json::object o{{"kind", to_string(e.kind)}, {"weight", e.weight}};
+               if (e.check) {
+                 o["check"] = e.check->text;
+                 o["check_interval"] = format_duration(e.check_interval);
+               }
                if (e.kind == EgressKind::source) {
                  o["address"] = e.address;
                  o["interface"] = e.interface;

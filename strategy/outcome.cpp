@@ -39,6 +39,8 @@ Outcome classify(const pool::DialOutcome& d) {
   using pool::DialResult;
   if (d.kind == pool::EgressKind::nginx)
     return d.result == DialResult::ok ? Outcome::neutral : Outcome::failure;
+  if (d.check)
+    return d.result == DialResult::ok ? Outcome::success : Outcome::failure;
   switch (d.result) {
     case DialResult::ok:
       return Outcome::success;

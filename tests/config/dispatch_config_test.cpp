@@ -166,7 +166,53 @@ INSTANTIATE_TEST_SUITE_P(
                  "is not an address or an address/prefix"},
         BadEntry{MIXED SOURCE "deny_destinations: [\"[::1]:0\"]\n", "deny_destinations[0]",
                  "bad port"},
-        BadEntry{MIXED SOURCE "resolver_threads: 0\n", "resolver_threads", "between 1 and"}));
+        BadEntry{MIXED SOURCE "resolver_threads: 0\n", "resolver_threads", "between 1 and"},
+        // Active checks.
+        BadEntry{MIXED "egresses: [{kind: source, address: 127.0.1.1, check: example.com}]\n",
+                 "egresses[0].check", "expected tcp://HOST:PORT"},
+        BadEntry{MIXED "egresses: [{kind: source, address: 127.0.1.1, check: \"https://a/\"}]\n",
+                 "egresses[0].check", "expected tcp://HOST:PORT"},
+        BadEntry{MIXED "egresses: [{kind: source, address: 127.0.1.1, check: \"tcp://a\"}]\n",
+                 "egresses[0].check", "needs a port"},
+        BadEntry{MIXED "egresses: [{kind: source, address: 127.0.1.1, check: \"tcp://a:0\"}]\n",
+                 "egresses[0].check", "bad port"},
+        BadEntry{MIXED "egresses: [{kind: source, address: 127.0.1.1, check: \"http://:80/\"}]\n",
+                 "egresses[0].check", "no host"},
+        BadEntry{MIXED "egresses: [{kind: source, address: 127.0.1.1, check: \"http://[::1/\"}]\n",
+                 "egresses[0].check", "missing ']'"},
+        BadEntry{MIXED "egresses: [{kind: source, address: 127.0.1.1, check_interval: 5s}]\n",
+                 "egresses[0].check_interval", "needs a check"},
+        BadEntry{MIXED "egresses: [{kind: source, address: 127.0.1.1, check: \"tcp://a:1\", "
+                       "check_interval: 100ms}]\n",
+                 "egresses[0].check_interval", "between 1s and 24h"}));
+
+TEST(DispatchConfigTest, an_egress_check_is_a_tcp_connect_or_an_http_get) {
+  const Config c = load(MIXED
+                        "egresses:\n"
+                        "  - {kind: source, address: 127.0.1.1, check: \"tcp://192.0.2.7:443\"}\n"
+                        "  - {kind: upstream, host: 127.0.0.1, port: 7777, check_interval: 5s,\n"
+                        "     check: \"http://example.com/generate_204\"}\n"
+                        "  - {kind: source, address: 127.0.1.2, check: \"http://[::1]:8080\"}\n"
+                        "  - {kind: source, address: 127.0.1.3}\n");
+  using Kind = ipm::config::EgressCheck::Kind;
+  ASSERT_EQ(c.egresses.size(), 4U);
+  ASSERT_TRUE(c.egresses[0].check);
+  EXPECT_EQ(c.egresses[0].check->kind, Kind::tcp);
+  EXPECT_EQ(c.egresses[0].check->host, "192.0.2.7");
+  EXPECT_EQ(c.egresses[0].check->port, 443);
+  EXPECT_EQ(c.egresses[0].check_interval, 30s);
+  ASSERT_TRUE(c.egresses[1].check);
+  EXPECT_EQ(c.egresses[1].check->kind, Kind::http);
+  EXPECT_EQ(c.egresses[1].check->host, "example.com");
+  EXPECT_EQ(c.egresses[1].check->port, 80);
+  EXPECT_EQ(c.egresses[1].check->path, "/generate_204");
+  EXPECT_EQ(c.egresses[1].check_interval, 5s);
+  ASSERT_TRUE(c.egresses[2].check);
+  EXPECT_EQ(c.egresses[2].check->host, "::1");
+  EXPECT_EQ(c.egresses[2].check->port, 8080);
+  EXPECT_EQ(c.egresses[2].check->path, "/");
+  EXPECT_FALSE(c.egresses[3].check);
+}
 
 TEST(DispatchConfigTest, an_open_proxy_runs_only_when_the_operator_says_so) {
   const Config c = load(SOURCE

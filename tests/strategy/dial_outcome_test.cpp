@@ -80,3 +80,25 @@ INSTANTIATE_TEST_SUITE_P(
              "HTTP upstream unavailable"}));
 
 }  // namespace
+
+namespace {
+
+// An active check's destination is the operator's known-good target: anything but a made
+// connection (and, for HTTP, a 2xx/3xx answer) is the egress's failure, even what would be
+// the destination's doing for a client.
+TEST(CheckOutcomeTest, only_a_passed_check_is_a_success) {
+  for (const EgressKind kind : {EgressKind::source, EgressKind::upstream}) {
+    for (std::size_t r = 0; r < ipm::pool::kDialResultCount; ++r) {
+      DialOutcome d;
+      d.kind = kind;
+      d.check = true;
+      d.result = static_cast<DialResult>(r);
+      d.upstream_code = 5;  // SOCKS5 "refused": neutral for a client, not for a check
+      EXPECT_EQ(ipm::strategy::classify(d),
+                d.result == DialResult::ok ? Outcome::success : Outcome::failure)
+          << to_string(d.result);
+    }
+  }
+}
+
+}  // namespace
