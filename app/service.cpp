@@ -19,6 +19,7 @@
 #include "app/action_journal.hpp"
 #include "app/decision_logger.hpp"
 #include "app/descriptor_limit.hpp"
+#include "app/egress_checker.hpp"
 #include "app/egresses.hpp"
 #include "app/exposure.hpp"
 #include "app/log.hpp"
@@ -38,6 +39,7 @@
 #include "probe/pool_collector.hpp"
 #include "probe/server.hpp"
 #include "probe/server_options.hpp"
+#include "proxy/resolver.hpp"
 #include "proxy/server.hpp"
 #include "scanner/upstream_config.hpp"
 #include "strategy/operator_command.hpp"
@@ -374,6 +376,21 @@ int Service::run() {
   };
   schedule();
 
+  // Active checks of the source and upstream egresses that have one (the last of the pool).
+  const std::span<const pool::Egress> dispatch_egresses =
+      std::span(egresses).last(std::min(egresses.size(), config_.egresses.size()));
+  std::vector<CheckTarget> checks = check_targets(config_, dispatch_egresses);
+  std::optional<proxy::Resolver> check_resolver;
+  std::optional<EgressChecker> checker;
+  if (!checks.empty()) {
+    log_info() << checks.size() << " egress checks";
+    check_resolver.emplace(1);
+    checker.emplace(
+        io.get_executor(), std::move(checks), *check_resolver, config_.dial_timeout,
+        [&engine](const pool::DialOutcome& o) { engine.apply(o); }, pool::Clock::now());
+    checker->start();
+  }
+
   // Waits out the proxy's drain off the io thread, so a second signal is still heard.
   std::jthread drain_waiter;
   stop_signals.async_wait([&](const boost::system::error_code& ec, int signo) {
@@ -385,6 +402,8 @@ int Service::run() {
     notify_stopping();
     hup.cancel();
     housekeeping.cancel();
+    if (checker)
+      checker->stop();
     probe_server.stop();
     if (logs)
       logs->stop();

@@ -75,11 +75,6 @@ config::Family family_of(const protocol::Destination& d) {
   return config::Family::any;
 }
 
-bool reaches(const pool::Egress& e, const asio::ip::address& a) {
-  return e.family == config::Family::any ||
-         (a.is_v4() ? config::Family::ipv4 : config::Family::ipv6) == e.family;
-}
-
 }  // namespace
 
 EgressConnector::EgressConnector(EgressSource& source, Resolver& resolver,

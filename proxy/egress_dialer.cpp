@@ -48,6 +48,11 @@ std::unique_ptr<protocol::UpstreamClient> client_for(const pool::Egress& e,
 
 }  // namespace
 
+bool reaches(const pool::Egress& e, const asio::ip::address& a) {
+  return e.family == config::Family::any ||
+         (a.is_v4() ? config::Family::ipv4 : config::Family::ipv6) == e.family;
+}
+
 pool::DialResult dial_result(const boost::system::error_code& ec, bool expired) {
   return expired ? pool::DialResult::timeout : dial_result(classify_dial_error(ec));
 }

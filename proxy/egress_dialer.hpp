@@ -31,6 +31,9 @@ struct EgressAttempt {
   bool ok() const { return result == pool::DialResult::ok; }
 };
 
+/// Whether `e` can dial `a`: an egress of one family is offered destinations of its own.
+bool reaches(const pool::Egress& e, const boost::asio::ip::address& a);
+
 /// Classifies a socket error of a dial (timeouts are the caller's `expired`).
 pool::DialResult dial_result(const boost::system::error_code& ec, bool expired);
 

@@ -375,6 +375,32 @@ TEST_F(DispatchTest, tunnel_mode_over_an_ssh_dash_d_tunnel_and_failover_when_it_
   EXPECT_THAT(probe(), HasSubstr("\"AvailableIP\":[\"127.0.0.1:" + std::to_string(a + 1) + "\"]"));
 }
 
+TEST_F(DispatchTest, an_idle_egress_whose_check_fails_is_taken_out_before_a_client_tries_it) {
+  // No client traffic at all: the checks alone (every second, through each egress) find that
+  // one source cannot reach the check's target (its port is closed) and take it out.
+  const std::uint16_t closed = free_tcp_port();
+  start_yaml(
+      "listen: [{type: mixed, port: PORT}]\nconsecutive_failure: 2\n"
+      "egresses:\n"
+      "  - {kind: source, address: 127.0.1.12, check_interval: 1s,\n"
+      "     check: \"http://127.0.0.1:" +
+      std::to_string(target_.port()) +
+      "/\"}\n"
+      "  - {kind: source, address: 127.0.1.13, check_interval: 1s,\n"
+      "     check: \"tcp://127.0.0.1:" +
+      std::to_string(closed) + "\"}\n");
+  EXPECT_TRUE(wait_until(
+      [&] { return probe().find("\"AvailableIP\":[\"127.0.1.12\"]") != std::string::npos; }, 10s))
+      << probe();
+  EXPECT_THAT(read_file(dir_ / "ipm.err"),
+              HasSubstr("check tcp://127.0.0.1:" + std::to_string(closed) +
+                        " through 127.0.1.13 failed: refused"));
+  // The HTTP check went through its own egress, and the clients now get the healthy one.
+  EXPECT_THAT(target_.peers(), testing::Each(testing::Eq("127.0.1.12")));
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(curl({"--socks5", proxy()}).first, "127.0.1.12");
+}
+
 TEST_F(DispatchTest, bad_input_is_answered_or_closed_and_hurts_no_one) {
   start({"127.0.1.10"}, {"IPM_HANDSHAKE_TIMEOUT=1s"});
   const pid_t pid = ipm_->pid();
