@@ -38,6 +38,7 @@ test_packages=(
   nftables iproute2  # gateway mode's tests, inside network namespaces they make
   chromium chromium-driver python3-selenium
   clang libclang-rt-14-dev  # the libFuzzer targets (tests/fuzz)
+  lld  # the linker of the sanitizer and fuzz builds (CMakePresets.json: sanitizer-ci)
 )
 bench_packages=(haproxy iperf3 wrk libnginx-mod-stream jq time
   linux-perf)  # perf record/report: the profiles behind tests/bench/replay_vs_mtail.sh's figures
