@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <functional>
 
 namespace ipm::pool {
 namespace {
@@ -83,7 +85,12 @@ std::string normalize_host(std::string_view target) {
   return out;
 }
 
-SiteGrouper::SiteGrouper(config::TargetGrouping grouping) : grouping_(grouping) {
+namespace {
+std::atomic<std::uint64_t> next_grouper_id{1};
+}  // namespace
+
+SiteGrouper::SiteGrouper(config::TargetGrouping grouping)
+    : grouping_(grouping), id_(next_grouper_id.fetch_add(1, std::memory_order_relaxed)) {
   if (grouping_ != config::TargetGrouping::site)
     return;
   // psl_latest() takes the newer of the distribution's list (the publicsuffix package) and the
@@ -103,9 +110,38 @@ SiteGrouper::~SiteGrouper() {
     psl_free(psl_);
 }
 
+namespace {
+
+// Per thread, the last targets grouped (direct-mapped by the target's hash): sites are asked
+// for the same few hosts over and over (every log line, every tcp connection while some site
+// has a state), and libpsl's lookup is most of a pick's cost. Targets longer than
+// kCachedTargetMax are grouped each time; the cache holds at most 2,048 short targets a thread.
+struct CachedSite {
+  std::uint64_t owner = 0;  // SiteGrouper::id_ (0: empty)
+  std::string target;
+  std::string site;
+};
+constexpr std::size_t kCacheSlots = 2048;
+constexpr std::size_t kCachedTargetMax = 64;
+}  // namespace
+
 std::string SiteGrouper::site_of(std::string_view target) const {
   if (grouping_ == config::TargetGrouping::none)
     return {};
+  if (target.size() > kCachedTargetMax)
+    return group(target);
+  thread_local std::array<CachedSite, kCacheSlots> cache;
+  CachedSite& c = cache[std::hash<std::string_view>{}(target) & (kCacheSlots - 1)];
+  if (c.owner == id_ && c.target == target)
+    return c.site;
+  std::string site = group(target);
+  c.owner = id_;
+  c.target.assign(target);
+  c.site = site;
+  return site;
+}
+
+std::string SiteGrouper::group(std::string_view target) const {
   std::string host = normalize_host(target);
   if (host.empty() || grouping_ == config::TargetGrouping::host || psl_ == nullptr ||
       is_ip_literal(host))

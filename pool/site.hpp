@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -42,7 +43,10 @@ class SiteGrouper {
   const std::string& list_source() const { return list_source_; }
 
  private:
+  std::string group(std::string_view target) const;  // site_of without the cache
+
   config::TargetGrouping grouping_;
+  std::uint64_t id_;  ///< unique per grouper: keys its entries of the per-thread cache
   psl_ctx_st* psl_ = nullptr;
   std::string list_source_;
 };

@@ -24,26 +24,30 @@ void Snapshot::set_sites(std::vector<SiteRules> rules) {
   std::size_t size = 8;
   while (size < sites.size() * 2)
     size *= 2;
-  site_slots_.assign(size, 0);
+  site_slots_.assign(size, SiteSlot{});
   const std::size_t mask = size - 1;
   for (std::size_t i = 0; i < sites.size(); ++i) {
-    std::size_t slot = std::hash<std::string_view>{}(sites[i].site) & mask;
-    while (site_slots_[slot] != 0)
+    const std::size_t h = std::hash<std::string_view>{}(sites[i].site);
+    std::size_t slot = h & mask;
+    while (site_slots_[slot].at != 0)
       slot = (slot + 1) & mask;
-    site_slots_[slot] = static_cast<std::uint32_t>(i + 1);
+    site_slots_[slot] =
+        SiteSlot{static_cast<std::uint32_t>(h >> 32), static_cast<std::uint32_t>(i + 1)};
   }
 }
 
 const SiteRules* Snapshot::rules_for(std::string_view site) const {
   if (site_slots_.empty() || site.empty())
     return nullptr;
+  const std::size_t h = std::hash<std::string_view>{}(site);
+  const auto tag = static_cast<std::uint32_t>(h >> 32);
   const std::size_t mask = site_slots_.size() - 1;
-  for (std::size_t slot = std::hash<std::string_view>{}(site)&mask;; slot = (slot + 1) & mask) {
-    const std::uint32_t at = site_slots_[slot];
-    if (at == 0)
+  for (std::size_t slot = h & mask;; slot = (slot + 1) & mask) {
+    const SiteSlot& s = site_slots_[slot];
+    if (s.at == 0)
       return nullptr;
-    if (sites[at - 1].site == site)
-      return &sites[at - 1];
+    if (s.tag == tag && sites[s.at - 1].site == site)  // the tag spares most string compares
+      return &sites[s.at - 1];
   }
 }
 

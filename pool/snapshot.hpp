@@ -93,7 +93,11 @@ struct Snapshot {
   std::ptrdiff_t find(std::string_view ip) const;
 
  private:
-  std::vector<std::uint32_t> site_slots_;  // open addressing: index into sites + 1, 0 free
+  struct SiteSlot {
+    std::uint32_t tag = 0;  // high bits of the site's hash
+    std::uint32_t at = 0;   // index into sites + 1; 0: free
+  };
+  std::vector<SiteSlot> site_slots_;  // open addressing
 };
 
 }  // namespace ipm::pool

@@ -70,3 +70,22 @@ TEST(SiteTest, host_and_none_grouping) {
 }
 
 }  // namespace
+
+// site_of remembers recent targets per thread: two groupers asked for the same targets in
+// turn each keep their own answers, and a long target is grouped as a short one.
+TEST(SiteGrouperTest, the_per_thread_cache_never_mixes_groupers) {
+  const ipm::pool::SiteGrouper by_site(ipm::config::TargetGrouping::site);
+  const ipm::pool::SiteGrouper by_host(ipm::config::TargetGrouping::host);
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(by_site.site_of("www.a.example.co.uk"), "example.co.uk");
+    EXPECT_EQ(by_host.site_of("www.a.example.co.uk"), "www.a.example.co.uk");
+    EXPECT_EQ(by_site.site_of("WWW.A.EXAMPLE.CO.UK:443"), "example.co.uk");
+  }
+  const std::string long_host = std::string(100, 'x') + ".b.example";
+  EXPECT_EQ(by_site.site_of(long_host), "b.example");
+  EXPECT_EQ(by_site.site_of(long_host), "b.example");
+  for (int i = 0; i < 5000; ++i) {  // more targets than the cache holds: evictions are exact
+    const std::string host = "h" + std::to_string(i) + ".s" + std::to_string(i % 7) + ".example";
+    ASSERT_EQ(by_site.site_of(host), "s" + std::to_string(i % 7) + ".example") << host;
+  }
+}
