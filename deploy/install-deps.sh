@@ -41,6 +41,7 @@ test_packages=(
   lld  # the linker of the sanitizer and fuzz builds (CMakePresets.json: sanitizer-ci)
 )
 bench_packages=(haproxy iperf3 wrk libnginx-mod-stream jq time
+  microsocks dante-server  # the SOCKS5 peers of tests/bench/socks_vs_peers.sh
   linux-perf)  # perf record/report: the profiles behind tests/bench/replay_vs_mtail.sh's figures
 
 mode=deploy
