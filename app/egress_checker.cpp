@@ -113,8 +113,9 @@ asio::awaitable<pool::DialOutcome> EgressChecker::check(const CheckTarget& t, po
         co_return out;  // unreachable: the check's own name does not resolve
       addresses = std::move(found);
     }
-    const auto it = std::find_if(addresses.begin(), addresses.end(),
-                                 [&](const auto& address) { return proxy::reaches(t.egress, address); });
+    const auto it = std::find_if(addresses.begin(), addresses.end(), [&](const auto& address) {
+      return proxy::reaches(t.egress, address);
+    });
     if (it == addresses.end())
       co_return out;
     a = co_await proxy::dial_source(socket, t.egress, tcp::endpoint(*it, t.check.port), expired);
