@@ -22,6 +22,17 @@ std::optional<ClientAddress> ClientAddress::parse(std::string_view text) {
   return std::nullopt;
 }
 
+std::optional<ClientAddress> ClientAddress::of_endpoint(std::string_view endpoint) {
+  if (endpoint.starts_with('[')) {
+    const auto close = endpoint.find(']');
+    return close == std::string_view::npos ? std::nullopt : parse(endpoint.substr(1, close - 1));
+  }
+  const auto colon = endpoint.rfind(':');
+  if (colon != std::string_view::npos && endpoint.find(':') == colon)
+    return parse(endpoint.substr(0, colon));  // "IPv4:port"
+  return parse(endpoint);                     // a bare address
+}
+
 ClientAddress ClientAddress::from_bytes(const std::uint8_t* address, bool is_v4) {
   ClientAddress a;
   if (!is_v4 && std::memcmp(address, kMappedPrefix, sizeof kMappedPrefix) == 0) {

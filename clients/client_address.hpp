@@ -17,6 +17,9 @@ struct ClientAddress {
 
   /// "10.1.2.3", "::1", "::ffff:10.1.2.3"; nullopt when not an address.
   static std::optional<ClientAddress> parse(std::string_view text);
+  /// The address of an endpoint as the proxy writes it: "10.1.2.3:5000", "[::1]:5000"
+  /// (a bare address is taken too); nullopt when it holds none.
+  static std::optional<ClientAddress> of_endpoint(std::string_view endpoint);
   /// From raw network-order bytes (4 or 16 of them).
   static ClientAddress from_bytes(const std::uint8_t* address, bool is_v4);
 

@@ -15,7 +15,11 @@ std::vector<Candidate> RuledRotations::weights_for(const SourceIpRules& rules,
 std::optional<std::size_t> RuledRotations::pick(const SourceIpRules& rules,
                                                 const ClientAddress& client,
                                                 std::span<const Candidate> offered) {
-  const std::vector<Candidate> weighted = weights_for(rules, client, offered);
+  return pick_weighted(client, weights_for(rules, client, offered));
+}
+
+std::optional<std::size_t> RuledRotations::pick_weighted(const ClientAddress& client,
+                                                         std::span<const Candidate> weighted) {
   const std::lock_guard lock(mutex_);
   if (rotations_.size() >= max_clients_ && !rotations_.contains(client))
     rotations_.clear();

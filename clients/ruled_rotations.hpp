@@ -32,6 +32,11 @@ class RuledRotations {
   std::optional<std::size_t> pick(const SourceIpRules& rules, const ClientAddress& client,
                                   std::span<const Candidate> offered);
 
+  /// The next pick of `client`'s rotation over candidates already weighted for it (what
+  /// weights_for() gives, perhaps adjusted by the caller); nullopt when every weight is 0.
+  std::optional<std::size_t> pick_weighted(const ClientAddress& client,
+                                           std::span<const Candidate> weighted);
+
   /// The client's weights on `offered`, as pick() uses them.
   static std::vector<Candidate> weights_for(const SourceIpRules& rules, const ClientAddress& client,
                                             std::span<const Candidate> offered);
