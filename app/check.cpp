@@ -10,6 +10,7 @@
 #include <ostream>
 
 #include "app/exposure.hpp"
+#include "clients/source_ip_rules.hpp"
 #include "scanner/log_format.hpp"
 #include "scanner/tailer.hpp"
 #include "scanner/upstream_config.hpp"
@@ -127,6 +128,17 @@ int run_check(const config::Config& c, std::ostream& out, std::ostream& err) {
   for (const auto& w : exposure_warnings(c))
     err << "WARNING: " << w << "\n";
   ok = check_state_dir(c.state_dir, out, err) && ok;
+
+  if (!c.source_ip_rules.empty()) {
+    try {
+      const auto rules = clients::SourceIpRules::load(c.source_ip_rules);
+      out << "source_ip_rules: ok: " << rules.rule_count() << " rules for "
+          << rules.egresses().size() << " egresses (" << c.source_ip_rules << ")\n";
+    } catch (const std::exception& e) {
+      err << "source_ip_rules: " << e.what() << "\n";
+      ok = false;
+    }
+  }
 
   try {
     const scanner::LogFormat format = scanner::LogFormat::compile(c.log_format, c.target_variable);

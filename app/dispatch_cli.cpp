@@ -29,8 +29,6 @@ bool is_ip(const std::string& s) {
 // The enhanced forks' flags that ipmanager does not take yet: named, so that a user of a fork
 // learns what is missing instead of reading "not defined".
 std::optional<std::string> unsupported(std::string_view flag) {
-  if (flag == "config")
-    return "source_ip_rules.json (per-client rules) is not supported by ipmanager dispatch yet";
   if (flag == "stats")
     return "not supported; the same figures are on the probe: /probe, /metrics, "
            "/api/decisions (-web PORT)";
@@ -85,6 +83,11 @@ DispatchParse parse_dispatch(std::span<const std::string_view> args) {
         return fail("-" + std::string(arg) + ": '" + std::string(v.value_or("")) +
                     "' is not a port (1-65535)");
       (arg == "lport" ? cmd.lport : cmd.web.emplace()) = *p;
+    } else if (arg == "config") {
+      const auto v = value();
+      if (!v || v->empty())
+        return fail("-config: needs the path of a source_ip_rules.json");
+      cmd.rules = std::string(*v);
     } else if (arg == "tunnel" || arg == "list" || arg == "quiet") {
       bool& target = arg == "tunnel" ? cmd.tunnel : arg == "list" ? cmd.list : cmd.quiet;
       if (!flag(target))
@@ -111,6 +114,7 @@ config::Config dispatch_config(const DispatchCommand& cmd) {
   c.probe_host = "127.0.0.1";
   c.probe_port = cmd.web.value_or(9095);
   c.listen = {config::Listener{config::FrontEnd::mixed, cmd.lhost, cmd.lport, {}}};
+  c.source_ip_rules = cmd.rules;
   for (const auto& arg : cmd.egresses) {
     const auto at = arg.rfind('@');
     const std::string target = arg.substr(0, at);
@@ -156,7 +160,8 @@ config::Config dispatch_config(const DispatchCommand& cmd) {
 
 std::string dispatch_usage() {
   return "Usage: ipmanager dispatch [-lhost 127.0.0.1] [-lport 8080] [-tunnel] [-list] [-quiet]\n"
-         "                          [-web PORT] IP[@ratio] | IFACE[@ratio] | HOST:PORT[@ratio] "
+         "                          [-web PORT] [-config source_ip_rules.json]\n"
+         "                          IP[@ratio] | IFACE[@ratio] | HOST:PORT[@ratio] "
          "...\n"
          "\n"
          "go-dispatch-proxy's command line: a SOCKS5/SOCKS4/HTTP proxy on lhost:lport whose\n"
@@ -170,6 +175,9 @@ std::string dispatch_usage() {
          "  -list        print the interfaces and their addresses, then exit\n"
          "  -quiet       log warnings and errors only\n"
          "  -web PORT    port of the probe (/ping, /probe, /metrics, API; default 9095)\n"
+         "  -config FILE the enhanced fork's source_ip_rules.json: each client IP or CIDR its\n"
+         "               own ratio per egress (the longest prefix wins; 0: never); reread on\n"
+         "               SIGHUP\n"
          "\n"
          "Every config key can be set with IPM_<KEY>, e.g. IPM_ALLOW_OPEN_PROXY=true to listen\n"
          "beyond loopback without users, IPM_ALLOW_DESTINATIONS='[10.0.0.0/8]' to reach\n"

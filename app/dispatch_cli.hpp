@@ -19,6 +19,7 @@ struct DispatchCommand {
   bool list = false;                 ///< -list: print the interfaces' addresses and exit
   bool quiet = false;                ///< -quiet: warnings and errors only
   std::optional<std::uint16_t> web;  ///< -web PORT: the probe's port (default 9095)
+  std::string rules;                 ///< -config FILE: the enhanced fork's source_ip_rules.json
   bool help = false;
   std::vector<std::string> egresses;  ///< IP[@ratio], IFACE[@ratio], host:port[@ratio]
 };
@@ -34,9 +35,9 @@ DispatchParse parse_dispatch(std::span<const std::string_view> args);
 
 /// The configuration the command stands for: a mixed front end on lhost:lport, one source
 /// egress per IP or interface (or one SOCKS5 upstream per host:port with -tunnel) with its
-/// ratio as weight, the smooth weighted rotation, the probe on 127.0.0.1:9095 (or -web).
-/// Environment overrides (IPM_<KEY>) apply on top. Throws config::ConfigError on a bad
-/// argument, naming it.
+/// ratio as weight, -config's file as source_ip_rules, the smooth weighted rotation, the probe on
+/// 127.0.0.1:9095 (or -web). Environment overrides (IPM_<KEY>) apply on top. Throws
+/// config::ConfigError on a bad argument, naming it.
 config::Config dispatch_config(const DispatchCommand& command);
 
 /// The -help text.

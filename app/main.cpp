@@ -1,5 +1,6 @@
 // ipmanager: command line, config loading, and the exit codes operators script against
 // (0 ok, 1 bad config or failed check, 2 bad command line or unreadable config file).
+#include <cstdlib>
 #include <iostream>
 #include <span>
 #include <string_view>
@@ -53,6 +54,9 @@ int dispatch_main(std::span<const std::string_view> args) {
   }
   auto load_dispatch = [cmd] {
     Config c = ipm::app::dispatch_config(cmd);
+    // The enhanced fork's README: GO_DISPATCH_CONFIG names the rules file; -config wins.
+    if (const char* rules = std::getenv("GO_DISPATCH_CONFIG"); cmd.rules.empty() && rules)
+      c.source_ip_rules = rules;
     ipm::config::apply_environment(c, ipm::config::process_env());
     ipm::config::validate(c);
     return c;

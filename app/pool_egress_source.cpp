@@ -1,6 +1,7 @@
 #include "app/pool_egress_source.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace ipm::app {
 
@@ -20,13 +21,70 @@ std::optional<pool::Egress> PoolEgressSource::pick(const pool::Request& request,
     site = grouper_.site_of(target);
   pool::Request with_site = request;
   with_site.site = site;
-  auto picked = selector_.pick(with_site, exclude);
+  std::optional<pool::Pick> picked;
+  const std::shared_ptr<const clients::SourceIpRules> rules = this->rules();
+  const auto client =
+      rules && !rules->empty() ? clients::ClientAddress::of_endpoint(request.client) : std::nullopt;
+  if (client && rules->names(*client))
+    picked = pick_ruled(*rules, *client, with_site, exclude);
+  else
+    picked = selector_.pick(with_site, exclude);
   if (!picked)
     return std::nullopt;
   pool::Egress egress = picked->egress();
   std::lock_guard lock(mutex_);
   leases_[egress.ip].dialing.push_back(std::move(*picked));
   return egress;
+}
+
+std::optional<pool::Pick> PoolEgressSource::pick_ruled(const clients::SourceIpRules& rules,
+                                                       const clients::ClientAddress& client,
+                                                       const pool::Request& request,
+                                                       std::span<const std::string> exclude) {
+  const std::shared_ptr<const pool::Snapshot> snap = selector_.snapshot();
+  // The egresses this request may use now, as the pool's policy would see them: selectable,
+  // able to serve it, not tried, and not out for its site (unless every one is).
+  std::vector<std::uint32_t> indices;
+  std::vector<clients::Candidate> offered;
+  const auto offer = [&](std::string_view site) {
+    for (std::uint32_t i = 0; i < snap->ips.size(); ++i) {
+      const pool::SnapshotEntry& e = snap->ips[i];
+      if (!e.selectable || e.share <= 0.0 || !pool::can_serve(e.egress, request) ||
+          std::find(exclude.begin(), exclude.end(), e.egress.ip) != exclude.end() ||
+          !snap->selectable_for(i, site))
+        continue;
+      indices.push_back(i);
+      offered.push_back({e.egress.ip, e.egress.weight});
+    }
+  };
+  offer(request.site);
+  if (offered.empty() && !request.site.empty())
+    offer({});
+  std::vector<clients::Candidate> weighted =
+      clients::RuledRotations::weights_for(rules, client, offered);
+  // Probation: the egress keeps its share of what the client would give it (at least 1 of a
+  // cycle while the client's ratio for it is not 0).
+  for (std::size_t k = 0; k < weighted.size(); ++k) {
+    const double share = snap->ips[indices[k]].share;
+    if (share < 1.0 && weighted[k].weight > 0)
+      weighted[k].weight = std::max<std::uint32_t>(
+          1, static_cast<std::uint32_t>(std::lround(weighted[k].weight * share)));
+  }
+  const std::optional<std::size_t> k = rotations_.pick_weighted(client, weighted);
+  if (!k)
+    return std::nullopt;  // every egress left weighs 0 for this client: refused
+  const std::uint32_t i = indices[*k];
+  return pool::Pick(snap->ips[i], i, snap->least_bad_fallback);
+}
+
+void PoolEgressSource::set_rules(std::shared_ptr<const clients::SourceIpRules> rules) {
+  std::lock_guard lock(rules_mutex_);
+  rules_ = std::move(rules);
+}
+
+std::shared_ptr<const clients::SourceIpRules> PoolEgressSource::rules() const {
+  std::lock_guard lock(rules_mutex_);
+  return rules_;
 }
 
 void PoolEgressSource::report(const pool::DialOutcome& outcome) {

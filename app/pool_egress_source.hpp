@@ -1,11 +1,15 @@
 #pragma once
 
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "clients/ruled_rotations.hpp"
+#include "clients/source_ip_rules.hpp"
 #include "pool/selector.hpp"
 #include "pool/site.hpp"
 #include "proxy/egress_source.hpp"
@@ -19,6 +23,13 @@ namespace ipm::app {
 /// A request's target (the tcp client's X-Egress-Host or Host, else the destination host) is
 /// grouped into its site (libpsl) only while some site has rules in the snapshot, and
 /// selection then skips the IPs cooling for that site.
+///
+/// A client that source_ip_rules name (set_rules) gets its own smooth weighted rotation over
+/// the egresses selectable for its request, each weighing the client's ratio for it (its
+/// longest matching rule) or, without a rule of that egress for the client, the egress's own
+/// weight; ratio 0 is never. An egress on probation weighs its probation share of that. When
+/// every egress left weighs 0 for the client, it is refused: never "the first one".
+/// Unruled clients get the pool's policy.
 ///
 /// least_conn counts a connection from its pick to its close: the Pick lease taken in pick()
 /// is held as "dialing" until the dial is reported, then as "open" until closed().
@@ -38,6 +49,10 @@ class PoolEgressSource final : public proxy::EgressSource {
   void opened(const pool::Egress& egress) override;
   void closed(const pool::Egress& egress) override;
 
+  /// The per-client rules in force from now on (a SIGHUP's reload); null or empty: none.
+  void set_rules(std::shared_ptr<const clients::SourceIpRules> rules);
+  std::shared_ptr<const clients::SourceIpRules> rules() const;
+
   /// While some site has rules in the snapshot (health per target).
   bool wants_target() override { return selector_.has_site_rules(); }
 
@@ -51,9 +66,17 @@ class PoolEgressSource final : public proxy::EgressSource {
     std::vector<pool::Pick> open;
   };
 
+  std::optional<pool::Pick> pick_ruled(const clients::SourceIpRules& rules,
+                                       const clients::ClientAddress& client,
+                                       const pool::Request& request,
+                                       std::span<const std::string> exclude);
+
   pool::Selector& selector_;
   strategy::SharedEngine& engine_;
   const pool::SiteGrouper grouper_;  // immutable, shared by every worker thread
+  mutable std::mutex rules_mutex_;   // guards rules_ only (not std::atomic<shared_ptr>: TSan)
+  std::shared_ptr<const clients::SourceIpRules> rules_;
+  clients::RuledRotations rotations_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Leases> leases_;
 };

@@ -30,6 +30,7 @@
 #include "app/reload_status.hpp"
 #include "app/systemd_notify.hpp"
 #include "app/version.hpp"
+#include "clients/source_ip_rules.hpp"
 #include "config/errors.hpp"
 #include "config/json_view.hpp"
 #include "config/schema.hpp"
@@ -76,6 +77,33 @@ scanner::UpstreamConfig read_upstream(const config::Config& c) {
                                                " server blocks without an egress ignored"
                                          : "");
   return upstream;
+}
+
+// The per-client rules of `path` ("" for none: null). A bad file throws naming the key, the
+// file, the entry and the problem, before anything is applied.
+std::shared_ptr<const clients::SourceIpRules> load_source_ip_rules(const std::string& path) {
+  if (path.empty())
+    return nullptr;
+  try {
+    return std::make_shared<const clients::SourceIpRules>(clients::SourceIpRules::load(path));
+  } catch (const std::exception& e) {
+    throw config::ConfigError("source_ip_rules", e.what());
+  }
+}
+
+// "source_ip_rules: 4 rules for 2 egresses (PATH)", with a warning for each egress the rules
+// name that the pool does not have (a typo there would silently never apply).
+std::string describe_rules(const std::string& path, const clients::SourceIpRules* rules,
+                           const std::vector<pool::Egress>& egresses) {
+  if (rules == nullptr)
+    return "no source_ip_rules";
+  for (const auto& er : rules->egresses()) {
+    if (std::none_of(egresses.begin(), egresses.end(),
+                     [&](const pool::Egress& e) { return e.ip == er.egress; }))
+      log_warn() << "source_ip_rules: " << er.egress << " is not an egress of the pool";
+  }
+  return "source_ip_rules: " + std::to_string(rules->rule_count()) + " rules for " +
+         std::to_string(rules->egresses().size()) + " egresses (" + path + ")";
 }
 
 // Applies the live keys of `next` to `running` (the schema says which keys are live) and
@@ -213,6 +241,7 @@ int Service::run() {
   (fd_limit.error.empty() ? log_info() : log_warn()) << describe(fd_limit);
   Readiness readiness;
   scanner::UpstreamConfig upstream = read_upstream(config_);
+  const auto initial_rules = load_source_ip_rules(config_.source_ip_rules);
   readiness.pool_config_read();
 
   auto registry = std::make_shared<prometheus::Registry>();
@@ -287,6 +316,9 @@ int Service::run() {
   };
 
   PoolEgressSource egress_source(selector, engine, config_.target_grouping);
+  egress_source.set_rules(initial_rules);
+  if (initial_rules)
+    log_info() << describe_rules(config_.source_ip_rules, initial_rules.get(), egresses);
   proxy::Server::Options proxy_options;
   const bool per_ip_logs = config_.access_log_path.find("%s") != std::string::npos;
   proxy_options.reserved_descriptors = descriptors_besides_the_proxy(
@@ -432,6 +464,7 @@ int Service::run() {
       try {
         const config::Config next = reload_();
         scanner::UpstreamConfig next_upstream = read_upstream(next);
+        auto next_rules = load_source_ip_rules(next.source_ip_rules);
         const std::string keys = apply_live_changes(config_, next);
         set_debug(config_.debug);
         set_json(config_.log_style == config::LogStyle::json);
@@ -440,7 +473,9 @@ int Service::run() {
           selector.set_policy(config_.selection);
         engine.update([&](strategy::Engine& e) { e.reconfigure(config_); });
         const std::string pool = apply_pool(std::move(next_upstream));
-        log_info() << "SIGHUP: configuration reloaded: " << keys << "; pool config: " << pool;
+        egress_source.set_rules(next_rules);
+        log_info() << "SIGHUP: configuration reloaded: " << keys << "; pool config: " << pool
+                   << "; " << describe_rules(config_.source_ip_rules, next_rules.get(), egresses);
         reload_status.succeeded();
       } catch (const std::exception& e) {
         log_error() << "SIGHUP: reload failed, keeping the running configuration and pool: "

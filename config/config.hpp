@@ -143,6 +143,9 @@ struct Config {
   std::vector<AddressRule> allow_destinations;  ///< allowed although refused by default
   std::vector<AddressRule> deny_destinations;   ///< refused besides the defaults
   std::uint32_t resolver_threads = 4;
+  /// The enhanced go-dispatch-proxy's source_ip_rules.json (per-client ratios per egress);
+  /// "" for none. Read by the app (clients::SourceIpRules) at start and on every SIGHUP.
+  std::string source_ip_rules;
 
   Config();
 

@@ -716,6 +716,11 @@ std::vector<KeySpec> build_schema() {
   keys.push_back(uint_key("resolver_threads",
                           "threads that resolve domain destinations (getaddrinfo)",
                           &Config::resolver_threads, 1, 256));
+  keys.push_back(string_key("source_ip_rules",
+                            "the enhanced go-dispatch-proxy's source_ip_rules.json: per-client "
+                            "ratios per egress, longest prefix first, reread on SIGHUP; \"\" "
+                            "for none",
+                            &Config::source_ip_rules, true));
 
   // What a running process applies on SIGHUP (app/service.cpp): logging, the pool config
   // path, the probe's token and label cap, and the strategy and selection keys.
@@ -742,7 +747,8 @@ std::vector<KeySpec> build_schema() {
                                       "metrics_history_labels",
                                       "metrics_max_series",
                                       "max_sites_per_ip",
-                                      "failing_sites_to_eject"}) {
+                                      "failing_sites_to_eject",
+                                      "source_ip_rules"}) {
     const auto it =
         std::find_if(keys.begin(), keys.end(), [live](const KeySpec& k) { return k.name == live; });
     if (it == keys.end())

@@ -124,6 +124,7 @@ asio::awaitable<std::optional<pool::ConnectionEnd>> Dialer::connect(
     if (c.aborted())
       co_return c.aborted();
     pool::Request request = pool::kNginxRequest;
+    request.client = decision.client;  // per-client rules (source_ip_rules)
     request.target = c.target();
     std::optional<pool::Egress> egress = source_.pick(request, tried);
     if (!egress)

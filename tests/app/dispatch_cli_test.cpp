@@ -60,8 +60,7 @@ TEST(DispatchCliTest, bad_command_lines_say_what_is_wrong) {
   EXPECT_THAT(error({"-socks", "10.0.0.1"}), HasSubstr("flag provided but not defined: -socks"));
   EXPECT_THAT(error({"-tunnel=maybe", "a:1"}), HasSubstr("-tunnel takes true or false"));
   // The enhanced forks' flags that are not supported yet say so.
-  EXPECT_THAT(error({"-config", "source_ip_rules.json", "10.0.0.1"}),
-              HasSubstr("-config: source_ip_rules.json (per-client rules) is not supported"));
+  EXPECT_THAT(error({"10.0.0.1", "-config"}), HasSubstr("-config: needs the path"));
   EXPECT_THAT(error({"-gateway", "10.0.0.1"}),
               HasSubstr("-gateway: the transparent gateway mode is not supported"));
   EXPECT_THAT(error({"-stats", "10.0.0.1"}), HasSubstr("/metrics"));
@@ -78,6 +77,7 @@ TEST(DispatchCliTest, stands_for_a_mixed_front_end_over_weighted_source_egresses
   EXPECT_EQ(c.listen[0].host, "127.0.0.1");
   EXPECT_EQ(c.listen[0].port, 1080);
   EXPECT_EQ(c.selection, ipm::config::Selection::weighted);  // ratios, interleaved
+  EXPECT_EQ(c.source_ip_rules, "");
   EXPECT_EQ(c.probe_host, "127.0.0.1");
   EXPECT_EQ(c.probe_port, 9095);
   EXPECT_TRUE(c.upstream_conf_path.empty());
@@ -89,6 +89,12 @@ TEST(DispatchCliTest, stands_for_a_mixed_front_end_over_weighted_source_egresses
   EXPECT_EQ(c.egresses[1].weight, 1U);
   EXPECT_EQ(c.egresses[2].address, "::1");
   EXPECT_NO_THROW(ipm::config::validate(c));
+}
+
+TEST(DispatchCliTest, config_names_the_enhanced_forks_source_ip_rules) {
+  EXPECT_EQ(config_of({"-config", "/etc/rules.json", "10.0.0.1@5"}).source_ip_rules,
+            "/etc/rules.json");
+  EXPECT_EQ(config_of({"10.0.0.1", "--config=rules.json"}).source_ip_rules, "rules.json");
 }
 
 TEST(DispatchCliTest, tunnel_mode_stands_for_socks5_upstreams) {

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <memory>
+
+#include "clients/source_ip_rules.hpp"
 #include "config/config.hpp"
 #include "pool/selector.hpp"
 #include "strategy/shared_engine.hpp"
@@ -86,6 +90,91 @@ TEST_F(PoolEgressSourceTest, a_target_is_grouped_into_its_site_and_skips_the_ips
   ASSERT_TRUE(fallback);
   EXPECT_EQ(fallback->ip, "127.0.1.1");
   source_.abandoned(*fallback);
+}
+
+// The enhanced fork's source_ip_rules over the pool's two egresses: 127.0.1.1 "IP:0" as the
+// fork writes source egresses, 127.0.1.2 plain.
+constexpr const char* kRules = R"({
+  "127.0.1.1:0": {
+    "10.0.0.5": {"source_ip": "10.0.0.5", "contention_ratio": 5, "description": "5x client"},
+    "10.0.0.0/24": {"source_ip": "10.0.0.0/24", "contention_ratio": 3, "description": "dept"},
+    "10.0.0.7": {"source_ip": "10.0.0.7", "contention_ratio": 0, "description": "never .1"},
+    "fd00::/64": {"source_ip": "fd00::/64", "contention_ratio": 2, "description": "v6 net"}
+  },
+  "127.0.1.2": {
+    "10.0.0.0/24": {"source_ip": "10.0.0.0/24", "contention_ratio": 1, "description": "dept"},
+    "10.0.0.9": {"source_ip": "10.0.0.9", "contention_ratio": 0, "description": "only .1"}
+  }
+})";
+
+class RuledPickTest : public PoolEgressSourceTest {
+ protected:
+  RuledPickTest() {
+    source_.set_rules(
+        std::make_shared<const clients::SourceIpRules>(clients::SourceIpRules::parse(kRules)));
+  }
+
+  // How often each egress is picked for `client` over `n` picks (each released at once).
+  std::map<std::string, int> picks(std::string_view client, int n,
+                                   std::span<const pool::Egress> tried = {}) {
+    std::map<std::string, int> seen;
+    pool::Request request = pool::kNginxRequest;
+    request.client = client;
+    for (int i = 0; i < n; ++i) {
+      const auto e = source_.pick(request, tried);
+      seen[e ? e->ip : "refused"]++;
+      if (e)
+        source_.abandoned(*e);
+    }
+    return seen;
+  }
+};
+
+TEST_F(RuledPickTest, each_ruled_client_gets_its_ratios_exactly_over_every_cycle) {
+  using Seen = std::map<std::string, int>;
+  // Host rule 5 on .1, its subnet's 1 on .2: 5 of every 6.
+  EXPECT_EQ(picks("10.0.0.5:40000", 12), (Seen{{"127.0.1.1", 10}, {"127.0.1.2", 2}}));
+  // A host of the subnet: 3:1.
+  EXPECT_EQ(picks("10.0.0.6:40000", 8), (Seen{{"127.0.1.1", 6}, {"127.0.1.2", 2}}));
+  // Ratio 0 on .1 (host rule beats the subnet's 3): never .1.
+  EXPECT_EQ(picks("10.0.0.7:1", 10), (Seen{{"127.0.1.2", 10}}));
+  // IPv6: the v6 net's 2 on .1, no rule of .2 for it: the egress's own weight 1.
+  EXPECT_EQ(picks("[fd00::1]:443", 9), (Seen{{"127.0.1.1", 6}, {"127.0.1.2", 3}}));
+  // An IPv4-mapped client is its IPv4 address.
+  EXPECT_EQ(picks("[::ffff:10.0.0.5]:2", 6), (Seen{{"127.0.1.1", 5}, {"127.0.1.2", 1}}));
+}
+
+TEST_F(RuledPickTest, an_unruled_client_gets_the_pools_policy) {
+  const auto seen = picks("10.9.9.9:5000", 60);
+  EXPECT_GT(seen.at("127.0.1.1"), 0);
+  EXPECT_GT(seen.at("127.0.1.2"), 0);
+  EXPECT_EQ(seen.count("refused"), 0U);
+}
+
+TEST_F(RuledPickTest, failover_excludes_a_failed_egress_and_never_falls_back_to_a_ratio_0_one) {
+  using Seen = std::map<std::string, int>;
+  const pool::Egress first{"127.0.1.1", 19001, {}, 1};
+  EXPECT_EQ(picks("10.0.0.5:1", 4, std::span(&first, 1)), (Seen{{"127.0.1.2", 4}}));
+  // 10.0.0.9 may only use .1: with .1 tried, it is refused, never given .2.
+  EXPECT_EQ(picks("10.0.0.9:1", 3, std::span(&first, 1)), (Seen{{"refused", 3}}));
+  // The same with .1 banned by the operator: refused (the fork would hand it the first).
+  ASSERT_TRUE(engine_.update([](strategy::Engine& e) {
+    return e.ban("127.0.1.1", pool::TimePoint::max(), "test", pool::TimePoint{});
+  }));
+  EXPECT_EQ(picks("10.0.0.9:1", 3), (Seen{{"refused", 3}}));
+  EXPECT_EQ(picks("10.0.0.5:1", 3), (Seen{{"127.0.1.2", 3}}));
+  EXPECT_EQ(source_.leases(), 0U);
+}
+
+TEST_F(RuledPickTest, new_rules_apply_from_the_next_pick) {
+  using Seen = std::map<std::string, int>;
+  source_.set_rules(std::make_shared<const clients::SourceIpRules>(clients::SourceIpRules::parse(
+      R"({"127.0.1.2:0": {"10.0.0.5": {"source_ip": "10.0.0.5", "contention_ratio": 2}}})")));
+  EXPECT_EQ(picks("10.0.0.5:1", 6), (Seen{{"127.0.1.1", 2}, {"127.0.1.2", 4}}));
+  source_.set_rules(nullptr);
+  const auto seen = picks("10.0.0.9:1", 40);  // no rules: the pool's policy
+  EXPECT_GT(seen.at("127.0.1.1"), 0);
+  EXPECT_GT(seen.at("127.0.1.2"), 0);
 }
 
 }  // namespace

@@ -92,6 +92,7 @@ const std::map<std::string, std::vector<std::string>> kValid = {
     {"allow_destinations", {"[127.0.0.0/8]", "[\"[::1]:80\", 10.0.0.0/8]", "127.0.0.1:8080"}},
     {"deny_destinations", {"[]", "[192.168.0.0/16:22]"}},
     {"resolver_threads", {"1", "4"}},
+    {"source_ip_rules", {"\"\"", "\"/etc/ipmanager/source_ip_rules.json\""}},
 };
 
 // Front ends and egresses of dispatch mode only make sense together (a config with one and

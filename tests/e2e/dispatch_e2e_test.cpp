@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -189,6 +190,82 @@ TEST_F(DispatchTest, ratios_come_out_as_go_dispatch_proxy_users_expect) {
   EXPECT_EQ(seen["127.0.1.1"], 15);
   EXPECT_EQ(seen["127.0.1.2"], 10);
   EXPECT_THAT(target_.peers(), testing::Each(testing::AnyOf("127.0.1.1", "127.0.1.2")));
+}
+
+// The enhanced fork's scenario on loopback: clients 127.0.0.5 (the 5x client), .6 (the guest)
+// and .7 (a host of the department's subnet) and an unruled one (127.0.0.1), each with curl
+// --interface, over two source egresses of ratio 1; the target reports the egress it saw.
+TEST_F(DispatchTest, source_ip_rules_give_each_client_its_own_ratios_and_reload_on_sighup) {
+  const auto rules = [&](int guest_on_3) {
+    write_file(dir_ / "rules.json", R"({
+  "127.0.0.2:0": {
+    "127.0.0.5": {"source_ip": "127.0.0.5", "contention_ratio": 5, "description": "5x client"},
+    "127.0.0.6": {"source_ip": "127.0.0.6", "contention_ratio": 1, "description": "1x guest"}
+  },
+  "127.0.0.3:0": {
+    "127.0.0.4/30": {"source_ip": "127.0.0.4/30", "contention_ratio": 3, "description": "dept"},
+    "127.0.0.6": {"source_ip": "127.0.0.6", "contention_ratio": )" +
+                                        std::to_string(guest_on_3) + R"(, "description": "guest"}
+  }
+})");
+  };
+  rules(0);
+  start({"-config", (dir_ / "rules.json").string(), "127.0.0.2@1", "127.0.0.3@1"});
+  const auto seen = [&](const std::string& client, int n, bool http = false) {
+    std::map<std::string, int> out;
+    for (int i = 0; i < n; ++i) {
+      const auto [body, rc] = curl(
+          {"--interface", client, http ? "-x" : "--socks5", (http ? "http://" : "") + proxy()});
+      ++out[rc == 0 ? body : "refused"];
+    }
+    return out;
+  };
+  using Seen = std::map<std::string, int>;
+  // Host rule 5 on .2, the department's 3 on .3: 5 of every 8.
+  EXPECT_EQ(seen("127.0.0.5", 8), (Seen{{"127.0.0.2", 5}, {"127.0.0.3", 3}}));
+  // The guest: ratio 0 on .3 (its host rule beats the department's 3): never .3.
+  EXPECT_EQ(seen("127.0.0.6", 4), (Seen{{"127.0.0.2", 4}}));
+  // A host of the department without a rule of its own, through the HTTP front end: .2 has
+  // no rule for it (its default ratio 1), .3 the department's 3.
+  EXPECT_EQ(seen("127.0.0.7", 8, true), (Seen{{"127.0.0.2", 2}, {"127.0.0.3", 6}}));
+  // An unruled client: the command line's 1:1.
+  EXPECT_EQ(seen("127.0.0.1", 4), (Seen{{"127.0.0.2", 2}, {"127.0.0.3", 2}}));
+
+  // SIGHUP rereads the file: the guest now 1:1.
+  const auto reloads = [&](std::string_view what) {
+    return wait_until([&] { return read_file(dir_ / "ipm.err").find(what) != std::string::npos; },
+                      10s);
+  };
+  rules(1);
+  ASSERT_TRUE(ipm_->signal(SIGHUP));
+  ASSERT_TRUE(reloads("SIGHUP: configuration reloaded")) << read_file(dir_ / "ipm.err");
+  EXPECT_EQ(seen("127.0.0.6", 4), (Seen{{"127.0.0.2", 2}, {"127.0.0.3", 2}}));
+
+  // A malformed file is refused, naming the entry, and the running rules stay.
+  write_file(dir_ / "rules.json", R"({"127.0.0.2:0": {"127.0.0.6": {"contention_ratio": -1}}})");
+  ASSERT_TRUE(ipm_->signal(SIGHUP));
+  ASSERT_TRUE(reloads("SIGHUP: reload failed")) << read_file(dir_ / "ipm.err");
+  EXPECT_THAT(
+      read_file(dir_ / "ipm.err"),
+      HasSubstr(R"(["127.0.0.2:0"]["127.0.0.6"].contention_ratio: must be a whole number)"));
+  EXPECT_EQ(seen("127.0.0.6", 4), (Seen{{"127.0.0.2", 2}, {"127.0.0.3", 2}}));
+  EXPECT_TRUE(ipm_->running());
+}
+
+TEST_F(DispatchTest, a_bad_source_ip_rules_file_stops_the_start_naming_the_entry) {
+  write_file(dir_ / "rules.json", R"({"127.0.0.2:0": {"127.0.0.0/33": {"contention_ratio": 1}}})");
+  const auto err = dir_ / "start.err";
+  const std::uint16_t base = free_tcp_port_run(2);
+  const int rc = run_command(SpawnOptions{{IPM_EXECUTABLE, "dispatch", "-lport",
+                                           std::to_string(base), "-web", std::to_string(base + 1),
+                                           "-config", (dir_ / "rules.json").string(), "127.0.0.2"},
+                                          {},
+                                          dir_ / "start.out",
+                                          err},
+                             10s);
+  EXPECT_NE(rc, 0);
+  EXPECT_THAT(read_file(err), HasSubstr(R"(source_ip_rules: )"));
+  EXPECT_THAT(read_file(err), HasSubstr(R"(["127.0.0.2:0"]["127.0.0.0/33"])"));
 }
 
 TEST_F(DispatchTest, every_client_protocol_reaches_the_target_through_the_egress) {
