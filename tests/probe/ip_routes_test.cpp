@@ -119,9 +119,10 @@ TEST(IpRoutesTest, bad_ban_durations_are_400) {
 // answered) is listed by /api/ip/{ip} with its reason, and /probe?target= answers without it.
 TEST(IpRoutesTest, sites_an_ip_cools_for_are_listed_and_probe_target_agrees) {
   ProbeWorld w(3);
+  const std::string ip0 = ip_of(0);  // LogEvent holds views: the string outlives them
   for (std::uint32_t k = 0; k < w.cfg.consecutive_failure; ++k) {
     ipm::pool::LogEvent e;
-    e.ip = ip_of(0);
+    e.ip = ip0;
     e.port = 19000;
     e.time = base_time() + std::chrono::seconds(k);
     e.status = 403;

@@ -84,11 +84,12 @@ TEST(PoolCollectorTest, go_tool_gauges_keep_their_names_labels_and_meaning) {
 // label, so a thousand blocked sites add no series.
 TEST(PoolCollectorTest, per_site_health_is_counted_without_a_site_label) {
   ProbeWorld w(2);
+  const std::string ip0 = ip_of(0);  // LogEvent holds views: the string outlives them
   add_collector(w);
   for (int site = 0; site < 50; ++site) {
     for (std::uint32_t k = 0; k < w.cfg.consecutive_failure; ++k) {
       ipm::pool::LogEvent e;
-      e.ip = ip_of(0);
+      e.ip = ip0;
       e.port = 19000;
       e.time = ipm::test::base_time() + std::chrono::seconds(site * 10 + static_cast<int>(k));
       e.status = 403;
