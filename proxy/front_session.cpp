@@ -160,17 +160,9 @@ asio::awaitable<void> Worker::front_session(tcp::socket client, tcp::endpoint pe
   decision.client = endpoint_text(peer);
   decision.front_end = front;
 
-  struct EndGuard {
-    Worker& w;
-    ~EndGuard() { w.session_ended(); }
-  } guard{*this};
-  shared_.metrics.active.Increment();
-
+  const SessionTally tally(*this);
   Connection c(std::move(client));
-  c.accepted = accepted;
-  connections_.push_back(c);
-  if (cutting_)
-    c.abort(pool::ConnectionEnd::shutdown);
+  enlist(c, accepted);
 
   std::optional<pool::ConnectionEnd> end;
   // --- the client's handshake, bounded by handshake_timeout

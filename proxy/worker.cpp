@@ -270,18 +270,9 @@ asio::awaitable<void> Worker::session(tcp::socket client, tcp::endpoint peer) {
   decision.time = pool::Clock::now();
   decision.client = endpoint_text(peer);
 
-  // Declared before the Connection so that it runs after the Connection is gone.
-  struct EndGuard {
-    Worker& w;
-    ~EndGuard() { w.session_ended(); }
-  } guard{*this};
-  shared_.metrics.active.Increment();
-
+  const SessionTally tally(*this);
   Connection c(std::move(client));
-  c.accepted = accepted;
-  connections_.push_back(c);
-  if (cutting_)
-    c.abort(pool::ConnectionEnd::shutdown);
+  enlist(c, accepted);
   if (!c.aborted() && !c.read_first_bytes(first_buffers_))
     c.abort(pool::ConnectionEnd::client_reset);  // gone before the dial: no IP is tried
   if (!c.aborted() && c.first_size == 0 && shared_.source.wants_target()) {
@@ -341,6 +332,13 @@ void Worker::close_politely(Connection& c) {
   const BufferPool::Lease sink = first_buffers_.take();
   while (c.client.read_some(asio::buffer(sink.bytes().data(), sink.bytes().size()), ignored) > 0) {
   }
+}
+
+void Worker::enlist(Connection& c, std::chrono::steady_clock::time_point accepted) {
+  c.accepted = accepted;
+  connections_.push_back(c);
+  if (cutting_)
+    c.abort(pool::ConnectionEnd::shutdown);
 }
 
 void Worker::session_ended() {

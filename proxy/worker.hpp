@@ -136,6 +136,18 @@ class Worker {
   /// A FIN to a client that gets nothing (more), after discarding what it sent.
   void close_politely(Connection& c);
   void session_ended();
+  /// A session counted active from its start to its very end: declared before the session's
+  /// Connection, so that session_ended() runs after the Connection is gone.
+  struct SessionTally {
+    explicit SessionTally(Worker& w) : worker(w) { w.shared_.metrics.active.Increment(); }
+    ~SessionTally() { worker.session_ended(); }
+    SessionTally(const SessionTally&) = delete;
+    SessionTally& operator=(const SessionTally&) = delete;
+    Worker& worker;
+  };
+  /// Links a new session's connection into the worker's list (cut at once while the drain
+  /// cuts every session).
+  void enlist(Connection& c, std::chrono::steady_clock::time_point accepted);
   void log_exception(std::string_view what, std::exception_ptr e) const;
 
   WorkerShared& shared_;
