@@ -108,8 +108,11 @@ for ips in $sizes; do
   events=$(awk -v n="$lines" -v a="$t0" -v b="$done_ts" 'BEGIN {printf "%.0f", n / (b - a)}')
   read -r d_series d_bytes d_ms < <(scrape "$url")
   summary_b=$(curl -sf "$url/probe?summary=1" | wc -c)
-  # The first event of the page's stream is its snapshot of the whole pool.
-  events_b=$(curl -sN --max-time 5 "$url/api/events" 2>/dev/null | awk 'BEGIN {RS=""} {print length($0) + 2; exit}')
+  # The page's stream opens with its retry hint, then its snapshot of the whole pool: the size
+  # of that record. The stream never ends, so curl is cut (by awk or the time limit): its exit
+  # status is not the script's.
+  events_b=$({ curl -sN --max-time 5 "$url/api/events" 2>/dev/null || true; } |
+    awk 'BEGIN {RS=""} /(^|\n)event: snapshot\n/ {print length($0) + 2; exit}')
   write_config parse "metrics_per_ip: compact"
   t1=$(now)
   kill -HUP "$ipm_pid"
