@@ -15,15 +15,24 @@ void HistoryTally::push(HistoryRing& ring, const HistoryEntry& e) {
   const bool keeps = ring.capacity() > 0;  // a ring of capacity 0 only counts pushes
   if (keeps && ring.size() == ring.capacity()) {
     const HistoryEntry& evicted = ring[0];  // the oldest, about to be overwritten
-    if (evicted.status == e.status && evicted.target == e.target) {
+    if (evicted.status == e.status && counted_target(evicted) == counted_target(e)) {
       ring.push(e);  // the same pair leaves and enters: the counts stay
       return;
     }
-    remove(evicted.status, evicted.target);
+    remove(evicted.status, counted_target(evicted));
   }
   ring.push(e);
   if (keeps)
-    add(e.status, e.target);
+    add(e.status, counted_target(e));
+}
+
+void HistoryTally::count_targets(bool on, const HistoryRing& ring) {
+  if (on == by_target_)
+    return;
+  by_target_ = on;
+  slots_.clear();
+  used_ = 0;
+  ring.for_each([&](const HistoryEntry& e) { add(e.status, counted_target(e)); });
 }
 
 // The slot holding the pair, or the free slot where it would go. The table is never full.

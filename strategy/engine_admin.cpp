@@ -30,6 +30,7 @@ void Engine::add_ip(pool::Egress e) {
     return;
   index_.insert(pool::StringIndex::hash(e.ip), static_cast<pool::StringIndex::Id>(ips_.size()));
   ips_.emplace_back(std::move(e), cfg_.max_history_log_each_ip, cfg_.max_cool_down_log_each_ip);
+  ips_.back().history_tally.count_targets(cfg_.metrics_history_labels.target, ips_.back().history);
 }
 
 void Engine::recount() {
@@ -186,6 +187,10 @@ void Engine::reconfigure(const config::Config& next) {
   cfg_.max_history_log_each_ip = kept.max_history_log_each_ip;
   cfg_.max_cool_down_log_each_ip = kept.max_cool_down_log_each_ip;
   cfg_.decisions_kept = kept.decisions_kept;
+  if (next.metrics_history_labels.target != kept.metrics_history_labels.target) {
+    for (auto& r : ips_)
+      r.history_tally.count_targets(next.metrics_history_labels.target, r.history);
+  }
   ++selection_version_;  // probation_share and all_unavailable shape the snapshot
 }
 

@@ -21,10 +21,13 @@ Counts tallied(const HistoryTally& t) {
   return out;
 }
 
-// The counts by walking the ring, as the scrape did before the tally.
-Counts walked(const HistoryRing& ring) {
+// The counts by walking the ring, as the scrape did before the tally; by status alone
+// (target kEmpty) when targets are not counted.
+Counts walked(const HistoryRing& ring, bool by_target = true) {
   Counts out;
-  ring.for_each([&](const HistoryEntry& e) { ++out[{e.status, e.target}]; });
+  ring.for_each([&](const HistoryEntry& e) {
+    ++out[{e.status, by_target ? e.target : ipm::pool::Interner::kEmpty}];
+  });
   return out;
 }
 
@@ -89,6 +92,30 @@ TEST(HistoryTallyTest, equals_the_walk_with_many_pairs_coming_and_going) {
       ASSERT_EQ(tally.size(), walk.size());
     }
   }
+}
+
+TEST(HistoryTallyTest, without_targets_it_counts_by_status_and_a_switch_recounts_the_ring) {
+  std::mt19937 random(17);
+  HistoryRing ring(50);
+  HistoryTally tally;
+  tally.count_targets(false, ring);
+  EXPECT_FALSE(tally.counts_targets());
+  for (int i = 0; i < 3'000; ++i) {
+    tally.push(ring, entry(static_cast<std::uint16_t>(200 + 100 * (random() % 4)),
+                           static_cast<std::uint32_t>(random() % 20)));
+    if (i % 101 == 0) {
+      ASSERT_EQ(tallied(tally), walked(ring, false)) << "push " << i;
+    }
+  }
+  EXPECT_LE(tally.size(), 4U);      // one pair per status
+  tally.count_targets(true, ring);  // a reload adds the target label
+  EXPECT_EQ(tallied(tally), walked(ring, true));
+  for (int i = 0; i < 500; ++i)
+    tally.push(ring, entry(static_cast<std::uint16_t>(200 + 100 * (random() % 4)),
+                           static_cast<std::uint32_t>(random() % 20)));
+  EXPECT_EQ(tallied(tally), walked(ring, true));
+  tally.count_targets(false, ring);  // and removes it again
+  EXPECT_EQ(tallied(tally), walked(ring, false));
 }
 
 }  // namespace

@@ -237,29 +237,41 @@ TEST(EnginePoolTest, history_interns_keys_and_is_bounded) {
 }
 
 // The tally /metrics reads must match the history it summarises, through cooling (events
-// go to history only), bans, a full ring and a reload that keeps the IP.
+// go to history only), bans, a full ring, a reload that keeps the IP, and a reconfigure that
+// adds or removes the target label (targets are tallied only while the label is asked for).
 TEST(EnginePoolTest, history_tally_matches_the_history_through_eviction_and_reload) {
-  auto cfg = test_config();
-  cfg.max_history_log_each_ip = 50;
-  Engine e(cfg, egresses(3), kBase);
-  const char* statuses[] = {"200", "404", "429", "503"};
-  for (int i = 0; i < 400; ++i) {
-    const std::string ip = "127.0.1." + std::to_string(1 + i % 3);
-    const int status = std::stoi(statuses[(i * 7) % 4]);
-    e.apply(log_event(ip, at_s(i), status, 0, "k", "t" + std::to_string(i % 5) + ".example"));
-    if (i == 200) {
-      ASSERT_TRUE(e.ban("127.0.1.3", at_s(1000), "x", at_s(i)));
+  const auto matches = [](const Engine& e, bool by_target) {
+    for (const auto& r : e.ips()) {
+      std::map<std::pair<std::uint16_t, std::uint32_t>, std::uint32_t> walked, tallied;
+      r.history.for_each([&](const ipm::pool::HistoryEntry& h) {
+        ++walked[{h.status, by_target ? h.target : ipm::pool::Interner::kEmpty}];
+      });
+      r.history_tally.for_each([&](std::uint16_t status, std::uint32_t target, std::uint32_t n) {
+        tallied[{status, target}] = n;
+      });
+      EXPECT_EQ(r.history.size(), 50U);
+      EXPECT_EQ(tallied, walked) << r.egress.ip << (by_target ? " by target" : " by status");
     }
-  }
-  e.reload(egresses(2), at_s(500));
-  for (const auto& r : e.ips()) {
-    std::map<std::pair<std::uint16_t, std::uint32_t>, std::uint32_t> walked, tallied;
-    r.history.for_each([&](const ipm::pool::HistoryEntry& h) { ++walked[{h.status, h.target}]; });
-    r.history_tally.for_each([&](std::uint16_t status, std::uint32_t target, std::uint32_t n) {
-      tallied[{status, target}] = n;
-    });
-    EXPECT_EQ(r.history.size(), 50U);
-    EXPECT_EQ(tallied, walked) << r.egress.ip;
+  };
+  for (const bool target_label : {false, true}) {
+    auto cfg = test_config();
+    cfg.max_history_log_each_ip = 50;
+    cfg.metrics_history_labels.target = target_label;
+    Engine e(cfg, egresses(3), kBase);
+    const char* statuses[] = {"200", "404", "429", "503"};
+    for (int i = 0; i < 400; ++i) {
+      const std::string ip = "127.0.1." + std::to_string(1 + i % 3);
+      const int status = std::stoi(statuses[(i * 7) % 4]);
+      e.apply(log_event(ip, at_s(i), status, 0, "k", "t" + std::to_string(i % 5) + ".example"));
+      if (i == 200) {
+        ASSERT_TRUE(e.ban("127.0.1.3", at_s(1000), "x", at_s(i)));
+      }
+    }
+    e.reload(egresses(2), at_s(500));
+    matches(e, target_label);
+    cfg.metrics_history_labels.target = !target_label;
+    e.reconfigure(cfg);
+    matches(e, !target_label);
   }
 }
 
