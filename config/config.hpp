@@ -146,6 +146,12 @@ struct Config {
   /// The enhanced go-dispatch-proxy's source_ip_rules.json (per-client ratios per egress);
   /// "" for none. Read by the app (clients::SourceIpRules) at start and on every SIGHUP.
   std::string source_ip_rules;
+  /// Concurrent connections one client may hold (0: no cap), in all and through one egress;
+  /// a client is its address masked to client_prefix_v4 / client_prefix_v6 bits.
+  std::uint32_t max_connections_per_client = 0;
+  std::uint32_t max_connections_per_client_egress = 0;
+  std::uint32_t client_prefix_v4 = 32;
+  std::uint32_t client_prefix_v6 = 128;
 
   Config();
 

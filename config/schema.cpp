@@ -721,6 +721,22 @@ std::vector<KeySpec> build_schema() {
                             "ratios per egress, longest prefix first, reread on SIGHUP; \"\" "
                             "for none",
                             &Config::source_ip_rules, true));
+  keys.push_back(uint_key("max_connections_per_client",
+                          "concurrent connections one client may hold; the next is refused "
+                          "(SOCKS5 0x02, SOCKS4 0x5B, HTTP 429, a FIN on tcp); 0: no cap",
+                          &Config::max_connections_per_client, 0, 10'000'000));
+  keys.push_back(uint_key("max_connections_per_client_egress",
+                          "concurrent connections one client may hold through one egress; "
+                          "past it the client gets another egress, or is refused; 0: no cap",
+                          &Config::max_connections_per_client_egress, 0, 10'000'000));
+  keys.push_back(uint_key("client_prefix_v4",
+                          "IPv4 clients are counted by this prefix (32: each address, 24: each "
+                          "/24)",
+                          &Config::client_prefix_v4, 1, 32));
+  keys.push_back(uint_key("client_prefix_v6",
+                          "IPv6 clients are counted by this prefix (128: each address, 64: each "
+                          "/64)",
+                          &Config::client_prefix_v6, 1, 128));
 
   // What a running process applies on SIGHUP (app/service.cpp): logging, the pool config
   // path, the probe's token and label cap, and the strategy and selection keys.

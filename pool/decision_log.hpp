@@ -24,7 +24,8 @@ enum class ConnectionEnd : std::uint8_t {
   no_egress,         ///< the pool had nothing to offer (all unavailable and policy refuse)
   shutdown,          ///< cut by the drain timeout at shutdown
   handshake_failed,  ///< socks/http: a malformed, refused or timed-out handshake
-  refused,           ///< socks/http: answered with a refusal (policy, DNS, no egress)
+  refused,           ///< socks/http: answered with a refusal (policy, DNS, no egress); any
+                     ///< front end: the client was at its cap (tcp: a plain FIN)
 };
 
 std::string_view to_string(ConnectionEnd e);

@@ -10,6 +10,8 @@
 #include <boost/intrusive/list.hpp>
 #include <boost/intrusive/list_hook.hpp>
 
+#include "clients/client_address.hpp"
+#include "clients/client_limits.hpp"
 #include "pool/decision_log.hpp"
 #include "proxy/buffer_pool.hpp"
 
@@ -63,6 +65,12 @@ class Connection : public ConnectionHook {
   int directions_done = 0;  ///< directions that reached EOF (1: the closing phase)
   std::chrono::steady_clock::time_point accepted;
   std::chrono::steady_clock::time_point last_activity;
+
+  // Per-client caps (proxy/client_admission.hpp): who the client is, and the leases that count
+  // this connection, in all and through its egress, for as long as it lives.
+  clients::ClientAddress client_address;
+  clients::ClientLimits::Lease client_lease;
+  clients::ClientLimits::Lease egress_lease;
 
   // Dial timeout, kept by the worker's DialWatch.
   DialHook dial_hook;

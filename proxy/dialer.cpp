@@ -96,8 +96,9 @@ pool::DialResult dial_result(DialFailure f) {
   return pool::DialResult::other_error;
 }
 
-Dialer::Dialer(DialSettings settings, EgressSource& source, ProxyMetrics& metrics)
-    : settings_(settings), source_(source), metrics_(metrics) {}
+Dialer::Dialer(DialSettings settings, EgressSource& source, ProxyMetrics& metrics,
+               ClientAdmission* admission)
+    : settings_(settings), source_(source), metrics_(metrics), admission_(admission) {}
 
 asio::awaitable<std::optional<pool::ConnectionEnd>> Dialer::connect(
     Connection& c, DialWatch& watch, pool::Decision& decision) const {
@@ -120,13 +121,21 @@ asio::awaitable<std::optional<pool::ConnectionEnd>> Dialer::connect(
   }
 
   std::vector<pool::Egress> tried;
+  bool capped = false;  // an egress was skipped for the client's per-egress cap
   for (std::uint32_t attempt = 0; attempt <= settings_.retries; ++attempt) {
     if (c.aborted())
       co_return c.aborted();
     pool::Request request = pool::kNginxRequest;
     request.client = decision.client;  // per-client rules (source_ip_rules)
     request.target = c.target();
-    std::optional<pool::Egress> egress = source_.pick(request, tried);
+    clients::ClientLimits::Lease lease;  // held through the dial, then by the connection
+    std::optional<pool::Egress> egress =
+        admission_ ? admission_->pick(source_, c, request, tried, lease, capped)
+                   : source_.pick(request, tried);
+    if (!egress && attempt == 0 && capped) {
+      admission_->refused_at_egress_cap(config::FrontEnd::tcp);
+      co_return pool::ConnectionEnd::refused;
+    }
     if (!egress)
       co_return attempt == 0 ? pool::ConnectionEnd::no_egress : pool::ConnectionEnd::dial_failed;
     decision.egress = *egress;
@@ -145,6 +154,7 @@ asio::awaitable<std::optional<pool::ConnectionEnd>> Dialer::connect(
     report(*egress, a);
     if (!a.error) {
       decision.dial_time = a.took;
+      c.egress_lease = std::move(lease);
       co_return std::nullopt;
     }
     tried.push_back(std::move(*egress));

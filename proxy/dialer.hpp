@@ -9,6 +9,7 @@
 
 #include "config/duration.hpp"
 #include "pool/decision_log.hpp"
+#include "proxy/client_admission.hpp"
 #include "proxy/connection.hpp"
 #include "proxy/dial_watch.hpp"
 #include "proxy/egress_source.hpp"
@@ -42,12 +43,16 @@ pool::DialResult dial_result(DialFailure f);
 /// serves every worker thread (the EgressSource and metrics are thread-safe).
 class Dialer {
  public:
-  Dialer(DialSettings settings, EgressSource& source, ProxyMetrics& metrics);
+  /// With `admission`, an egress through which the client holds its per-egress cap is skipped
+  /// (and a client left with none is refused).
+  Dialer(DialSettings settings, EgressSource& source, ProxyMetrics& metrics,
+         ClientAdmission* admission = nullptr);
 
   config::Millis timeout() const { return settings_.timeout; }
 
   /// Leaves `c.egress` connected and returns nullopt, or returns how the connection ends
-  /// (dial_failed, no_egress, or the reason the Connection was aborted). Fills the egress,
+  /// (dial_failed, no_egress, refused at a client cap, or the reason the Connection was
+  /// aborted). Fills the egress,
   /// tries and dial_time of `decision`.
   boost::asio::awaitable<std::optional<pool::ConnectionEnd>> connect(
       Connection& c, DialWatch& watch, pool::Decision& decision) const;
@@ -70,6 +75,7 @@ class Dialer {
   const DialSettings settings_;
   EgressSource& source_;
   ProxyMetrics& metrics_;
+  ClientAdmission* const admission_;
 };
 
 }  // namespace ipm::proxy

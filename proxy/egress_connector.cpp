@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "pool/time.hpp"
+#include "proxy/client_admission.hpp"
 #include "proxy/destination_policy.hpp"
 #include "proxy/egress_dialer.hpp"
 #include "proxy/front_metrics.hpp"
@@ -79,8 +80,13 @@ config::Family family_of(const protocol::Destination& d) {
 
 EgressConnector::EgressConnector(EgressSource& source, Resolver& resolver,
                                  const DestinationPolicy& policy, FrontMetrics& metrics,
-                                 std::uint32_t retries)
-    : source_(source), resolver_(resolver), policy_(policy), metrics_(metrics), retries_(retries) {}
+                                 std::uint32_t retries, ClientAdmission* admission)
+    : source_(source),
+      resolver_(resolver),
+      policy_(policy),
+      metrics_(metrics),
+      retries_(retries),
+      admission_(admission) {}
 
 asio::awaitable<EgressConnection> EgressConnector::connect(Connection& c, DialWatch& watch,
                                                            const protocol::Destination& destination,
@@ -102,10 +108,19 @@ asio::awaitable<EgressConnection> EgressConnector::connect(Connection& c, DialWa
 
   std::optional<Resolver::Addresses> resolved;  // a domain's addresses, for source egresses
   std::vector<pool::Egress> tried;
+  bool capped = false;  // an egress was skipped for the client's per-egress cap
   while (out.tries <= retries_) {
     if (c.aborted())
       co_return out;
-    std::optional<pool::Egress> egress = source_.pick(request, tried);
+    clients::ClientLimits::Lease lease;  // held through the dial, then by the connection
+    std::optional<pool::Egress> egress =
+        admission_ ? admission_->pick(source_, c, request, tried, lease, capped)
+                   : source_.pick(request, tried);
+    if (!egress && out.tries == 0 && capped) {
+      admission_->refused_at_egress_cap(front);
+      out.refusal = Refusal::client_limit;
+      co_return out;
+    }
     if (!egress) {
       if (out.tries == 0 && out.refusal == Refusal::no_egress &&
           request.family != config::Family::any) {
@@ -203,6 +218,7 @@ asio::awaitable<EgressConnection> EgressConnector::connect(Connection& c, DialWa
     if (a.result == pool::DialResult::upstream_refused)
       metrics_.upstream_reply(egress->protocol, a.upstream_code);
     if (a.ok()) {
+      c.egress_lease = std::move(lease);
       out.connected = true;
       out.dial_time = a.took;
       out.bound = std::move(a.bound);

@@ -17,6 +17,7 @@
 
 namespace ipm::proxy {
 
+class ClientAdmission;
 class DestinationPolicy;
 class FrontMetrics;
 class Resolver;
@@ -48,8 +49,11 @@ struct EgressConnection {
 /// every worker (each call runs on the calling worker's thread).
 class EgressConnector {
  public:
+  /// With `admission`, an egress through which the client holds its per-egress cap is skipped;
+  /// a client left with none is refused (Refusal::client_limit).
   EgressConnector(EgressSource& source, Resolver& resolver, const DestinationPolicy& policy,
-                  FrontMetrics& metrics, std::uint32_t retries);
+                  FrontMetrics& metrics, std::uint32_t retries,
+                  ClientAdmission* admission = nullptr);
   EgressConnector(const EgressConnector&) = delete;
   EgressConnector& operator=(const EgressConnector&) = delete;
 
@@ -67,6 +71,7 @@ class EgressConnector {
   const DestinationPolicy& policy_;
   FrontMetrics& metrics_;
   const std::uint32_t retries_;
+  ClientAdmission* const admission_;
 };
 
 }  // namespace ipm::proxy

@@ -232,7 +232,10 @@ asio::awaitable<void> Worker::front_session(tcp::socket client, tcp::endpoint pe
     pool::Request request;
     request.client = decision.client;
     request.username = decision.username;
-    through = co_await support.connector.connect(c, dial_watch_, dest, request, front);
+    if (!admit(c, peer, front))
+      through.refusal = Refusal::client_limit;  // answered below in the client's protocol
+    else
+      through = co_await support.connector.connect(c, dial_watch_, dest, request, front);
     decision.egress = through.egress;
     decision.tries = through.tries;
     decision.dial_time = through.dial_time;

@@ -10,6 +10,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "proxy/client_admission.hpp"
 #include "proxy/cpu_allowance.hpp"
 #include "proxy/destination_policy.hpp"
 #include "proxy/dialer.hpp"
@@ -65,6 +66,10 @@ Server::Server(const config::Config& config, EgressSource& source, pool::Decisio
       decisions_(decisions),
       options_(std::move(options)),
       metrics_(std::make_unique<ProxyMetrics>(registry)),
+      client_limits_(std::make_unique<clients::ClientLimits>(clients::LimitOptions{
+          config.max_connections_per_client, config.max_connections_per_client_egress,
+          config.client_prefix_v4, config.client_prefix_v6})),
+      admission_(std::make_unique<ClientAdmission>(*client_limits_, registry)),
       front_metrics_(std::make_unique<FrontMetrics>(registry)) {
   if (!options_.warn)
     options_.warn = warn_to_stderr;
@@ -85,7 +90,7 @@ void Server::start() {
   dial.timeout = config_.dial_timeout;
   dial.retries = config_.dial_retries;
   dial.fix_port = config_.fix_port;
-  dialer_ = std::make_unique<Dialer>(dial, source_, *metrics_);
+  dialer_ = std::make_unique<Dialer>(dial, source_, *metrics_, admission_.get());
 
   std::uint32_t threads = config_.proxy_threads;
   if (threads == 0) {
@@ -104,6 +109,7 @@ void Server::start() {
                                            descriptors_.max_connections, options_.buffer_bytes,
                                            config_.proxy_splice, options_.warn);
   shared_->allow_clients = ClientFilter(config_.proxy_allow_clients);
+  shared_->admission = admission_.get();
   const std::vector<config::Listener> front_ends = config_.front_ends();
   const bool dispatching = std::any_of(front_ends.begin(), front_ends.end(), [](const auto& l) {
     return l.type != config::FrontEnd::tcp;
@@ -116,7 +122,7 @@ void Server::start() {
     policy_ = std::make_unique<DestinationPolicy>(config_.allow_destinations,
                                                   config_.deny_destinations, own);
     connector_ = std::make_unique<EgressConnector>(source_, *resolver_, *policy_, *front_metrics_,
-                                                   config_.dial_retries);
+                                                   config_.dial_retries, admission_.get());
     front_ = std::make_unique<FrontSupport>(
         FrontSupport{*connector_, *front_metrics_, config_.handshake_timeout});
     shared_->front = front_.get();

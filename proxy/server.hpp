@@ -10,6 +10,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 
+#include "clients/client_limits.hpp"
 #include "config/config.hpp"
 #include "pool/decision_log.hpp"
 #include "proxy/descriptor_budget.hpp"
@@ -21,6 +22,7 @@ class Registry;
 
 namespace ipm::proxy {
 
+class ClientAdmission;
 class Dialer;
 class DestinationPolicy;
 class EgressConnector;
@@ -99,12 +101,18 @@ class Server {
   };
   RelayedBytes relayed_bytes() const;
 
+  /// The open connections of each client (and through each egress), as the per-client caps
+  /// count them. Thread-safe.
+  const clients::ClientLimits& client_limits() const { return *client_limits_; }
+
  private:
   const config::Config config_;
   EgressSource& source_;
   pool::DecisionLog& decisions_;
   Options options_;
   std::unique_ptr<ProxyMetrics> metrics_;
+  std::unique_ptr<clients::ClientLimits> client_limits_;
+  std::unique_ptr<ClientAdmission> admission_;
   std::unique_ptr<Dialer> dialer_;
   std::unique_ptr<Resolver> resolver_;
   std::unique_ptr<DestinationPolicy> policy_;

@@ -18,6 +18,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "pool/time.hpp"
+#include "proxy/client_admission.hpp"
 #include "proxy/io_errors.hpp"
 #include "proxy/native_socket.hpp"
 
@@ -273,16 +274,19 @@ asio::awaitable<void> Worker::session(tcp::socket client, tcp::endpoint peer) {
   const SessionTally tally(*this);
   Connection c(std::move(client));
   enlist(c, accepted);
-  if (!c.aborted() && !c.read_first_bytes(first_buffers_))
+  std::optional<pool::ConnectionEnd> end;
+  if (!c.aborted() && !admit(c, peer, config::FrontEnd::tcp))
+    end = pool::ConnectionEnd::refused;  // at its cap: a plain FIN, as for no egress
+  if (!end && !c.aborted() && !c.read_first_bytes(first_buffers_))
     c.abort(pool::ConnectionEnd::client_reset);  // gone before the dial: no IP is tried
-  if (!c.aborted() && c.first_size == 0 && shared_.source.wants_target()) {
+  if (!end && !c.aborted() && c.first_size == 0 && shared_.source.wants_target()) {
     co_await wait_readable(c.client, kTargetWait);
     if (!c.aborted() && !c.read_first_bytes(first_buffers_))
       c.abort(pool::ConnectionEnd::client_reset);
   }
 
-  std::optional<pool::ConnectionEnd> end =
-      co_await shared_.dialer.connect(c, dial_watch_, decision);
+  if (!end)
+    end = co_await shared_.dialer.connect(c, dial_watch_, decision);
   if (!end) {
     end = co_await relay_and_count(c, decision);
   } else if (!c.aborted()) {
@@ -320,6 +324,13 @@ asio::awaitable<pool::ConnectionEnd> Worker::relay_and_count(Connection& c,
   decision.bytes_up = totals.bytes_up;
   decision.bytes_down = totals.bytes_down;
   co_return totals.end;
+}
+
+bool Worker::admit(Connection& c, const tcp::endpoint& peer, config::FrontEnd front) {
+  if (shared_.admission == nullptr)
+    return true;
+  c.client_address = client_address_of(peer);
+  return shared_.admission->admit(c, front);
 }
 
 void Worker::close_politely(Connection& c) {

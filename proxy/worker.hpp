@@ -29,6 +29,7 @@
 namespace ipm::proxy {
 
 class Worker;
+class ClientAdmission;
 class EgressConnector;
 class FrontMetrics;
 
@@ -68,8 +69,9 @@ struct WorkerShared {
   ClientFilter allow_clients;  ///< proxy_allow_clients; set before start
 
   std::atomic<std::uint32_t> active{0};
-  std::vector<Worker*> workers;         ///< set before start; woken when a slot frees up
-  const FrontSupport* front = nullptr;  ///< set when a socks/http/mixed front end listens
+  std::vector<Worker*> workers;          ///< set before start; woken when a slot frees up
+  const FrontSupport* front = nullptr;   ///< set when a socks/http/mixed front end listens
+  ClientAdmission* admission = nullptr;  ///< per-client caps and counts; none in some tests
 };
 
 /// One thread, one io_context, one acceptor (SO_REUSEPORT when there are several workers):
@@ -133,6 +135,9 @@ class Worker {
   /// of `decision` and returns how the relay ended.
   boost::asio::awaitable<pool::ConnectionEnd> relay_and_count(Connection& c,
                                                               pool::Decision& decision);
+  /// Counts the new connection `c` of `peer` against its client's cap; false when the client
+  /// is at it (the caller refuses it in its protocol). True when no caps are kept.
+  bool admit(Connection& c, const boost::asio::ip::tcp::endpoint& peer, config::FrontEnd front);
   /// A FIN to a client that gets nothing (more), after discarding what it sent.
   void close_politely(Connection& c);
   void session_ended();

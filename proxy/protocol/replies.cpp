@@ -50,6 +50,8 @@ std::string_view to_string(Refusal r) {
       return "failed";
     case Refusal::address_mismatch:
       return "address_mismatch";
+    case Refusal::client_limit:
+      return "client_limit";
   }
   return "failed";
 }
@@ -57,6 +59,7 @@ std::string_view to_string(Refusal r) {
 std::uint8_t socks5_code(Refusal r) {
   switch (r) {
     case Refusal::not_allowed:
+    case Refusal::client_limit:  // "connection not allowed by ruleset": the cap is a rule
       return socks5::kNotAllowed;
     case Refusal::no_egress:
       return socks5::kGeneralFailure;
@@ -78,6 +81,8 @@ int http_status(Refusal r) {
   switch (r) {
     case Refusal::not_allowed:
       return 403;
+    case Refusal::client_limit:
+      return 429;
     case Refusal::no_egress:
       return 503;
     case Refusal::timeout:

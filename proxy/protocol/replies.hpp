@@ -26,15 +26,16 @@ enum class Refusal : std::uint8_t {
   timeout,           ///< the dial timed out
   failed,            ///< anything else (a failed bind, an upstream's general failure)
   address_mismatch,  ///< no egress of the destination's address family
+  client_limit,      ///< the client holds as many connections as it may (per-client caps)
 };
 
-inline constexpr std::size_t kRefusalCount = 8;
+inline constexpr std::size_t kRefusalCount = 9;
 
 std::string_view to_string(Refusal r);
 
 /// The SOCKS5 reply code for a refusal.
 std::uint8_t socks5_code(Refusal r);
-/// The HTTP status for a refusal (403, 503, 502, 504).
+/// The HTTP status for a refusal (403, 429, 503, 502, 504).
 int http_status(Refusal r);
 
 /// A complete HTTP/1.1 response without body for a proxy error (`Connection: close`); 407

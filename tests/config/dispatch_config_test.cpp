@@ -167,6 +167,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadEntry{MIXED SOURCE "deny_destinations: [\"[::1]:0\"]\n", "deny_destinations[0]",
                  "bad port"},
         BadEntry{MIXED SOURCE "resolver_threads: 0\n", "resolver_threads", "between 1 and"},
+        // Per-client caps.
+        BadEntry{MIXED SOURCE "max_connections_per_client: -1\n", "max_connections_per_client",
+                 "between 0 and"},
+        BadEntry{MIXED SOURCE "max_connections_per_client_egress: two\n",
+                 "max_connections_per_client_egress", "integer"},
+        BadEntry{MIXED SOURCE "client_prefix_v4: 33\n", "client_prefix_v4", "between 1 and 32"},
+        BadEntry{MIXED SOURCE "client_prefix_v6: 0\n", "client_prefix_v6", "between 1 and 128"},
         // Active checks.
         BadEntry{MIXED "egresses: [{kind: source, address: 127.0.1.1, check: example.com}]\n",
                  "egresses[0].check", "expected tcp://HOST:PORT"},

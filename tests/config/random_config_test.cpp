@@ -93,6 +93,10 @@ const std::map<std::string, std::vector<std::string>> kValid = {
     {"deny_destinations", {"[]", "[192.168.0.0/16:22]"}},
     {"resolver_threads", {"1", "4"}},
     {"source_ip_rules", {"\"\"", "\"/etc/ipmanager/source_ip_rules.json\""}},
+    {"max_connections_per_client", {"0", "8"}},
+    {"max_connections_per_client_egress", {"0", "2"}},
+    {"client_prefix_v4", {"32", "24"}},
+    {"client_prefix_v6", {"128", "64"}},
 };
 
 // Front ends and egresses of dispatch mode only make sense together (a config with one and

@@ -44,7 +44,7 @@ TEST(ReadmeReferenceTest, names_no_key_the_schema_lacks) {
   ASSERT_NE(start, std::string::npos);
   const auto end = all.find("\n#", start + 1);
   const std::string text = all.substr(start, end == std::string::npos ? end : end - start);
-  const std::regex row(R"(\n\| `([a-z_]+)` \|)");
+  const std::regex row(R"(\n\| `([a-z0-9_]+)` \|)");
   std::size_t rows = 0;
   for (auto it = std::sregex_iterator(text.begin(), text.end(), row); it != std::sregex_iterator();
        ++it) {

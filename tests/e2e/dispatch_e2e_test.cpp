@@ -12,7 +12,9 @@
 #include <csignal>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <random>
+#include <stdexcept>
 #include <string>
 
 #include <gmock/gmock.h>
@@ -112,6 +114,31 @@ std::string bytes(std::initializer_list<int> list) {
 std::string socks5_connect(std::array<int, 4> ip, std::uint16_t port) {
   return bytes({5, 1, 0}) + bytes({5, 1, 0, 1, ip[0], ip[1], ip[2], ip[3], port >> 8, port & 0xFF});
 }
+
+/// A loopback listener that never accepts: connections to it complete in its backlog and
+/// stay open, so a test can hold proxied connections without a server thread.
+class HeldPort {
+ public:
+  HeldPort() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 64) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      throw std::runtime_error("HeldPort: cannot listen");
+    port_ = ntohs(a.sin_port);
+  }
+  ~HeldPort() { ::close(fd_); }
+  HeldPort(const HeldPort&) = delete;
+  HeldPort& operator=(const HeldPort&) = delete;
+  std::uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
 
 int open_descriptors(pid_t pid) {
   int n = 0;
@@ -266,6 +293,58 @@ TEST_F(DispatchTest, a_bad_source_ip_rules_file_stops_the_start_naming_the_entry
   EXPECT_NE(rc, 0);
   EXPECT_THAT(read_file(err), HasSubstr(R"(source_ip_rules: )"));
   EXPECT_THAT(read_file(err), HasSubstr(R"(["127.0.0.2:0"]["127.0.0.0/33"])"));
+}
+
+TEST_F(DispatchTest, a_client_past_its_connection_cap_is_refused_in_its_protocol) {
+  start_yaml(
+      "listen: [{type: mixed, port: PORT}]\n"
+      "egresses: [{kind: source, address: 127.0.1.7}]\n"
+      "max_connections_per_client: 2\n"
+      "close_timeout: 1s\n");  // a held connection the client closes ends within 1 s
+  HeldPort held;
+  const auto hold = [&](RawClient& c) {
+    c.send(socks5_connect({127, 0, 0, 1}, held.port()));
+    return c.read(12).substr(0, 4) == bytes({5, 0, 5, 0});
+  };
+  auto a = std::make_unique<RawClient>(proxy_port_);
+  RawClient b(proxy_port_);
+  ASSERT_TRUE(hold(*a));
+  ASSERT_TRUE(hold(b));
+  // The third connection of 127.0.0.1, in each protocol: SOCKS5 2 (not allowed by ruleset),
+  // SOCKS4 91 (0x5B, rejected), HTTP 429; nothing dialled for them.
+  {
+    RawClient c(proxy_port_);
+    c.send(socks5_connect({127, 0, 0, 1}, target_.port()));
+    EXPECT_EQ(c.read(12).substr(0, 4), bytes({5, 0, 5, 2}));
+  }
+  {
+    RawClient c(proxy_port_);
+    c.send(bytes({4, 1, target_.port() >> 8, target_.port() & 0xFF, 127, 0, 0, 1, 0}));
+    EXPECT_EQ(c.read(8).substr(0, 2), bytes({0, 91}));
+  }
+  {
+    RawClient c(proxy_port_);
+    c.send("CONNECT 127.0.0.1:" + std::to_string(target_.port()) + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_THAT(c.read_to_close(5s), testing::StartsWith("HTTP/1.1 429 Too Many Requests"));
+  }
+  EXPECT_TRUE(target_.peers().empty());
+  EXPECT_THAT(
+      metrics(),
+      HasSubstr(R"(ipmanager_proxy_client_limited_total{front_end="mixed",limit="client"} 3)"));
+  EXPECT_THAT(
+      metrics(),
+      HasSubstr(R"(ipmanager_proxy_refusals_total{front_end="mixed",reason="client_limit"} 3)"));
+  // Another client is not touched.
+  EXPECT_EQ(curl({"--interface", "127.0.0.6", "--socks5", proxy()}).first, "127.0.1.7");
+  // A connection that ends gives its slot back (the proxy sees the close soon after).
+  a.reset();
+  std::unique_ptr<RawClient> again;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        again = std::make_unique<RawClient>(proxy_port_);
+        return hold(*again);
+      },
+      10s));
 }
 
 TEST_F(DispatchTest, every_client_protocol_reaches_the_target_through_the_egress) {

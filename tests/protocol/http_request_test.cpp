@@ -168,11 +168,11 @@ TEST(HttpRequestTest, refusal_codes) {
     std::uint8_t socks5;
     int http;
   };
-  for (const Case c :
-       {Case{Refusal::not_allowed, 0x02, 403}, Case{Refusal::no_egress, 0x01, 503},
-        Case{Refusal::dns_failed, 0x04, 502}, Case{Refusal::refused, 0x05, 502},
-        Case{Refusal::unreachable, 0x04, 502}, Case{Refusal::timeout, 0x04, 504},
-        Case{Refusal::failed, 0x01, 502}, Case{Refusal::address_mismatch, 0x08, 502}}) {
+  for (const Case c : {Case{Refusal::not_allowed, 0x02, 403}, Case{Refusal::no_egress, 0x01, 503},
+                       Case{Refusal::dns_failed, 0x04, 502}, Case{Refusal::refused, 0x05, 502},
+                       Case{Refusal::unreachable, 0x04, 502}, Case{Refusal::timeout, 0x04, 504},
+                       Case{Refusal::failed, 0x01, 502}, Case{Refusal::address_mismatch, 0x08, 502},
+                       Case{Refusal::client_limit, 0x02, 429}}) {
     EXPECT_EQ(socks5_code(c.refusal), c.socks5) << to_string(c.refusal);
     EXPECT_EQ(http_status(c.refusal), c.http) << to_string(c.refusal);
   }
