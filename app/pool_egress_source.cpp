@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "clients/weighted_choice.hpp"
+
 namespace ipm::app {
 
 PoolEgressSource::PoolEgressSource(pool::Selector& selector, strategy::SharedEngine& engine,
@@ -25,10 +27,22 @@ std::optional<pool::Egress> PoolEgressSource::pick(const pool::Request& request,
   const std::shared_ptr<const clients::SourceIpRules> rules = this->rules();
   const auto client =
       rules && !rules->empty() ? clients::ClientAddress::of_endpoint(request.client) : std::nullopt;
-  if (client && rules->names(*client))
-    picked = pick_ruled(*rules, *client, with_site, exclude);
-  else
+  const bool ruled = client && rules->names(*client);
+  if (!request.key.empty()) {
+    const Offer o =
+        offer(ruled ? rules.get() : nullptr, ruled ? &*client : nullptr, with_site, exclude);
+    if (const auto k = clients::rendezvous(request.key, o.weighted))
+      picked = pick_at(o, *k);
+    else if (!ruled && o.weighted.empty())
+      picked = selector_.pick(with_site, exclude);  // nothing selectable: the pool's fallback
+  } else if (ruled) {
+    const Offer o = offer(rules.get(), &*client, with_site, exclude);
+    if (const auto k = rotations_.pick_weighted(*client, o.weighted))
+      picked = pick_at(o, *k);
+    // else every egress left weighs 0 for this client: refused
+  } else {
     picked = selector_.pick(with_site, exclude);
+  }
   if (!picked)
     return std::nullopt;
   pool::Egress egress = picked->egress();
@@ -37,44 +51,44 @@ std::optional<pool::Egress> PoolEgressSource::pick(const pool::Request& request,
   return egress;
 }
 
-std::optional<pool::Pick> PoolEgressSource::pick_ruled(const clients::SourceIpRules& rules,
-                                                       const clients::ClientAddress& client,
-                                                       const pool::Request& request,
-                                                       std::span<const std::string> exclude) {
-  const std::shared_ptr<const pool::Snapshot> snap = selector_.snapshot();
-  // The egresses this request may use now, as the pool's policy would see them: selectable,
-  // able to serve it, not tried, and not out for its site (unless every one is).
-  std::vector<std::uint32_t> indices;
+PoolEgressSource::Offer PoolEgressSource::offer(const clients::SourceIpRules* rules,
+                                                const clients::ClientAddress* client,
+                                                const pool::Request& request,
+                                                std::span<const std::string> exclude) const {
+  Offer o;
+  o.snap = selector_.snapshot();
+  const pool::Snapshot& snap = *o.snap;
   std::vector<clients::Candidate> offered;
-  const auto offer = [&](std::string_view site) {
-    for (std::uint32_t i = 0; i < snap->ips.size(); ++i) {
-      const pool::SnapshotEntry& e = snap->ips[i];
+  const auto add = [&](std::string_view site) {
+    for (std::uint32_t i = 0; i < snap.ips.size(); ++i) {
+      const pool::SnapshotEntry& e = snap.ips[i];
       if (!e.selectable || e.share <= 0.0 || !pool::can_serve(e.egress, request) ||
           std::find(exclude.begin(), exclude.end(), e.egress.ip) != exclude.end() ||
-          !snap->selectable_for(i, site))
+          !snap.selectable_for(i, site))
         continue;
-      indices.push_back(i);
+      o.indices.push_back(i);
       offered.push_back({e.egress.ip, e.egress.weight});
     }
   };
-  offer(request.site);
+  add(request.site);
   if (offered.empty() && !request.site.empty())
-    offer({});
-  std::vector<clients::Candidate> weighted =
-      clients::RuledRotations::weights_for(rules, client, offered);
-  // Probation: the egress keeps its share of what the client would give it (at least 1 of a
-  // cycle while the client's ratio for it is not 0).
-  for (std::size_t k = 0; k < weighted.size(); ++k) {
-    const double share = snap->ips[indices[k]].share;
-    if (share < 1.0 && weighted[k].weight > 0)
-      weighted[k].weight = std::max<std::uint32_t>(
-          1, static_cast<std::uint32_t>(std::lround(weighted[k].weight * share)));
+    add({});
+  o.weighted = rules != nullptr ? clients::RuledRotations::weights_for(*rules, *client, offered)
+                                : std::move(offered);
+  // Probation: the egress keeps its share of what it would weigh (at least 1 of a cycle while
+  // that is not 0).
+  for (std::size_t k = 0; k < o.weighted.size(); ++k) {
+    const double share = snap.ips[o.indices[k]].share;
+    if (share < 1.0 && o.weighted[k].weight > 0)
+      o.weighted[k].weight = std::max<std::uint32_t>(
+          1, static_cast<std::uint32_t>(std::lround(o.weighted[k].weight * share)));
   }
-  const std::optional<std::size_t> k = rotations_.pick_weighted(client, weighted);
-  if (!k)
-    return std::nullopt;  // every egress left weighs 0 for this client: refused
-  const std::uint32_t i = indices[*k];
-  return pool::Pick(snap->ips[i], i, snap->least_bad_fallback);
+  return o;
+}
+
+pool::Pick PoolEgressSource::pick_at(const Offer& o, std::size_t k) {
+  const std::uint32_t i = o.indices[k];
+  return pool::Pick(o.snap->ips[i], i, o.snap->least_bad_fallback);
 }
 
 void PoolEgressSource::set_rules(std::shared_ptr<const clients::SourceIpRules> rules) {

@@ -31,6 +31,14 @@ namespace ipm::app {
 /// every egress left weighs 0 for the client, it is refused: never "the first one".
 /// Unruled clients get the pool's policy.
 ///
+/// A request with a sticky key (pool::Request::key, from its front end's `sticky` mode) goes
+/// to the egress that key lands on by weighted rendezvous hashing over the egresses selectable
+/// for it, weighing what a rotation would give them (the client's ratios when rules name it,
+/// else the egress's own weight; the probation share kept): the same key keeps its egress
+/// while that one stays selectable, an egress that leaves moves only its own keys and gets
+/// them back when it returns, and a weight change moves only a proportional share. A failed
+/// dial moves the connection to where the key lands without the egress tried.
+///
 /// least_conn counts a connection from its pick to its close: the Pick lease taken in pick()
 /// is held as "dialing" until the dial is reported, then as "open" until closed().
 /// Thread-safe: the proxy calls it from every worker thread.
@@ -66,10 +74,17 @@ class PoolEgressSource final : public proxy::EgressSource {
     std::vector<pool::Pick> open;
   };
 
-  std::optional<pool::Pick> pick_ruled(const clients::SourceIpRules& rules,
-                                       const clients::ClientAddress& client,
-                                       const pool::Request& request,
-                                       std::span<const std::string> exclude);
+  // The egresses a request may use now (selectable, able to serve it, not tried, not out for
+  // its site unless every one is), with their positions in `snap` and the weights a rotation
+  // gives them: the client's ratios when `rules` name it, else their own; probation kept.
+  struct Offer {
+    std::shared_ptr<const pool::Snapshot> snap;
+    std::vector<std::uint32_t> indices;
+    std::vector<clients::Candidate> weighted;
+  };
+  Offer offer(const clients::SourceIpRules* rules, const clients::ClientAddress* client,
+              const pool::Request& request, std::span<const std::string> exclude) const;
+  static pool::Pick pick_at(const Offer& o, std::size_t k);
 
   pool::Selector& selector_;
   strategy::SharedEngine& engine_;

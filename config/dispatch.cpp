@@ -76,6 +76,12 @@ constexpr std::array<std::pair<std::string_view, FrontEnd>, 4> kFrontEnds{
      {"socks", FrontEnd::socks},
      {"http", FrontEnd::http},
      {"mixed", FrontEnd::mixed}}};
+constexpr std::array<std::pair<std::string_view, Sticky>, 5> kSticky{
+    {{"none", Sticky::none},
+     {"client", Sticky::client},
+     {"username", Sticky::username},
+     {"key", Sticky::key},
+     {"destination", Sticky::destination}}};
 constexpr std::array<std::pair<std::string_view, EgressKind>, 2> kKinds{
     {{"source", EgressKind::source}, {"upstream", EgressKind::upstream}}};
 constexpr std::array<std::pair<std::string_view, UpstreamProtocol>, 3> kProtocols{
@@ -158,6 +164,10 @@ std::string_view to_string(FrontEnd f) {
   return kFrontEnds[static_cast<std::size_t>(f)].first;
 }
 
+std::string_view to_string(Sticky s) {
+  return kSticky[static_cast<std::size_t>(s)].first;
+}
+
 std::string_view to_string(EgressKind k) {
   switch (k) {
     case EgressKind::nginx:
@@ -201,11 +211,11 @@ bool is_loopback_address(std::string_view host) {
 std::vector<Listener> read_listeners(const YAML::Node& node) {
   constexpr std::string_view key = "listen";
   if (!node.IsSequence())
-    bad(key, "expected a list of front ends ({type, host, port, users})");
+    bad(key, "expected a list of front ends ({type, host, port, users, sticky})");
   std::vector<Listener> out;
   for (std::size_t i = 0; i < node.size(); ++i) {
     const YAML::Node& entry = node[i];
-    check_fields(key, entry, i, {"type", "host", "port", "users"});
+    check_fields(key, entry, i, {"type", "host", "port", "users", "sticky"});
     Listener l;
     if (!entry["type"])
       bad(where(key, i, "type"), "is required (tcp, socks, http or mixed)");
@@ -233,6 +243,20 @@ std::vector<Listener> read_listeners(const YAML::Node& node) {
     }
     if (l.type == FrontEnd::tcp && !l.users.empty())
       bad(where(key, i, "users"), "a tcp front end has no authentication");
+    if (entry["sticky"]) {
+      const std::string place = where(key, i, "sticky");
+      l.sticky = pick(place, text(entry["sticky"], place), kSticky);
+      // Each key comes from what the front end reads: usernames from authenticating clients,
+      // X-Egress-Key from a tcp client's first bytes.
+      if (l.sticky == Sticky::username && l.users.empty())
+        bad(place,
+            "username needs users: the session key is part of the name a client "
+            "authenticates with (alice-session-KEY)");
+      if (l.sticky == Sticky::key && l.type != FrontEnd::tcp)
+        bad(place, "key is the X-Egress-Key header of a tcp front end's first bytes; a " +
+                       std::string(to_string(l.type)) +
+                       " front end can use client, username or destination");
+    }
     out.push_back(std::move(l));
   }
   return out;

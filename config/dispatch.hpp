@@ -37,6 +37,16 @@ inline constexpr std::size_t kEgressKindCount = 3;
 
 enum class UpstreamProtocol : std::uint8_t { socks5, socks4, http };
 
+/// What keeps a front end's requests on one egress (sticky sessions, by rendezvous hashing over
+/// the egresses selectable for the request); none: the pool's policy picks.
+enum class Sticky : std::uint8_t {
+  none,
+  client,       ///< the client's address
+  username,     ///< the session part of the username ("alice-session-abc123": "abc123")
+  key,          ///< the tcp front end's X-Egress-Key header among the first bytes
+  destination,  ///< the destination host (tcp: X-Egress-Host, else Host)
+};
+
 /// The destination address families an egress can reach.
 enum class Family : std::uint8_t { any, ipv4, ipv6 };
 
@@ -44,6 +54,7 @@ std::string_view to_string(FrontEnd f);
 std::string_view to_string(EgressKind k);
 std::string_view to_string(UpstreamProtocol p);
 std::string_view to_string(Family f);
+std::string_view to_string(Sticky s);
 
 struct ProxyUser {
   std::string name;
@@ -57,6 +68,7 @@ struct Listener {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   std::vector<ProxyUser> users;  ///< empty: no client authentication
+  Sticky sticky = Sticky::none;
   friend bool operator==(const Listener&, const Listener&) = default;
 };
 

@@ -638,7 +638,7 @@ std::vector<KeySpec> build_schema() {
           &Config::listen,
           {"listen",
            "front ends, each {type: tcp, socks, http or mixed; host; port; users: [{name, "
-           "password}]}; "
+           "password}]; sticky: none, client, username, key or destination}; "
            "empty: tcp on proxy_host:proxy_port",
            [](const YAML::Node& n, Config& c) { c.listen = read_listeners(n); },
            [](const Config& c) -> json::value {
@@ -650,7 +650,8 @@ std::vector<KeySpec> build_schema() {
                a.emplace_back(json::object{{"type", to_string(l.type)},
                                            {"host", l.host},
                                            {"port", l.port},
-                                           {"users", std::move(users)}});
+                                           {"users", std::move(users)},
+                                           {"sticky", to_string(l.sticky)}});
              }
              return a;
            }})));

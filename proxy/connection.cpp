@@ -46,10 +46,10 @@ bool Connection::read_first_bytes(BufferPool& buffers) {
   return true;
 }
 
-std::string_view Connection::target() const {
+protocol::EgressHeaders Connection::egress_headers() const {
   if (first_size == 0)
     return {};
-  return protocol::egress_host_in_first_bytes(
+  return protocol::egress_headers_in_first_bytes(
       std::string_view(reinterpret_cast<const char*>(first_bytes.bytes().data()), first_size));
 }
 

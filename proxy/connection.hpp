@@ -14,6 +14,7 @@
 #include "clients/client_limits.hpp"
 #include "pool/decision_log.hpp"
 #include "proxy/buffer_pool.hpp"
+#include "proxy/protocol/egress_host.hpp"
 
 namespace ipm::proxy {
 
@@ -56,9 +57,10 @@ class Connection : public ConnectionHook {
   /// handshake) into a buffer of `buffers`, without waiting. Returns false when the client
   /// socket failed (reset); an empty read or EOF leaves nothing held.
   bool read_first_bytes(BufferPool& buffers);
-  /// The target host the client names among its first bytes (X-Egress-Host, else Host), ""
-  /// when none: what selection uses for health per target site.
-  std::string_view target() const;
+  /// What the client's first bytes say about its egress: the target host (X-Egress-Host,
+  /// else Host) that selection uses for health per target site, and the X-Egress-Key of sticky
+  /// sessions; empty when they name none.
+  protocol::EgressHeaders egress_headers() const;
 
   // Relay progress, read by the worker's RelayWatch for the idle and lifetime limits.
   bool relaying = false;

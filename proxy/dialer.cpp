@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <vector>
 
+#include "clients/sticky_key.hpp"
 #include "pool/time.hpp"
 #include "proxy/io_errors.hpp"
 #include "proxy/native_socket.hpp"
@@ -100,8 +101,9 @@ Dialer::Dialer(DialSettings settings, EgressSource& source, ProxyMetrics& metric
                ClientAdmission* admission)
     : settings_(settings), source_(source), metrics_(metrics), admission_(admission) {}
 
-asio::awaitable<std::optional<pool::ConnectionEnd>> Dialer::connect(
-    Connection& c, DialWatch& watch, pool::Decision& decision) const {
+asio::awaitable<std::optional<pool::ConnectionEnd>> Dialer::connect(Connection& c, DialWatch& watch,
+                                                                    pool::Decision& decision,
+                                                                    config::Sticky sticky) const {
   if (c.aborted())
     co_return c.aborted();
   if (settings_.fix_port != 0) {
@@ -120,6 +122,11 @@ asio::awaitable<std::optional<pool::ConnectionEnd>> Dialer::connect(
     co_return pool::ConnectionEnd::dial_failed;
   }
 
+  const protocol::EgressHeaders headers = c.egress_headers();
+  const std::string key = clients::sticky_key(sticky, {.client = decision.client,
+                                                       .username = {},
+                                                       .egress_key = headers.key,
+                                                       .destination = headers.target});
   std::vector<pool::Egress> tried;
   bool capped = false;  // an egress was skipped for the client's per-egress cap
   for (std::uint32_t attempt = 0; attempt <= settings_.retries; ++attempt) {
@@ -127,7 +134,8 @@ asio::awaitable<std::optional<pool::ConnectionEnd>> Dialer::connect(
       co_return c.aborted();
     pool::Request request = pool::kNginxRequest;
     request.client = decision.client;  // per-client rules (source_ip_rules)
-    request.target = c.target();
+    request.target = headers.target;
+    request.key = key;                   // sticky sessions
     clients::ClientLimits::Lease lease;  // held through the dial, then by the connection
     std::optional<pool::Egress> egress =
         admission_ ? admission_->pick(source_, c, request, tried, lease, capped)

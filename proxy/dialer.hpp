@@ -54,8 +54,10 @@ class Dialer {
   /// (dial_failed, no_egress, refused at a client cap, or the reason the Connection was
   /// aborted). Fills the egress,
   /// tries and dial_time of `decision`.
+  /// `sticky` is the front end's mode: the request keeps the egress its key lands on.
   boost::asio::awaitable<std::optional<pool::ConnectionEnd>> connect(
-      Connection& c, DialWatch& watch, pool::Decision& decision) const;
+      Connection& c, DialWatch& watch, pool::Decision& decision,
+      config::Sticky sticky = config::Sticky::none) const;
 
  private:
   struct Attempt {

@@ -9,6 +9,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
 
+#include "clients/sticky_key.hpp"
 #include "pool/time.hpp"
 #include "proxy/egress_connector.hpp"
 #include "proxy/front_metrics.hpp"
@@ -232,6 +233,12 @@ asio::awaitable<void> Worker::front_session(tcp::socket client, tcp::endpoint pe
     pool::Request request;
     request.client = decision.client;
     request.username = decision.username;
+    const std::string key =
+        clients::sticky_key(acceptor.spec.sticky, {.client = decision.client,
+                                                   .username = decision.username,
+                                                   .egress_key = {},
+                                                   .destination = dest.host});
+    request.key = key;  // sticky sessions
     if (!admit(c, peer, front))
       through.refusal = Refusal::client_limit;  // answered below in the client's protocol
     else

@@ -17,6 +17,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "clients/weighted_choice.hpp"
 #include "pool/time.hpp"
 #include "proxy/client_admission.hpp"
 #include "proxy/io_errors.hpp"
@@ -31,7 +32,8 @@ using namespace std::chrono_literals;
 namespace {
 
 // Health per target: how long a connection whose first bytes had not arrived at accept waits
-// for them before its dial, while selection has per-site rules. An HTTP client writes its
+// for them before its dial, while selection has per-site rules (or its front end keys sticky
+// sessions by them). An HTTP client writes its
 // request right after connect(), so on a busy machine the bytes are microseconds behind the
 // accept; without them the request's site is unknown and it may be sent through an IP that
 // site blocks. A client that waits for the server to speak first loses at most this once.
@@ -75,9 +77,13 @@ class ReusePort {
 Worker::Acceptor::Acceptor(asio::io_context& ctx, config::Listener s)
     : socket(ctx), pause_timer(ctx), spec(std::move(s)) {
   if (!spec.users.empty()) {
-    check = [users = spec.users](std::string_view name, std::string_view password) {
+    // With sticky: username, "alice-session-abc123" authenticates as alice (its session part
+    // keys the egress).
+    check = [users = spec.users, sessions = spec.sticky == config::Sticky::username](
+                std::string_view name, std::string_view password) {
+      const std::string_view user = sessions ? clients::split_session(name).user : name;
       for (const auto& u : users) {
-        if (u.name == name && u.password == password)
+        if (u.name == user && u.password == password)
           return true;
       }
       return false;
@@ -224,7 +230,7 @@ asio::awaitable<void> Worker::accept_loop(Acceptor& a) {
     shared_.active.fetch_add(1);
     ++sessions_;
     if (a.spec.type == config::FrontEnd::tcp) {
-      asio::co_spawn(ctx_, session(std::move(socket), peer),
+      asio::co_spawn(ctx_, session(std::move(socket), peer, a),
                      [this](std::exception_ptr e) { log_exception("session", e); });
     } else {
       asio::co_spawn(ctx_, front_session(std::move(socket), peer, a),
@@ -265,7 +271,8 @@ void Worker::warn_recovered(const AcceptBackoff::Episode& episode) const {
                " failed accepts over " + config::format_duration(lasted));
 }
 
-asio::awaitable<void> Worker::session(tcp::socket client, tcp::endpoint peer) {
+asio::awaitable<void> Worker::session(tcp::socket client, tcp::endpoint peer,
+                                      const Acceptor& acceptor) {
   const auto accepted = SteadyClock::now();
   pool::Decision decision;
   decision.time = pool::Clock::now();
@@ -279,14 +286,19 @@ asio::awaitable<void> Worker::session(tcp::socket client, tcp::endpoint peer) {
     end = pool::ConnectionEnd::refused;  // at its cap: a plain FIN, as for no egress
   if (!end && !c.aborted() && !c.read_first_bytes(first_buffers_))
     c.abort(pool::ConnectionEnd::client_reset);  // gone before the dial: no IP is tried
-  if (!end && !c.aborted() && c.first_size == 0 && shared_.source.wants_target()) {
+  // Sticky by X-Egress-Key or the named host reads the first bytes too: without them the
+  // request would lose its key, and its egress.
+  const bool keyed_by_first_bytes = acceptor.spec.sticky == config::Sticky::key ||
+                                    acceptor.spec.sticky == config::Sticky::destination;
+  if (!end && !c.aborted() && c.first_size == 0 &&
+      (keyed_by_first_bytes || shared_.source.wants_target())) {
     co_await wait_readable(c.client, kTargetWait);
     if (!c.aborted() && !c.read_first_bytes(first_buffers_))
       c.abort(pool::ConnectionEnd::client_reset);
   }
 
   if (!end)
-    end = co_await shared_.dialer.connect(c, dial_watch_, decision);
+    end = co_await shared_.dialer.connect(c, dial_watch_, decision, acceptor.spec.sticky);
   if (!end) {
     end = co_await relay_and_count(c, decision);
   } else if (!c.aborted()) {

@@ -124,7 +124,8 @@ class Worker {
   boost::asio::awaitable<void> wait_for_descriptors(Acceptor& a, config::Millis at_most);
   void warn_recovered(const AcceptBackoff::Episode& episode) const;
   boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket client,
-                                       boost::asio::ip::tcp::endpoint peer);
+                                       boost::asio::ip::tcp::endpoint peer,
+                                       const Acceptor& acceptor);
   /// A socks/http/mixed client: handshake, destination checks, dial with failover through
   /// source/upstream egresses, the protocol's reply, then the relay (proxy/front_session.cpp).
   boost::asio::awaitable<void> front_session(boost::asio::ip::tcp::socket client,

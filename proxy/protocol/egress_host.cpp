@@ -44,7 +44,7 @@ bool request_line(std::string_view line) {
 
 }  // namespace
 
-std::string_view egress_host_in_first_bytes(std::string_view first_bytes) {
+EgressHeaders egress_headers_in_first_bytes(std::string_view first_bytes) {
   std::string_view rest = first_bytes;
   auto next_line = [&rest](std::string_view& line) {
     const auto lf = rest.find('\n');
@@ -59,6 +59,8 @@ std::string_view egress_host_in_first_bytes(std::string_view first_bytes) {
   std::string_view line;
   if (!next_line(line) || !request_line(line))
     return {};
+  EgressHeaders out;
+  std::string_view egress_host;
   std::string_view host;
   bool have_host = false;
   while (next_line(line)) {
@@ -66,18 +68,28 @@ std::string_view egress_host_in_first_bytes(std::string_view first_bytes) {
       break;  // end of the head
     const auto colon = line.find(':');
     if (colon == 0 || colon == std::string_view::npos ||
-        !std::all_of(line.begin(), line.begin() + static_cast<std::ptrdiff_t>(colon), token_byte))
-      return {};  // not a header line: not a request we understand
+        !std::all_of(line.begin(), line.begin() + static_cast<std::ptrdiff_t>(colon), token_byte)) {
+      // Not a header line: not a request we understand past this point.
+      out.target = egress_host;
+      return out;
+    }
     const std::string_view name = line.substr(0, colon);
     const std::string_view value = trim(line.substr(colon + 1));
-    if (equals_lower(name, "x-egress-host") && !value.empty())
-      return value;
-    if (!have_host && equals_lower(name, "host")) {
+    if (egress_host.empty() && equals_lower(name, "x-egress-host"))
+      egress_host = value;
+    else if (out.key.empty() && equals_lower(name, "x-egress-key"))
+      out.key = value;
+    else if (!have_host && equals_lower(name, "host")) {
       host = value;
       have_host = true;
     }
   }
-  return host;
+  out.target = egress_host.empty() ? host : egress_host;
+  return out;
+}
+
+std::string_view egress_host_in_first_bytes(std::string_view first_bytes) {
+  return egress_headers_in_first_bytes(first_bytes).target;
 }
 
 }  // namespace ipm::protocol

@@ -16,4 +16,14 @@ namespace ipm::protocol {
 /// and fuzzed.
 std::string_view egress_host_in_first_bytes(std::string_view first_bytes);
 
+/// What a tcp client's first bytes say about its egress: the target as above, and the
+/// `X-Egress-Key` header's value (sticky sessions, `sticky: key`), "" without one. Read in one
+/// pass under the same rules; a line that is not a header ends the reading, keeping only what
+/// the X-Egress-* headers before it said.
+struct EgressHeaders {
+  std::string_view target;
+  std::string_view key;
+};
+EgressHeaders egress_headers_in_first_bytes(std::string_view first_bytes);
+
 }  // namespace ipm::protocol

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "clients/source_ip_rules.hpp"
 #include "config/config.hpp"
@@ -175,6 +178,129 @@ TEST_F(RuledPickTest, new_rules_apply_from_the_next_pick) {
   const auto seen = picks("10.0.0.9:1", 40);  // no rules: the pool's policy
   EXPECT_GT(seen.at("127.0.1.1"), 0);
   EXPECT_GT(seen.at("127.0.1.2"), 0);
+}
+
+// Sticky sessions over ten egresses of weight 1: where each of 1,000 keys lands, checked key
+// by key as the pool changes.
+class StickyPickTest : public ::testing::Test {
+ protected:
+  static std::vector<pool::Egress> ten() {
+    std::vector<pool::Egress> out;
+    for (int i = 1; i <= 10; ++i)
+      out.push_back(pool::Egress{"127.0.2." + std::to_string(i), 0, {}, 1});
+    return out;
+  }
+  StickyPickTest()
+      : engine_(config_, selector_, ten(), pool::TimePoint{}), source_(selector_, engine_) {}
+
+  // The egress each key lands on (each pick released at once).
+  std::map<std::string, std::string> land(int keys, std::string_view client = "10.9.9.9:1") {
+    std::map<std::string, std::string> out;
+    for (int i = 0; i < keys; ++i) {
+      const std::string key = "session-" + std::to_string(i);
+      pool::Request request = pool::kNginxRequest;
+      request.client = client;
+      request.key = key;
+      const auto e = source_.pick(request, {});
+      out[key] = e ? e->ip : "refused";
+      if (e)
+        source_.abandoned(*e);
+    }
+    return out;
+  }
+  bool update(const std::function<bool(strategy::Engine&)>& change) {
+    return engine_.update(change);
+  }
+
+  config::Config config_;
+  pool::Selector selector_{config::Selection::weighted};
+  strategy::SharedEngine engine_;
+  PoolEgressSource source_;
+};
+
+TEST_F(StickyPickTest, a_key_keeps_its_egress_and_an_egress_that_leaves_moves_only_its_keys) {
+  const auto before = land(1000);
+  EXPECT_EQ(land(1000), before) << "the same key lands on the same egress";
+  std::map<std::string, int> per_egress;
+  for (const auto& [key, ip] : before)
+    ++per_egress[ip];
+  ASSERT_EQ(per_egress.size(), 10U) << "every egress gets keys";
+  for (const auto& [ip, n] : per_egress)
+    EXPECT_GT(n, 50) << ip;
+
+  ASSERT_TRUE(update([](strategy::Engine& e) {
+    return e.ban("127.0.2.3", pool::TimePoint::max(), "test", pool::TimePoint{});
+  }));
+  const auto without = land(1000);
+  int moved = 0;
+  for (const auto& [key, ip] : before) {
+    if (ip == "127.0.2.3") {
+      EXPECT_NE(without.at(key), "127.0.2.3") << key;
+      ++moved;
+    } else {
+      EXPECT_EQ(without.at(key), ip) << key << " moved although its egress stayed";
+    }
+  }
+  EXPECT_EQ(moved, per_egress["127.0.2.3"]);
+
+  // Back in the pool (on probation), it gets its own keys back.
+  ASSERT_TRUE(update([](strategy::Engine& e) { return e.unban("127.0.2.3", pool::TimePoint{}); }));
+  EXPECT_EQ(land(1000), before);
+}
+
+TEST_F(StickyPickTest, a_weight_change_moves_only_a_proportional_share_onto_that_egress) {
+  const auto before = land(1000);
+  ASSERT_TRUE(
+      update([](strategy::Engine& e) { return e.set_weight("127.0.2.3", 2, pool::TimePoint{}); }));
+  const auto after = land(1000);
+  int moved = 0;
+  for (const auto& [key, ip] : before) {
+    if (after.at(key) != ip) {
+      EXPECT_EQ(after.at(key), "127.0.2.3") << key << " moved elsewhere than onto the heavier one";
+      ++moved;
+    }
+  }
+  // Its share goes from 1/10 to 2/11 of the keys: about 82 of 1,000 move, all onto it.
+  EXPECT_GT(moved, 40);
+  EXPECT_LT(moved, 130);
+}
+
+TEST_F(StickyPickTest, a_failed_dial_moves_the_connection_not_the_key) {
+  const auto before = land(20);
+  for (const auto& [key, ip] : before) {
+    pool::Request request = pool::kNginxRequest;
+    request.key = key;
+    const pool::Egress tried{ip, 0, {}, 1};
+    const auto e = source_.pick(request, std::span(&tried, 1));
+    ASSERT_TRUE(e);
+    EXPECT_NE(e->ip, ip);
+    source_.abandoned(*e);
+  }
+  EXPECT_EQ(land(20), before) << "the next connection of the key goes back to its egress";
+  EXPECT_EQ(source_.leases(), 0U);
+}
+
+TEST_F(StickyPickTest, a_ruled_client_sticks_within_its_own_ratios) {
+  // 10.0.0.9 may not use .1 to .5: its keys land only on .6 to .10.
+  std::string rules = "{";
+  for (int i = 1; i <= 5; ++i)
+    rules += std::string(i > 1 ? "," : "") + R"("127.0.2.)" + std::to_string(i) +
+             R"(": {"10.0.0.9": {"source_ip": "10.0.0.9", "contention_ratio": 0}})";
+  rules += "}";
+  source_.set_rules(
+      std::make_shared<const clients::SourceIpRules>(clients::SourceIpRules::parse(rules)));
+  const auto ruled = land(200, "10.0.0.9:1");
+  for (const auto& [key, ip] : ruled) {
+    const int last = std::stoi(ip.substr(ip.rfind('.') + 1));
+    EXPECT_GE(last, 6) << key << " on " << ip;
+  }
+  // One connection without a key moves the client's rotation on; its keys stay where they were.
+  pool::Request plain = pool::kNginxRequest;
+  plain.client = "10.0.0.9:3";
+  const auto e = source_.pick(plain, {});
+  ASSERT_TRUE(e);
+  source_.abandoned(*e);
+  EXPECT_EQ(land(200, "10.0.0.9:2"), ruled) << "its keys stick too";
 }
 
 }  // namespace

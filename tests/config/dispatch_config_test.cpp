@@ -25,7 +25,8 @@ Config load(const std::string& text) {
 constexpr const char* kDispatch = R"(
 listen:
   - {type: mixed, port: 8080}
-  - {type: socks, host: 0.0.0.0, port: 1080, users: [{name: alice, password: s3cret}]}
+  - {type: socks, host: 0.0.0.0, port: 1080, users: [{name: alice, password: s3cret}],
+     sticky: username}
 egresses:
   - {kind: source, address: 192.0.2.10, weight: 3}
   - {kind: source, interface: eth1}
@@ -46,6 +47,8 @@ TEST(DispatchConfigTest, front_ends_and_egresses_load_without_an_nginx_pool) {
   EXPECT_EQ(c.listen[1].host, "0.0.0.0");
   ASSERT_EQ(c.listen[1].users.size(), 1U);
   EXPECT_EQ(c.listen[1].users[0].name, "alice");
+  EXPECT_EQ(c.listen[0].sticky, ipm::config::Sticky::none);  // the pool's policy unless told
+  EXPECT_EQ(c.listen[1].sticky, ipm::config::Sticky::username);
   ASSERT_EQ(c.egresses.size(), 5U);
   EXPECT_EQ(c.egresses[0].kind, EgressKind::source);
   EXPECT_EQ(c.egresses[0].address, "192.0.2.10");
@@ -149,6 +152,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadEntry{"upstream_conf_path: /p.conf\nlisten: [{type: tcp, port: 1, users: [{name: u, "
                  "password: p}]}]\n",
                  "listen[0].users", "no authentication"},
+        // Sticky sessions: each mode where its key can come from.
+        BadEntry{SOURCE "listen: [{type: mixed, port: 1, sticky: cookie}]\n", "listen[0].sticky",
+                 "'cookie' is not one of: none, client, username, key, destination"},
+        BadEntry{SOURCE "listen: [{type: socks, port: 1, sticky: username}]\n", "listen[0].sticky",
+                 "username needs users"},
+        BadEntry{SOURCE "listen: [{type: mixed, port: 1, sticky: key}]\n", "listen[0].sticky",
+                 "X-Egress-Key header of a tcp front end"},
         // Security defaults: a proxy beyond loopback without users is refused.
         BadEntry{SOURCE "listen: [{type: mixed, host: 0.0.0.0, port: 1080}]\n", "listen[0]",
                  "open proxy"},

@@ -83,7 +83,8 @@ const std::map<std::string, std::vector<std::string>> kValid = {
     {"listen",
      {"[{type: mixed, port: 0}]",
       "[{type: socks, host: 0.0.0.0, port: 1080, users: [{name: u, password: p}]}, "
-      "{type: tcp, port: 0}]"}},
+      "{type: tcp, port: 0, sticky: key}]",
+      "[{type: mixed, port: 0, sticky: destination}]"}},
     {"egresses",
      {"[{kind: source, address: 127.0.1.1, weight: 3}, {kind: source, interface: lo}]",
       "[{kind: upstream, host: 127.0.0.1, port: 1080, protocol: http, username: u, password: p}]"}},

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <string>
 
@@ -166,17 +167,25 @@ class DispatchTest : public ::testing::Test {
   }
 
   /// Starts `ipmanager --config` with `yaml` (its listen and probe ports are filled in).
+  /// A second front end's port is written PORT2.
   void start_yaml(const std::string& yaml) {
-    const std::uint16_t base = free_tcp_port_run(2);
+    const std::uint16_t base = free_tcp_port_run(3);
     proxy_port_ = base;
     probe_port_ = base + 1;
     write_file(dir_ / "config.yaml", yaml + "probe_port: " + std::to_string(probe_port_) +
                                          "\nallow_destinations: [127.0.0.0/8]\n");
     std::string text = read_file(dir_ / "config.yaml");
+    if (const auto second = text.find("PORT2"); second != std::string::npos) {
+      second_port_ = base + 2;
+      text.replace(second, 5, std::to_string(second_port_));
+    }
     const auto at = text.find("PORT");
     text.replace(at, 4, std::to_string(proxy_port_));
     write_file(dir_ / "config.yaml", text);
     launch({IPM_EXECUTABLE, "--config", (dir_ / "config.yaml").string()}, {});
+    if (second_port_ != 0) {
+      ASSERT_TRUE(wait_for_tcp_port("127.0.0.1", second_port_, 10s));
+    }
   }
 
   void launch(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
@@ -206,6 +215,7 @@ class DispatchTest : public ::testing::Test {
   std::unique_ptr<ChildProcess> ipm_;
   std::uint16_t proxy_port_ = 0;
   std::uint16_t probe_port_ = 0;
+  std::uint16_t second_port_ = 0;
   int calls_ = 0;
 };
 
@@ -345,6 +355,35 @@ TEST_F(DispatchTest, a_client_past_its_connection_cap_is_refused_in_its_protocol
         return hold(*again);
       },
       10s));
+}
+
+TEST_F(DispatchTest, a_session_key_lands_on_one_egress_through_either_front_end) {
+  start_yaml(
+      "listen:\n"
+      "  - {type: socks, port: PORT, users: [{name: alice, password: pw}], sticky: username}\n"
+      "  - {type: http, port: PORT2, users: [{name: alice, password: pw}], sticky: username}\n"
+      "egresses:\n"
+      "  - {kind: source, address: 127.0.1.11}\n"
+      "  - {kind: source, address: 127.0.1.12}\n"
+      "  - {kind: source, address: 127.0.1.13}\n"
+      "  - {kind: source, address: 127.0.1.14}\n"
+      "  - {kind: source, address: 127.0.1.15}\n");
+  const std::string http = "http://127.0.0.1:" + std::to_string(second_port_);
+  std::set<std::string> used;
+  for (int session = 0; session < 8; ++session) {
+    const std::string user = "alice-session-s" + std::to_string(session) + ":pw";
+    const auto [first, rc] = curl({"--socks5", proxy(), "--proxy-user", user});
+    ASSERT_EQ(rc, 0) << user;
+    used.insert(first);
+    // The same key again, and through the other front end (another protocol): the same egress.
+    EXPECT_EQ(curl({"--socks5", proxy(), "--proxy-user", user}).first, first) << user;
+    EXPECT_EQ(curl({"-x", http, "--proxy-user", user}).first, first) << user;
+    EXPECT_EQ(curl({"-p", "-x", http, "--proxy-user", user}).first, first) << user;
+  }
+  EXPECT_GE(used.size(), 2U) << "sessions spread over the egresses";
+  // The session part keys, the rest authenticates: a wrong password is still refused.
+  EXPECT_NE(curl({"--socks5", proxy(), "--proxy-user", "alice-session-s1:wrong"}).second, 0);
+  EXPECT_NE(curl({"--socks5", proxy(), "--proxy-user", "bob-session-s1:pw"}).second, 0);
 }
 
 TEST_F(DispatchTest, every_client_protocol_reaches_the_target_through_the_egress) {

@@ -100,6 +100,12 @@ inline void check_all(std::span<const std::byte> input) {
   if (!half.empty() &&
       (half.data() < text.data() || half.data() + half.size() > text.data() + text.size() / 2))
     std::abort();
+  // X-Egress-Key: a view into the input too, read beside the same target.
+  const EgressHeaders headers = egress_headers_in_first_bytes(text);
+  if (headers.target != host || (!headers.key.empty() && (headers.key.data() < text.data() ||
+                                                          headers.key.data() + headers.key.size() >
+                                                              text.data() + text.size())))
+    std::abort();
 }
 
 }  // namespace ipm::protocol::fuzz

@@ -64,3 +64,41 @@ TEST(EgressHostSlicing, every_prefix_is_safe_and_never_guesses_a_later_header) {
 }
 
 }  // namespace
+
+namespace {
+
+using ipm::protocol::egress_headers_in_first_bytes;
+
+struct KeyCase {
+  std::string_view name;
+  std::string_view bytes;
+  std::string_view key;
+  std::string_view target;
+};
+
+constexpr KeyCase kKeyCases[] = {
+    {"key_and_host", "GET / HTTP/1.1\r\nHost: b\r\nX-Egress-Key: cart-7\r\n\r\n", "cart-7", "b"},
+    {"key_before_egress_host",
+     "GET / HTTP/1.1\r\nx-egress-key:  s1 \r\nX-Egress-Host: a\r\nHost: b\r\n\r\n", "s1", "a"},
+    {"first_non_empty_key_wins", "GET / HTTP/1.1\r\nX-Egress-Key:\r\nX-Egress-Key: k2\r\n\r\n",
+     "k2", ""},
+    {"key_kept_before_a_bad_line", "GET / HTTP/1.1\r\nX-Egress-Key: k\r\nHost b\r\n\r\n", "k", ""},
+    {"key_after_the_head_is_body", "GET / HTTP/1.1\r\nHost: b\r\n\r\nX-Egress-Key: k\r\n", "", "b"},
+    {"partial_key_line_is_ignored", "GET / HTTP/1.1\r\nHost: b\r\nX-Egress-Key: car", "", "b"},
+    {"no_key", "GET / HTTP/1.1\r\nHost: b\r\n\r\n", "", "b"},
+    {"not_http", "\x16\x03\x01\x02\x00", "", ""},
+};
+
+class EgressKeyTest : public ::testing::TestWithParam<KeyCase> {};
+
+TEST_P(EgressKeyTest, finds_the_key_beside_the_target) {
+  const KeyCase& c = GetParam();
+  const auto got = egress_headers_in_first_bytes(c.bytes);
+  EXPECT_EQ(got.key, c.key);
+  EXPECT_EQ(got.target, c.target);
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, EgressKeyTest, ::testing::ValuesIn(kKeyCases),
+                         [](const auto& param_info) { return std::string(param_info.param.name); });
+
+}  // namespace
