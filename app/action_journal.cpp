@@ -105,6 +105,10 @@ OperatorAction from_journal_line(std::string_view line) {
     a.kind = OperatorAction::Kind::reset;
   else if (kind == "weight")
     a.kind = OperatorAction::Kind::weight;
+  else if (kind == "disable")
+    a.kind = OperatorAction::Kind::disable;
+  else if (kind == "enable")
+    a.kind = OperatorAction::Kind::enable;
   else
     throw std::runtime_error("unknown action \"" + kind + "\"");
   a.ip = string_field("ip");

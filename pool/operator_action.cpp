@@ -12,6 +12,10 @@ std::string_view to_string(OperatorAction::Kind k) {
       return "reset";
     case OperatorAction::Kind::weight:
       return "weight";
+    case OperatorAction::Kind::disable:
+      return "disable";
+    case OperatorAction::Kind::enable:
+      return "enable";
   }
   return "?";
 }

@@ -11,7 +11,9 @@ namespace ipm::pool {
 /// One operator command on an egress, as the API receives it and the journal keeps it
 /// (app/action_journal.hpp), so that it survives a restart.
 struct OperatorAction {
-  enum class Kind : std::uint8_t { ban, unban, reset, weight };
+  /// disable / enable: no new connections through the egress (open ones go on), whatever its
+  /// health, until enabled; the state machine goes on meanwhile.
+  enum class Kind : std::uint8_t { ban, unban, reset, weight, disable, enable };
 
   Kind kind = Kind::ban;
   std::string ip;                      ///< the egress id

@@ -36,7 +36,9 @@ constexpr std::string_view kActions =
     R"json({"name":"for","label":"Duration","placeholder":"10m, 2h (empty: until unbanned)"},)json"
     R"json({"name":"reason","label":"Reason","placeholder":"why (optional)"}]},)json"
     R"json({"name":"unban","label":"Unban","path":"/api/ip/{id}/unban","fields":[]},)json"
-    R"json({"name":"reset","label":"Reset","path":"/api/ip/{id}/reset","fields":[]}])json";
+    R"json({"name":"reset","label":"Reset","path":"/api/ip/{id}/reset","fields":[]},)json"
+    R"json({"name":"disable","label":"Disable","path":"/api/ip/{id}/disable","fields":[]},)json"
+    R"json({"name":"enable","label":"Enable","path":"/api/ip/{id}/enable","fields":[]}])json";
 
 }  // namespace
 

@@ -48,7 +48,8 @@ ForSite for_site(const Engine& engine, const IpRecord& r, std::string_view site)
 // One IP as the Go tool's `IP` struct marshalled it (Port, Addr, Banned, History, Failure,
 // CoolDowns, same names and types), with clean values: StatusCode "200" instead of
 // " 200 ", ExgressKey and Target without the log's literal text around them. "State",
-// "UpstreamStatus" and "RequestTime" are additions; consumers of the Go shape ignore them.
+// "UpstreamStatus", "RequestTime" and "Disabled" (only while the operator has it disabled)
+// are additions; consumers of the Go shape ignore them.
 void append_ip(std::string& out, const Engine& engine, const IpRecord& r, std::size_t limit) {
   append_json_string(out, r.egress.ip);
   out += ":{\"Port\":";
@@ -59,6 +60,8 @@ void append_ip(std::string& out, const Engine& engine, const IpRecord& r, std::s
   out += is_available(r.state) ? "false" : "true";
   out += ",\"State\":";
   append_json_string(out, to_string(r.state));
+  if (r.disabled)
+    out += ",\"Disabled\":true";
   out += ",\"History\":[";
   const std::size_t n = std::min(limit, r.history.size());
   for (std::size_t i = r.history.size() - n; i < r.history.size(); ++i) {
@@ -278,7 +281,7 @@ Response history(const Request&, const Target& target, Context& context) {
       if (!states.empty() && std::find(states.begin(), states.end(), state) == states.end())
         continue;
       ips.push_back(r.egress.ip);
-      if (is_available(state)) {
+      if (is_available(state) && !r.disabled) {  // a disabled IP takes no traffic
         if (!first)
           head += ',';
         first = false;

@@ -61,6 +61,8 @@ std::string ip_json(const Engine& engine, const IpRecord& r, std::size_t history
   append_json_string(out, r.egress.server_name);
   field(out, "weight");
   append_json_int(out, r.egress.weight);
+  field(out, "disabled");
+  out += r.disabled ? "true" : "false";
   field(out, "state");
   append_json_string(out, to_string(r.state));
   field(out, "state_since");
@@ -266,6 +268,14 @@ std::optional<Response> site_param(const Target& target, Context& context,
   return std::nullopt;
 }
 
+// An action on the whole egress that takes no parameter (disable, enable).
+Response whole_egress_action(const Request& request, const Target& target, Context& context,
+                             std::string_view ip, pool::OperatorAction::Kind kind) {
+  if (auto bad = reject_unknown_params(target, {}))
+    return std::move(*bad);
+  return run_operator_action(context, action_of(request, context, kind, ip));
+}
+
 }  // namespace
 
 Response ip_detail(const Request&, const Target& target, Context& context, std::string_view ip) {
@@ -333,6 +343,16 @@ Response ip_reset(const Request& request, const Target& target, Context& context
   if (auto bad = site_param(target, context, a))
     return std::move(*bad);
   return run_operator_action(context, std::move(a));
+}
+
+Response ip_disable(const Request& request, const Target& target, Context& context,
+                    std::string_view ip) {
+  return whole_egress_action(request, target, context, ip, pool::OperatorAction::Kind::disable);
+}
+
+Response ip_enable(const Request& request, const Target& target, Context& context,
+                   std::string_view ip) {
+  return whole_egress_action(request, target, context, ip, pool::OperatorAction::Kind::enable);
 }
 
 Response ip_weight(const Request& request, const Target& target, Context& context,

@@ -40,6 +40,8 @@ void append_slow(std::string& out, const EgressRow& r) {
   append_json_double(out, r.backoff);
   out += ",\"backoff_seconds\":";
   append_json_double(out, r.backoff_seconds);
+  out += ",\"disabled\":";
+  out += r.disabled ? "true" : "false";
   out += ",\"sites\":[";
   for (std::size_t i = 0; i < r.sites.size(); ++i) {
     const SiteBan& s = r.sites[i];
@@ -104,6 +106,7 @@ PageView take_page_view(const Engine& engine, std::uint64_t after_seq) {
     row.kind = config::to_string(r.egress.kind);
     row.port = r.egress.port;
     row.weight = r.egress.weight;
+    row.disabled = r.disabled;
     row.state = r.state;
     row.since = r.state_since;
     row.reason = r.last_reason;

@@ -42,6 +42,7 @@ struct EgressRow {
   std::string kind;  ///< how connections leave ("nginx")
   std::uint16_t port = 0;
   std::uint32_t weight = 1;
+  bool disabled = false;  ///< by the operator: no new connections until enabled
   pool::IpState state = pool::IpState::available;
   pool::TimePoint since{};  ///< of the current state; unset: since start
   std::string reason;       ///< of the last decision about the egress

@@ -70,6 +70,10 @@ std::vector<Route> routes_for(std::string_view path, std::string_view& ip) {
     return {{V::post, A::mutate, ip_reset}};
   if (action == "weight")
     return {{V::post, A::mutate, ip_weight}};
+  if (action == "disable")
+    return {{V::post, A::mutate, ip_disable}};
+  if (action == "enable")
+    return {{V::post, A::mutate, ip_enable}};
   return {};
 }
 

@@ -36,5 +36,8 @@ Response ip_unban(const Request&, const Target&, Context&, std::string_view ip);
 Response ip_reset(const Request&, const Target&, Context&, std::string_view ip);
 /// POST /api/ip/{ip}/weight?value=N
 Response ip_weight(const Request&, const Target&, Context&, std::string_view ip);
+/// POST /api/ip/{ip}/disable|enable: no new connections through it until enabled (a drain)
+Response ip_disable(const Request&, const Target&, Context&, std::string_view ip);
+Response ip_enable(const Request&, const Target&, Context&, std::string_view ip);
 
 }  // namespace ipm::probe::routes

@@ -24,6 +24,10 @@ std::string_view to_string(DecisionKind k) {
       return "manual_reset";
     case DecisionKind::manual_weight:
       return "manual_weight";
+    case DecisionKind::manual_disable:
+      return "manual_disable";
+    case DecisionKind::manual_enable:
+      return "manual_enable";
     case DecisionKind::site_evicted:
       return "site_evicted";
     case DecisionKind::ip_added:

@@ -23,6 +23,8 @@ enum class DecisionKind : std::uint8_t {
   manual_unban,           ///< operator unban -> available
   manual_reset,           ///< operator reset: backoff and counts forgotten, -> available
   manual_weight,          ///< operator weight (0 drains: no new connections); state unchanged
+  manual_disable,         ///< operator disable: no new connections until enabled; state unchanged
+  manual_enable,          ///< operator enable: selectable again as its state allows
   site_evicted,           ///< a site's state dropped by the max_sites_per_ip cap
   ip_added,               ///< appeared in the upstream config on reload
   ip_removed,             ///< vanished from the upstream config on reload

@@ -160,6 +160,9 @@ class Engine {
   /// The operator's weight of `ip` from now on, kept across reloads; 0 drains it (selection
   /// offers it no new connection; open ones go on). The state machine is unchanged.
   bool set_weight(std::string_view ip, std::uint32_t weight, pool::TimePoint now);
+  /// Disables `ip` (selection offers it no new connection, open ones go on: a drain) or
+  /// enables it again, kept across reloads; the state machine is unchanged either way.
+  bool set_disabled(std::string_view ip, bool disabled, pool::TimePoint now);
 
   /// The same for one site of `ip` (`target` is grouped like a log line's target: "www.a.example"
   /// names the site "a.example"). A ban creates the site's record (the cap may evict another);

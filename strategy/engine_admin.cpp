@@ -132,6 +132,28 @@ bool Engine::set_weight(std::string_view ip, std::uint32_t weight, TimePoint now
   return true;
 }
 
+bool Engine::set_disabled(std::string_view ip, bool disabled, TimePoint now) {
+  IpRecord* r = find_mutable(ip);
+  if (r == nullptr)
+    return false;
+  ++counters_.manual;
+  const bool changed = r->disabled != disabled;
+  r->disabled = disabled;
+  record(
+      DecisionRecord{.time = now,
+                     .ip = r->egress.ip,
+                     .kind = disabled ? DecisionKind::manual_disable : DecisionKind::manual_enable,
+                     .from = r->state,
+                     .to = r->state,
+                     .reason = std::string(disabled ? "disabled" : "enabled") +
+                               (changed ? "" : " (it already was)") +
+                               (disabled ? ": no new connections, open ones go on" : ""),
+                     .cause = manual_cause(now)});
+  ++selection_version_;
+  update_pool_flags(now, manual_cause(now));
+  return true;
+}
+
 std::size_t Engine::reload(std::vector<pool::Egress> egresses, TimePoint now) {
   const Cause cause{.kind = CauseKind::reload, .time = now};
   std::vector<IpRecord> old = std::move(ips_);
@@ -220,9 +242,10 @@ pool::Snapshot Engine::snapshot() const {
     pool::SnapshotEntry e;
     e.egress = r.egress;
     e.state = r.state;
-    // Weight 0 is drained: open connections go on, new ones go elsewhere.
-    e.selectable =
-        r.egress.weight > 0 && (r.state == IpState::available || r.state == IpState::probation);
+    // Weight 0 is drained, and so is a disabled egress: open connections go on, new ones go
+    // elsewhere.
+    e.selectable = r.egress.weight > 0 && !r.disabled &&
+                   (r.state == IpState::available || r.state == IpState::probation);
     e.share = r.state == IpState::available   ? 1.0
               : r.state == IpState::probation ? cfg_.probation_share
                                               : 0.0;
@@ -238,7 +261,7 @@ pool::Snapshot Engine::snapshot() const {
     }
     for (std::size_t i = 0; i < ips_.size(); ++i) {
       if (ips_[i].state == IpState::cooling && ips_[i].backoff_multiplier == best &&
-          ips_[i].egress.weight > 0) {
+          ips_[i].egress.weight > 0 && !ips_[i].disabled) {
         s.ips[i].selectable = true;
         s.ips[i].share = 1.0;
         s.least_bad_fallback = true;

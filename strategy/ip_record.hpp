@@ -84,6 +84,9 @@ struct IpRecord : Health {
   /// The operator's weight (POST /api/ip/{ip}/weight), which wins over the config's
   /// `weights` across reloads; nullopt while none was set.
   std::optional<std::uint32_t> weight_override;
+  /// Disabled by the operator (POST /api/ip/{ip}/disable): offered no new connection until
+  /// enabled, across reloads; its health goes on being kept.
+  bool disabled = false;
   pool::CooldownLog cooldowns;  ///< periods out for every site (per-site ones: in sites)
   /// The sites that failed on this IP (sparse, at most max_sites_per_ip), in no order.
   std::vector<SiteRecord> sites;

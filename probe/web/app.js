@@ -92,7 +92,7 @@
     setText(c.kind, d.kind || '');
     setText(c.port, d.port ? String(d.port) : '');
     if (r.tr.dataset.state !== d.state) r.tr.dataset.state = d.state || '';
-    setText(c.badge, d.state || '');
+    setText(c.badge, (d.state || '') + (d.disabled ? ' · disabled' : ''));
     setText(c.until, d.until ? 'until ' + clock(d.until)
       : d.state === 'banned' ? 'until unbanned' : '');
     setText(c.reason, d.reason || '');
@@ -424,7 +424,8 @@
     const r = rows.get(id);
     if (!r) return 'no longer in the pool';
     const d = r.data;
-    return d.state + (d.until ? ' until ' + clock(d.until) : '') + (d.reason ? ' — ' + d.reason : '');
+    return d.state + (d.disabled ? ', disabled' : '') + (d.until ? ' until ' + clock(d.until) : '') +
+      (d.reason ? ' — ' + d.reason : '');
   }
 
   function openActions(id) {

@@ -135,6 +135,27 @@ TEST(InForceTest, keeps_live_bans_and_last_weights_only) {
   EXPECT_EQ(kept[1], actions[5]);
 }
 
+TEST(InForceTest, a_disable_is_kept_until_an_enable_of_the_same_egress) {
+  const std::vector<OperatorAction> actions = {
+      simple(OperatorAction::Kind::disable, "a", 0),  // enabled later
+      simple(OperatorAction::Kind::disable, "b", 1),  // in force
+      simple(OperatorAction::Kind::enable, "a", 2),
+      simple(OperatorAction::Kind::unban, "b", 3),  // an unban does not enable
+  };
+  const auto kept = ipm::strategy::in_force(actions, at(10));
+  ASSERT_EQ(kept.size(), 1U);
+  EXPECT_EQ(kept[0], actions[1]);
+
+  ipm::test::TempDir dir;
+  {
+    ActionJournal j(dir / "state");
+    EXPECT_TRUE(j.load().actions.empty());  // creates state_dir
+    for (const auto& a : actions)
+      j.append(a);
+  }
+  EXPECT_EQ(ActionJournal(dir / "state").load().actions, actions) << "they read back as written";
+}
+
 // Health per target: an operator's ban of one site survives a restart as such, and is
 // lifted only by an unban or reset of that same site.
 TEST(ActionJournalTest, a_per_site_action_keeps_its_target) {

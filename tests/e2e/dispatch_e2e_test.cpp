@@ -386,6 +386,52 @@ TEST_F(DispatchTest, a_session_key_lands_on_one_egress_through_either_front_end)
   EXPECT_NE(curl({"--socks5", proxy(), "--proxy-user", "bob-session-s1:pw"}).second, 0);
 }
 
+TEST_F(DispatchTest, a_disabled_egress_takes_no_new_connection_keeps_open_ones_and_a_restart) {
+  const auto state = dir_ / "state";
+  const std::vector<std::string> env = {"IPM_STATE_DIR=" + state.string()};
+  start({"127.0.1.21", "127.0.1.22"}, env);
+  const auto post = [&](const std::string& path) {
+    return http_request("POST", "127.0.0.1", probe_port_, path, {{"Content-Length", "0"}}).status;
+  };
+  // A connection through .21, opened before the disable, is still relayed after it.
+  std::unique_ptr<RawClient> open;
+  for (std::size_t i = 1; i <= 2 && !open; ++i) {
+    auto c = std::make_unique<RawClient>(proxy_port_);
+    c->send(socks5_connect({127, 0, 0, 1}, target_.port()));
+    ASSERT_EQ(c->read(10).substr(0, 4), bytes({5, 0, 5, 0}));
+    ASSERT_TRUE(wait_until([&] { return target_.peers().size() == i; }, 5s));
+    if (target_.peers().back() == "127.0.1.21") {
+      open = std::move(c);
+    } else {
+      c->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");  // through .22: let it finish
+      c->read_to_close(5s);
+    }
+  }
+  ASSERT_TRUE(open) << "the rotation gave .21 one of two connections";
+  ASSERT_EQ(post("/api/ip/127.0.1.21/disable"), 200);
+  open->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_THAT(open->read_to_close(5s), HasSubstr("\r\n\r\n127.0.1.21"));
+
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(curl({"--socks5", proxy()}).first, "127.0.1.22");
+  EXPECT_THAT(probe(), HasSubstr("\"AvailableIP\":[\"127.0.1.22\"]"));
+  EXPECT_THAT(http_get("127.0.0.1", probe_port_, "/api/ip/127.0.1.21").body,
+              HasSubstr("\"disabled\":true"));
+
+  // Journaled: a restart keeps it disabled.
+  ipm_->stop();
+  start({"127.0.1.21", "127.0.1.22"}, env);
+  EXPECT_THAT(http_get("127.0.0.1", probe_port_, "/api/ip/127.0.1.21").body,
+              HasSubstr("\"disabled\":true"));
+  EXPECT_EQ(curl({"--socks5", proxy()}).first, "127.0.1.22");
+  ASSERT_EQ(post("/api/ip/127.0.1.21/enable"), 200);
+  std::map<std::string, int> seen;
+  for (int i = 0; i < 4; ++i)
+    ++seen[curl({"--socks5", proxy()}).first];
+  EXPECT_EQ(seen["127.0.1.21"], 2) << "back in the 1:1 rotation";
+  EXPECT_EQ(post("/api/ip/127.0.9.9/disable"), 404);
+}
+
 TEST_F(DispatchTest, every_client_protocol_reaches_the_target_through_the_egress) {
   start({"127.0.1.3"});
   const std::string p = proxy();

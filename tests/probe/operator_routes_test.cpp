@@ -122,4 +122,58 @@ TEST(WeightRouteTest, drains_with_zero_and_rejects_bad_values) {
   EXPECT_EQ(w.engine.read([](const auto& e) { return e.find("10.0.0.0")->egress.weight; }), 0U);
 }
 
+TEST(DisableRouteTest, disable_takes_an_ip_out_of_selection_until_enable_and_shows_it) {
+  ProbeWorld w(2);
+  std::vector<ipm::pool::OperatorAction> journaled;
+  w.context.journal = [&](const ipm::pool::OperatorAction& a) -> std::optional<std::string> {
+    journaled.push_back(a);
+    return std::nullopt;
+  };
+  auto r = w.post("/api/ip/10.0.0.0/disable");
+  ASSERT_EQ(r.message.result(), http::status::ok) << body_of(r);
+  EXPECT_THAT(body_of(r), HasSubstr("\"disabled\":true"));
+  ASSERT_EQ(journaled.size(), 1U);
+  EXPECT_EQ(journaled[0].kind, ipm::pool::OperatorAction::Kind::disable);
+  for (int i = 0; i < 50; ++i) {
+    auto pick = w.selector.pick();
+    ASSERT_TRUE(pick);
+    EXPECT_EQ(pick->egress().ip, "10.0.0.1");
+  }
+  // /probe: out of AvailableIP, marked in its entry; /api/ip/{ip} says so too.
+  auto probe_answer = w.get("/probe");
+  const std::string probe = body_of(probe_answer);
+  EXPECT_THAT(probe, HasSubstr("\"AvailableIP\":[\"10.0.0.1\"]"));
+  EXPECT_THAT(probe, HasSubstr("\"State\":\"available\",\"Disabled\":true"));
+  auto detail = w.get("/api/ip/10.0.0.0");
+  EXPECT_THAT(body_of(detail), HasSubstr("\"disabled\":true"));
+
+  EXPECT_EQ(w.post("/api/ip/10.0.0.0/disable?for=1m").message.result(), http::status::bad_request);
+  EXPECT_EQ(w.post("/api/ip/10.7.7.7/disable").message.result(), http::status::not_found);
+  ASSERT_EQ(w.post("/api/ip/10.0.0.0/enable").message.result(), http::status::ok);
+  EXPECT_EQ(journaled.back().kind, ipm::pool::OperatorAction::Kind::enable);
+  auto after = w.get("/probe");
+  EXPECT_THAT(body_of(after), HasSubstr("\"AvailableIP\":[\"10.0.0.0\",\"10.0.0.1\"]"));
+  bool got_it_back = false;
+  for (int i = 0; i < 50 && !got_it_back; ++i)
+    got_it_back = w.selector.pick()->egress().ip == "10.0.0.0";
+  EXPECT_TRUE(got_it_back);
+}
+
+TEST(DisableRouteTest, needs_the_token_as_ban_does) {
+  ipm::config::Config c;
+  c.api_token = "t0ken";
+  ProbeWorld w(1, c);
+  for (const char* path : {"/api/ip/10.0.0.0/disable", "/api/ip/10.0.0.0/enable"}) {
+    EXPECT_EQ(w.request(http::verb::post, path, "10.9.9.9").message.result(),
+              http::status::unauthorized)
+        << path;
+  }
+  EXPECT_FALSE(w.engine.read([](const auto& e) { return e.find("10.0.0.0")->disabled; }));
+  EXPECT_EQ(w.request(http::verb::post, "/api/ip/10.0.0.0/disable", "10.9.9.9",
+                      {{"Authorization", "Bearer t0ken"}})
+                .message.result(),
+            http::status::ok);
+  EXPECT_TRUE(w.engine.read([](const auto& e) { return e.find("10.0.0.0")->disabled; }));
+}
+
 }  // namespace

@@ -139,6 +139,37 @@ TEST(EnginePoolTest, manually_banned_ips_are_never_the_fallback) {
   EXPECT_EQ(s.count(IpState::cooling), 1U);
 }
 
+TEST(EnginePoolTest, a_disabled_ip_takes_no_new_connections_until_enabled_and_keeps_its_health) {
+  Engine e(test_config(), egresses(2), kBase);
+  ASSERT_TRUE(e.set_disabled("127.0.1.1", true, at_s(0)));
+  auto s = e.snapshot();
+  EXPECT_FALSE(s.ips[0].selectable);
+  EXPECT_TRUE(s.ips[1].selectable);
+  EXPECT_EQ(state(e, "127.0.1.1"), IpState::available) << "its state machine goes on";
+  // Its health is still kept: a trip while disabled cools it.
+  trip(e, "127.0.1.1", 1);
+  EXPECT_EQ(state(e, "127.0.1.1"), IpState::cooling);
+  // Kept across a reload, and never the all-unavailable fallback.
+  e.reload(egresses(2), at_s(10));
+  EXPECT_TRUE(e.find("127.0.1.1")->disabled);
+  trip(e, "127.0.1.2", 20);
+  s = e.snapshot();
+  EXPECT_FALSE(s.ips[0].selectable) << "a disabled IP is not the least bad";
+  ASSERT_TRUE(e.set_disabled("127.0.1.1", false, at_s(30)));
+  EXPECT_FALSE(e.find("127.0.1.1")->disabled);
+  EXPECT_EQ(count_kind(e, DecisionKind::manual_disable), 1);
+  EXPECT_EQ(count_kind(e, DecisionKind::manual_enable), 1);
+  EXPECT_FALSE(e.set_disabled("10.9.9.9", true, at_s(31)));
+}
+
+TEST(EnginePoolTest, an_enabled_available_ip_is_selectable_again) {
+  Engine e(test_config(), egresses(2), kBase);
+  ASSERT_TRUE(e.set_disabled("127.0.1.2", true, at_s(0)));
+  EXPECT_FALSE(e.snapshot().ips[1].selectable);
+  ASSERT_TRUE(e.set_disabled("127.0.1.2", false, at_s(1)));
+  EXPECT_TRUE(e.snapshot().ips[1].selectable);
+}
+
 TEST(EnginePoolTest, manual_commands_on_unknown_ips_fail_cleanly) {
   Engine e(test_config(), egresses(2), kBase);
   EXPECT_FALSE(e.ban("10.9.9.9", at_s(10), "x", at_s(0)));
