@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <charconv>
+#include <chrono>
 
 #include "config/errors.hpp"
 
@@ -29,9 +30,6 @@ bool is_ip(const std::string& s) {
 // The enhanced forks' flags that ipmanager does not take yet: named, so that a user of a fork
 // learns what is missing instead of reading "not defined".
 std::optional<std::string> unsupported(std::string_view flag) {
-  if (flag == "stats")
-    return "not supported; the same figures are on the probe: /probe, /metrics, "
-           "/api/decisions (-web PORT)";
   if (flag == "gateway" || flag == "transparent-port" || flag == "subnet" ||
       flag == "auto-config" || flag == "dns-port")
     return "the transparent gateway mode is not supported by ipmanager dispatch yet";
@@ -88,8 +86,11 @@ DispatchParse parse_dispatch(std::span<const std::string_view> args) {
       if (!v || v->empty())
         return fail("-config: needs the path of a source_ip_rules.json");
       cmd.rules = std::string(*v);
-    } else if (arg == "tunnel" || arg == "list" || arg == "quiet") {
-      bool& target = arg == "tunnel" ? cmd.tunnel : arg == "list" ? cmd.list : cmd.quiet;
+    } else if (arg == "tunnel" || arg == "list" || arg == "quiet" || arg == "stats") {
+      bool& target = arg == "tunnel"  ? cmd.tunnel
+                     : arg == "list"  ? cmd.list
+                     : arg == "quiet" ? cmd.quiet
+                                      : cmd.stats;
       if (!flag(target))
         return fail("-" + std::string(arg) + " takes true or false");
     } else if (arg == "h" || arg == "help") {
@@ -115,6 +116,8 @@ config::Config dispatch_config(const DispatchCommand& cmd) {
   c.probe_port = cmd.web.value_or(9095);
   c.listen = {config::Listener{config::FrontEnd::mixed, cmd.lhost, cmd.lport, {}}};
   c.source_ip_rules = cmd.rules;
+  if (cmd.stats)
+    c.stats_interval = std::chrono::minutes(1);
   for (const auto& arg : cmd.egresses) {
     const auto at = arg.rfind('@');
     const std::string target = arg.substr(0, at);
@@ -160,7 +163,7 @@ config::Config dispatch_config(const DispatchCommand& cmd) {
 
 std::string dispatch_usage() {
   return "Usage: ipmanager dispatch [-lhost 127.0.0.1] [-lport 8080] [-tunnel] [-list] [-quiet]\n"
-         "                          [-web PORT] [-config source_ip_rules.json]\n"
+         "                          [-web PORT] [-config source_ip_rules.json] [-stats]\n"
          "                          IP[@ratio] | IFACE[@ratio] | HOST:PORT[@ratio] "
          "...\n"
          "\n"
@@ -178,6 +181,8 @@ std::string dispatch_usage() {
          "  -config FILE the enhanced fork's source_ip_rules.json: each client IP or CIDR its\n"
          "               own ratio per egress (the longest prefix wins; 0: never); reread on\n"
          "               SIGHUP\n"
+         "  -stats       print the enhanced fork's statistics block on stdout every minute\n"
+         "               (IPM_STATS_INTERVAL=10s to change it); kill -USR1 prints it at once\n"
          "\n"
          "Every config key can be set with IPM_<KEY>, e.g. IPM_ALLOW_OPEN_PROXY=true to listen\n"
          "beyond loopback without users, IPM_ALLOW_DESTINATIONS='[10.0.0.0/8]' to reach\n"

@@ -18,6 +18,7 @@ struct DispatchCommand {
   bool tunnel = false;               ///< -tunnel: the arguments are upstream SOCKS5 proxies
   bool list = false;                 ///< -list: print the interfaces' addresses and exit
   bool quiet = false;                ///< -quiet: warnings and errors only
+  bool stats = false;                ///< -stats: the statistics block every minute, and on SIGUSR1
   std::optional<std::uint16_t> web;  ///< -web PORT: the probe's port (default 9095)
   std::string rules;                 ///< -config FILE: the enhanced fork's source_ip_rules.json
   bool help = false;
@@ -36,8 +37,8 @@ DispatchParse parse_dispatch(std::span<const std::string_view> args);
 /// The configuration the command stands for: a mixed front end on lhost:lport, one source
 /// egress per IP or interface (or one SOCKS5 upstream per host:port with -tunnel) with its
 /// ratio as weight, -config's file as source_ip_rules, the smooth weighted rotation, the probe on
-/// 127.0.0.1:9095 (or -web). Environment overrides (IPM_<KEY>) apply on top. Throws
-/// config::ConfigError on a bad argument, naming it.
+/// 127.0.0.1:9095 (or -web), -stats as a stats_interval of 1m. Environment overrides (IPM_<KEY>)
+/// apply on top. Throws config::ConfigError on a bad argument, naming it.
 config::Config dispatch_config(const DispatchCommand& command);
 
 /// The -help text.

@@ -93,12 +93,15 @@ std::string man_page(std::string_view version) {
     m += roff(k.doc) + "\n";
   }
   m += ".SH SIGNALS\n.TP\nSIGHUP\nReread the config file and the pool config; a bad one is "
-       "reported and everything running is kept.\n.TP\nSIGTERM, SIGINT\nStop accepting, drain "
+       "reported and everything running is kept.\n.TP\nSIGUSR1\nPrint the statistics block "
+       "(per egress: status, ratio, connections, successes, failures, rules, clients) on "
+       "stdout.\n.TP\nSIGTERM, SIGINT\nStop accepting, drain "
        "proxied connections for drain_timeout, exit 0.\n";
   m += ".SH EXIT STATUS\n0 ok, 1 bad config or failed check, 2 bad command line or unreadable "
        "config file.\n";
   m += ".SH FILES\n.TP\n/etc/ipmanager/config.yaml\nThe config the systemd unit runs.\n"
-       ".TP\n/var/lib/ipmanager/actions.journal\nOperator actions (bans, weights) that survive "
+       ".TP\n/var/lib/ipmanager/actions.journal\nOperator actions (bans, weights, disables) that "
+       "survive "
        "restarts (state_dir).\n.TP\n/usr/share/ipmanager/gen\\-pool.sh\nGenerates an nginx "
        "egress pool config.\n.TP\n/usr/share/doc/ipmanager/\nREADME.md, the log format, "
        "logrotate, Prometheus and Grafana examples.\n";

@@ -1,6 +1,9 @@
 #include "app/service.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <iterator>
 #include <optional>
@@ -28,6 +31,7 @@
 #include "app/process_collector.hpp"
 #include "app/readiness.hpp"
 #include "app/reload_status.hpp"
+#include "app/stats_block.hpp"
 #include "app/systemd_notify.hpp"
 #include "app/version.hpp"
 #include "clients/source_ip_rules.hpp"
@@ -77,6 +81,18 @@ scanner::UpstreamConfig read_upstream(const config::Config& c) {
                                                " server blocks without an egress ignored"
                                          : "");
   return upstream;
+}
+
+// All of `text` on stdout (the statistics block: a report for the operator, not a log line).
+void write_stdout(std::string_view text) {
+  while (!text.empty()) {
+    const ssize_t n = ::write(STDOUT_FILENO, text.data(), text.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return;  // stdout closed: nobody reads the report
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
 }
 
 // The per-client rules of `path` ("" for none: null). A bad file throws naming the key, the
@@ -325,6 +341,7 @@ int Service::run() {
       config_, per_ip_logs ? upstream.egresses.size() : 1, fd_limit.soft);
   proxy::Server proxy(config_, egress_source, decisions, *registry, proxy_options);
   context.selector = &selector;
+  context.clients = [&proxy] { return proxy.client_limits().counts(); };
   context.traffic = [&proxy, &decisions] {
     const auto relayed = proxy.relayed_bytes();
     return probe::TrafficTotals{proxy.active_connections(), decisions.total(), relayed.up,
@@ -348,6 +365,7 @@ int Service::run() {
   // before the handlers below wait for it.
   asio::signal_set stop_signals(io, SIGTERM, SIGINT);
   asio::signal_set hup(io, SIGHUP);
+  asio::signal_set usr1(io, SIGUSR1);
   for (const auto& w : exposure_warnings(config_))
     log_error() << "exposed: " << w;
   if (config_.listen.empty()) {
@@ -408,6 +426,37 @@ int Service::run() {
   };
   schedule();
 
+  // The enhanced go-dispatch-proxy's -stats block on stdout, from the counters /metrics and
+  // /api/clients show: every stats_interval, and at once on each SIGUSR1.
+  const auto print_stats = [&] {
+    const auto rules = egress_source.rules();
+    const auto open = proxy.client_limits().counts();
+    write_stdout(engine.read([&](const strategy::Engine& e) {
+      return stats_block(collect_stats(e, rules.get(), open));
+    }));
+  };
+  std::function<void()> wait_usr1 = [&] {
+    usr1.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec)
+        return;
+      print_stats();
+      wait_usr1();
+    });
+  };
+  wait_usr1();
+  asio::steady_timer stats_timer(io);
+  std::function<void()> schedule_stats = [&] {
+    stats_timer.expires_after(config_.stats_interval);
+    stats_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec)
+        return;
+      print_stats();
+      schedule_stats();
+    });
+  };
+  if (config_.stats_interval.count() > 0)
+    schedule_stats();
+
   // Active checks of the source and upstream egresses that have one (the last of the pool).
   const std::span<const pool::Egress> dispatch_egresses =
       std::span(egresses).last(std::min(egresses.size(), config_.egresses.size()));
@@ -433,6 +482,8 @@ int Service::run() {
                << " (a second SIGTERM or SIGINT cuts them now)";
     notify_stopping();
     hup.cancel();
+    usr1.cancel();
+    stats_timer.cancel();
     housekeeping.cancel();
     if (checker)
       checker->stop();

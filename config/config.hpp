@@ -152,6 +152,9 @@ struct Config {
   std::uint32_t max_connections_per_client_egress = 0;
   std::uint32_t client_prefix_v4 = 32;
   std::uint32_t client_prefix_v6 = 128;
+  /// How often the statistics block (the enhanced go-dispatch-proxy's -stats) is printed on
+  /// stdout; 0: only on SIGUSR1.
+  Millis stats_interval{0};
 
   Config();
 

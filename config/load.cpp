@@ -195,6 +195,8 @@ void validate(const Config& c) {
       throw ConfigError(key, "port " + std::to_string(l.port) + " is the probe_port");
     }
   }
+  if (c.stats_interval.count() != 0 && c.stats_interval < std::chrono::seconds(1))
+    throw ConfigError("stats_interval", "must be 0 (off) or at least 1s");
   if (c.handshake_timeout.count() == 0)
     throw ConfigError("handshake_timeout", "must be longer than 0s");
   if (c.max_cool_down < c.cool_down) {

@@ -738,6 +738,10 @@ std::vector<KeySpec> build_schema() {
                           "IPv6 clients are counted by this prefix (128: each address, 64: each "
                           "/64)",
                           &Config::client_prefix_v6, 1, 128));
+  keys.push_back(duration_key("stats_interval",
+                              "print the statistics block (the enhanced go-dispatch-proxy's "
+                              "-stats) on stdout this often; 0: only on SIGUSR1",
+                              &Config::stats_interval, seconds(1)));
 
   // What a running process applies on SIGHUP (app/service.cpp): logging, the pool config
   // path, the probe's token and label cap, and the strategy and selection keys.

@@ -141,6 +141,37 @@ Response decisions(const Request&, const Target& target, Context& context) {
   return text_response(http::status::ok, std::move(body), "application/json");
 }
 
+Response client_counts(const Request&, const Target& target, Context& context) {
+  if (auto bad = reject_unknown_params(target, {}))
+    return std::move(*bad);
+  if (!context.clients)
+    return unavailable("the proxy's client counts");
+  const auto counts = context.clients();
+  const auto cfg = context.config();
+  std::string body = "{\"max_connections_per_client\":";
+  append_json_int(body, cfg->max_connections_per_client);
+  body += ",\"max_connections_per_client_egress\":";
+  append_json_int(body, cfg->max_connections_per_client_egress);
+  body += ",\"clients\":[";
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    body += i > 0 ? ",{\"client\":" : "{\"client\":";
+    append_json_string(body, counts[i].client);
+    body += ",\"connections\":";
+    append_json_int(body, counts[i].connections);
+    body += ",\"egresses\":{";
+    for (std::size_t e = 0; e < counts[i].per_egress.size(); ++e) {
+      if (e > 0)
+        body += ',';
+      append_json_string(body, counts[i].per_egress[e].first);
+      body += ':';
+      append_json_int(body, counts[i].per_egress[e].second);
+    }
+    body += "}}";
+  }
+  body += "]}\n";
+  return text_response(http::status::ok, std::move(body), "application/json");
+}
+
 Response renew(const Request&, const Target& target, Context& context) {
   if (auto bad = reject_unknown_params(target, {}))
     return std::move(*bad);

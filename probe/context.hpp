@@ -10,6 +10,7 @@
 
 #include <prometheus/collectable.h>
 
+#include "clients/client_limits.hpp"
 #include "config/config.hpp"
 #include "pool/decision_log.hpp"
 #include "pool/operator_action.hpp"
@@ -49,6 +50,9 @@ class Context {
   const pool::Selector* selector = nullptr;
   /// The proxy's totals (the page's header); called from a probe thread, so thread-safe.
   std::function<TrafficTotals()> traffic;
+  /// The open connections of each client, in all and per egress (the proxy's per-client
+  /// counts): /api/clients. Called from a probe thread, so thread-safe.
+  std::function<std::vector<clients::ClientLimits::ClientCount>()> clients;
   /// Serialized by /metrics, in order: the app's registry, the pool collector, ...
   std::vector<std::shared_ptr<const prometheus::Collectable>> collectables;
   /// POST /api/ip/renew: rescans the upstream config now; nullopt when it worked, else the

@@ -17,8 +17,9 @@ enum class IpSeries : std::uint8_t {
 };
 
 /// Series of the ipmanager_ip_* families for one IP with detail: ip_state (4),
-/// ip_responses_total (3), ip_dial_failures_total, ip_ejections_total, ip_backoff_seconds.
-inline constexpr std::size_t kDetailSeriesPerIp = 10;
+/// ip_responses_total (3), ip_dials_total, ip_dial_failures_total, ip_ejections_total,
+/// ip_backoff_seconds.
+inline constexpr std::size_t kDetailSeriesPerIp = 11;
 inline constexpr std::size_t kGoGaugesPerIp = 4;
 
 /// Which series of the pool collector one scrape holds: metrics_per_ip chooses the level of

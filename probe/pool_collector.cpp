@@ -153,6 +153,10 @@ void emit_per_ip(const PoolSnapshot& s, const MetricsPlan& plan, Sink& out) {
     out.series({{"ip", n.ip}, {"outcome", "neutral"}, {"port", n.port}}, as_value(n.neutrals));
   });
 
+  per_ip("ipmanager_ip_dials_total",
+         "Dials through the IP reported by the proxy and the active checks, made or not.",
+         MetricType::Counter, IpSeries::detail,
+         [](const IpNumbers& n) { return as_value(n.dials); });
   per_ip("ipmanager_ip_dial_failures_total", "Proxy dial failures reported for the IP.",
          MetricType::Counter, IpSeries::detail,
          [](const IpNumbers& n) { return as_value(n.dial_failures); });

@@ -129,6 +129,7 @@ PoolSnapshot take_pool_snapshot(const Engine& engine) {
     n.failures = r.counters.failures;
     n.neutrals = r.counters.neutrals;
     n.dial_failures = r.counters.dial_failures;
+    n.dials = r.counters.dials;
     n.ejections = r.counters.ejections;
     n.backoff_seconds = backoff_seconds(engine.config(), r.backoff_multiplier);
     for (const strategy::SiteRecord& site : r.sites)

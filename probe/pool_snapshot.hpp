@@ -45,6 +45,7 @@ struct IpNumbers {
   std::uint64_t failures = 0;
   std::uint64_t neutrals = 0;
   std::uint64_t dial_failures = 0;
+  std::uint64_t dials = 0;
   std::uint64_t ejections = 0;
   double backoff_seconds = 0;
   FailureRatio failure_ratio = FailureRatio::none;

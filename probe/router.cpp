@@ -42,6 +42,8 @@ std::vector<Route> routes_for(std::string_view path, std::string_view& ip) {
     return {{V::get, A::read, fixed<history>}};
   if (path == "/api/decisions")
     return {{V::get, A::read, fixed<decisions>}};
+  if (path == "/api/clients")
+    return {{V::get, A::read, fixed<client_counts>}};
   if (path == "/api/events")
     return {{V::get, A::read, fixed<events>}};
   if (path == "/api/ip/renew")

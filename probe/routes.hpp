@@ -14,6 +14,8 @@ Response ready(const Request&, const Target&, Context&);
 Response config(const Request&, const Target&, Context&);
 Response metrics(const Request&, const Target&, Context&);
 Response decisions(const Request&, const Target&, Context&);
+/// GET /api/clients: the open connections of each client, in all and per egress, and the caps
+Response client_counts(const Request&, const Target&, Context&);
 Response renew(const Request&, const Target&, Context&);
 
 /// /probe and /api/ip/history: the Go tool's shape, streamed.

@@ -1,6 +1,8 @@
 // `ipmanager dispatch` takes go-dispatch-proxy's command lines as its users type them.
 #include "app/dispatch_cli.hpp"
 
+#include <chrono>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -63,7 +65,7 @@ TEST(DispatchCliTest, bad_command_lines_say_what_is_wrong) {
   EXPECT_THAT(error({"10.0.0.1", "-config"}), HasSubstr("-config: needs the path"));
   EXPECT_THAT(error({"-gateway", "10.0.0.1"}),
               HasSubstr("-gateway: the transparent gateway mode is not supported"));
-  EXPECT_THAT(error({"-stats", "10.0.0.1"}), HasSubstr("/metrics"));
+  EXPECT_THAT(error({"-stats=maybe", "10.0.0.1"}), HasSubstr("-stats takes true or false"));
 }
 
 ipm::config::Config config_of(std::vector<std::string_view> args) {
@@ -95,6 +97,12 @@ TEST(DispatchCliTest, config_names_the_enhanced_forks_source_ip_rules) {
   EXPECT_EQ(config_of({"-config", "/etc/rules.json", "10.0.0.1@5"}).source_ip_rules,
             "/etc/rules.json");
   EXPECT_EQ(config_of({"10.0.0.1", "--config=rules.json"}).source_ip_rules, "rules.json");
+}
+
+TEST(DispatchCliTest, stats_prints_the_statistics_block_every_minute) {
+  EXPECT_EQ(config_of({"-stats", "10.0.0.1"}).stats_interval, std::chrono::minutes(1));
+  EXPECT_EQ(config_of({"10.0.0.1"}).stats_interval.count(), 0) << "else only on SIGUSR1";
+  EXPECT_EQ(config_of({"-stats=false", "10.0.0.1"}).stats_interval.count(), 0);
 }
 
 TEST(DispatchCliTest, tunnel_mode_stands_for_socks5_upstreams) {

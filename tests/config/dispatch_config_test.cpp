@@ -184,6 +184,7 @@ INSTANTIATE_TEST_SUITE_P(
                  "max_connections_per_client_egress", "integer"},
         BadEntry{MIXED SOURCE "client_prefix_v4: 33\n", "client_prefix_v4", "between 1 and 32"},
         BadEntry{MIXED SOURCE "client_prefix_v6: 0\n", "client_prefix_v6", "between 1 and 128"},
+        BadEntry{MIXED SOURCE "stats_interval: 100ms\n", "stats_interval", "at least 1s"},
         // Active checks.
         BadEntry{MIXED "egresses: [{kind: source, address: 127.0.1.1, check: example.com}]\n",
                  "egresses[0].check", "expected tcp://HOST:PORT"},

@@ -98,6 +98,7 @@ const std::map<std::string, std::vector<std::string>> kValid = {
     {"max_connections_per_client_egress", {"0", "2"}},
     {"client_prefix_v4", {"32", "24"}},
     {"client_prefix_v6", {"128", "64"}},
+    {"stats_interval", {"0", "30s"}},
 };
 
 // Front ends and egresses of dispatch mode only make sense together (a config with one and

@@ -432,6 +432,51 @@ TEST_F(DispatchTest, a_disabled_egress_takes_no_new_connection_keeps_open_ones_a
   EXPECT_EQ(post("/api/ip/127.0.9.9/disable"), 404);
 }
 
+TEST_F(DispatchTest, stats_prints_the_forks_block_on_sigusr1_and_every_interval) {
+  write_file(dir_ / "rules.json", R"({"127.0.0.3:0": {"127.0.0.0/24": {
+    "source_ip": "127.0.0.0/24", "contention_ratio": 0, "description": "not for loopback"}}})");
+  start({"-config", (dir_ / "rules.json").string(), "-stats", "127.0.0.2@2", "127.0.0.3@1"});
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(curl({"--socks5", proxy()}).first, "127.0.0.2");
+  HeldPort held;
+  RawClient open(proxy_port_);
+  open.send(socks5_connect({127, 0, 0, 1}, held.port()));
+  ASSERT_EQ(open.read(10).substr(0, 4), bytes({5, 0, 5, 0}));
+  EXPECT_THAT(http_get("127.0.0.1", probe_port_, "/api/clients").body,
+              HasSubstr(R"({"client":"127.0.0.1","connections":1,"egresses":{"127.0.0.2":1}})"));
+
+  ASSERT_TRUE(ipm_->signal(SIGUSR1));
+  const auto out = [&] { return read_file(dir_ / "ipm.out"); };
+  ASSERT_TRUE(wait_until(
+      [&] { return out().find("Current source IP connections") != std::string::npos; }, 10s))
+      << out() << read_file(dir_ / "ipm.err");
+  EXPECT_THAT(out(), HasSubstr("\n--- Load Balancer Statistics ---\n"
+                               "LB 1: 127.0.0.2 () - Status: enabled\n"
+                               "  Default ratio: 2, Total connections: 4\n"
+                               "  Success: 4, Failures: 0, Success rate: 100.00%\n"
+                               "  Current source IP connections:\n"
+                               "    127.0.0.1: 1\n\n"
+                               "LB 2: 127.0.0.3 () - Status: enabled\n"
+                               "  Default ratio: 1, Total connections: 0\n"
+                               "  Success: 0, Failures: 0, Success rate: 0.00%\n"
+                               "  Custom source IP rules (1):\n"
+                               "    127.0.0.0/24 -> ratio: 0 (not for loopback)\n\n"));
+  EXPECT_TRUE(ipm_->running()) << "SIGUSR1 prints, never ends the process";
+}
+
+TEST_F(DispatchTest, stats_interval_prints_the_block_on_its_own) {
+  start({"127.0.0.2"}, {"IPM_STATS_INTERVAL=1s"});
+  const auto blocks = [&] {
+    const std::string out = read_file(dir_ / "ipm.out");
+    std::size_t n = 0;
+    for (auto at = out.find("--- Load Balancer Statistics ---"); at != std::string::npos;
+         at = out.find("--- Load Balancer Statistics ---", at + 1))
+      ++n;
+    return n;
+  };
+  EXPECT_TRUE(wait_until([&] { return blocks() >= 2; }, 10s)) << read_file(dir_ / "ipm.out");
+}
+
 TEST_F(DispatchTest, every_client_protocol_reaches_the_target_through_the_egress) {
   start({"127.0.1.3"});
   const std::string p = proxy();

@@ -176,4 +176,24 @@ TEST(DisableRouteTest, needs_the_token_as_ban_does) {
   EXPECT_TRUE(w.engine.read([](const auto& e) { return e.find("10.0.0.0")->disabled; }));
 }
 
+TEST(ClientsRouteTest, lists_each_clients_open_connections_and_the_caps) {
+  ipm::config::Config c;
+  c.max_connections_per_client = 8;
+  ProbeWorld w(1, c);
+  EXPECT_EQ(w.get("/api/clients").message.result(), http::status::service_unavailable)
+      << "no proxy wired";
+  w.context.clients = [] {
+    return std::vector<ipm::clients::ClientLimits::ClientCount>{
+        {"10.0.0.5", 3, {{"10.0.0.0", 2}, {"10.0.0.1", 1}}}, {"fd00::/64", 1, {}}};
+  };
+  auto r = w.get("/api/clients");
+  ASSERT_EQ(r.message.result(), http::status::ok);
+  EXPECT_EQ(body_of(r),
+            R"({"max_connections_per_client":8,"max_connections_per_client_egress":0,)"
+            R"("clients":[{"client":"10.0.0.5","connections":3,"egresses":{"10.0.0.0":2,)"
+            R"("10.0.0.1":1}},{"client":"fd00::/64","connections":1,"egresses":{}}]})"
+            "\n");
+  EXPECT_EQ(w.get("/api/clients?x=1").message.result(), http::status::bad_request);
+}
+
 }  // namespace
