@@ -104,25 +104,30 @@ int run_check(const config::Config& c, std::ostream& out, std::ostream& err) {
       << "  access log " << c.access_log_path << "\n";
 
   std::vector<std::string> ips;
-  try {
-    const scanner::UpstreamConfig upstream = scanner::parse_upstream_config(c.upstream_conf_path);
-    out << "upstream config: ok: " << upstream.egresses.size() << " egress IPs on "
-        << upstream.bindings.size() << " ports";
-    if (upstream.ignored_blocks != 0) {
-      out << ", " << upstream.ignored_blocks << " server blocks without an egress ignored";
+  if (c.upstream_conf_path.empty()) {
+    // Dispatch mode: no pool config and no access log to check.
+    out << "upstream config: none (dispatch mode: " << c.listen.size() << " front ends, "
+        << c.egresses.size() << " egresses)\n";
+  } else {
+    try {
+      const scanner::UpstreamConfig upstream = scanner::parse_upstream_config(c.upstream_conf_path);
+      out << "upstream config: ok: " << upstream.egresses.size() << " egress IPs on "
+          << upstream.bindings.size() << " ports";
+      if (upstream.ignored_blocks != 0) {
+        out << ", " << upstream.ignored_blocks << " server blocks without an egress ignored";
+      }
+      out << " (" << c.upstream_conf_path << ")\n";
+      for (const auto& w : upstream.warnings)
+        out << "  warning: " << w << "\n";
+      ips = ips_of(upstream.egresses);
+    } catch (const std::exception& e) {
+      err << "upstream config: " << e.what() << "\n";
+      ok = false;
     }
-    out << " (" << c.upstream_conf_path << ")\n";
-    for (const auto& w : upstream.warnings)
-      out << "  warning: " << w << "\n";
-    ips = ips_of(upstream.egresses);
-  } catch (const std::exception& e) {
-    err << "upstream config: " << e.what() << "\n";
-    ok = false;
-  }
-
-  // Per-IP logs (%s) need the pool's IPs; without a readable pool config they are unknown.
-  if (ok || c.access_log_path.find("%s") == std::string::npos) {
-    ok = check_logs(scanner::expand_log_paths(c.access_log_path, ips), out, err) && ok;
+    // Per-IP logs (%s) need the pool's IPs; without a readable pool config they are unknown.
+    if (ok || c.access_log_path.find("%s") == std::string::npos) {
+      ok = check_logs(scanner::expand_log_paths(c.access_log_path, ips), out, err) && ok;
+    }
   }
 
   for (const auto& w : exposure_warnings(c))

@@ -89,6 +89,35 @@ TEST_F(BinaryTest, check_accepts_the_go_tools_config_json) {
   EXPECT_THAT(r.output, HasSubstr("log format: ok"));
 }
 
+// The enhanced go-dispatch-proxy's example file and its README's example, unchanged, in a
+// dispatch-mode config (no nginx pool): --check accepts them and counts their rules.
+TEST_F(BinaryTest, check_accepts_the_enhanced_forks_source_ip_rules_examples) {
+  for (const char* fixture : {"source_ip_rules.example.json", "source_ip_rules.readme.json"}) {
+    const auto cfg =
+        write("c.yaml", std::string("listen: [{type: mixed, port: 18080}]\n"
+                                    "egresses: [{kind: source, address: 127.0.1.1}]\n"
+                                    "state_dir: ") +
+                            (dir_ / "state").string() + "\nsource_ip_rules: " + IPM_SOURCE_DIR +
+                            "/tests/clients/" + fixture + "\n");
+    const Outcome r = run_ipmanager("--config " + cfg.string() + " --check");
+    EXPECT_EQ(r.exit_code, 0) << fixture << ": " << r.output;
+    EXPECT_THAT(r.output, HasSubstr("upstream config: none (dispatch mode: 1 front ends, 1 "
+                                    "egresses)"));
+    EXPECT_THAT(r.output, HasSubstr("source_ip_rules: ok: 4 rules for 2 egresses"));
+  }
+  // A broken one fails the check, naming the entry.
+  const auto bad =
+      write("bad.json", R"({"192.168.1.10:0": {"10.0.0.0/33": {"contention_ratio": 1}}})");
+  const auto cfg = write("c.yaml",
+                         "listen: [{type: mixed, port: 18080}]\n"
+                         "egresses: [{kind: source, address: 127.0.1.1}]\n"
+                         "source_ip_rules: " +
+                             bad.string() + "\n");
+  const Outcome r = run_ipmanager("--config " + cfg.string() + " --check");
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr(R"(["192.168.1.10:0"]["10.0.0.0/33"])"));
+}
+
 TEST_F(BinaryTest, check_rejects_a_broken_upstream_config_with_file_and_line) {
   const auto conf = write("broken.conf", "server {\n  listen 19001;\n  proxy_bind 127.0.1.1;\n");
   const auto cfg = write("c.yaml", "upstream_conf_path: " + conf.string() + "\n");

@@ -1,30 +1,15 @@
 #pragma once
 
+#include <fstream>
+#include <sstream>
+#include <string>
+
 // The enhanced go-dispatch-proxy's own example, source_ip_rules.example.json, byte for byte
-// (trailing space included): ipmanager must load it unchanged.
-inline constexpr const char* kForkExample = R"({
-  "192.168.1.10:0": {
-    "192.168.0.100": {
-      "source_ip": "192.168.0.100",
-      "contention_ratio": 5,
-      "description": "High priority client - more bandwidth"
-    },
-    "192.168.0.101": {
-      "source_ip": "192.168.0.101", 
-      "contention_ratio": 1,
-      "description": "Low priority client - reduced bandwidth"
-    },
-    "10.0.0.0/24": {
-      "source_ip": "10.0.0.0/24",
-      "contention_ratio": 3,
-      "description": "VPN subnet - medium priority"
-    }
-  },
-  "10.81.201.18:0": {
-    "192.168.0.100": {
-      "source_ip": "192.168.0.100",
-      "contention_ratio": 2,
-      "description": "Specific routing for mobile connection"
-    }
-  }
-} )";
+// (trailing spaces included) in tests/clients/source_ip_rules.example.json: ipmanager must load
+// it unchanged, here and with the binary (--check).
+inline std::string fork_example() {
+  std::ifstream in(std::string(IPM_SOURCE_DIR) + "/tests/clients/source_ip_rules.example.json");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}

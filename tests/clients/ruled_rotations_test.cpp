@@ -35,7 +35,7 @@ std::map<std::string_view, int> draws(RuledRotations& r, const SourceIpRules& ru
 // ratio 1 each); the 5x client, the 1x guest and the /24 department each rotate with their own
 // ratios.
 TEST(RuledRotationsTest, the_forks_scenario_holds_exactly_per_client) {
-  const SourceIpRules rules = SourceIpRules::parse(kForkExample);
+  const SourceIpRules rules = SourceIpRules::parse(fork_example());
   const std::vector<Candidate> offered = {{"192.168.1.10", 1}, {"10.81.201.18", 1}};
   RuledRotations r;
   // High priority client: 5 on the first egress to 2 on the second, each cycle of 7.

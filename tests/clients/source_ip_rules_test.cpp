@@ -19,7 +19,7 @@ ClientAddress addr(const char* text) {
 }
 
 TEST(SourceIpRulesTest, the_forks_example_loads_unchanged) {
-  const SourceIpRules rules = SourceIpRules::parse(kForkExample);
+  const SourceIpRules rules = SourceIpRules::parse(fork_example());
   ASSERT_EQ(rules.egresses().size(), 2U);
   EXPECT_EQ(rules.rule_count(), 4U);
   const auto* high = rules.match("192.168.1.10", addr("192.168.0.100"));

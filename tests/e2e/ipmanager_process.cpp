@@ -19,7 +19,7 @@ constexpr auto kReloadTimeout = std::chrono::seconds(15);
 
 std::optional<BoundPorts> bound_ports(const std::string& log) {
   static const std::regex running(
-      R"(ipmanager running: .* probe http://[0-9.]+:([0-9]+), proxy [0-9.]+:([0-9]+) )");
+      R"(ipmanager running: .* probe http://[0-9.]+:([0-9]+), (?:proxy|tcp) [0-9.]+:([0-9]+))");
   std::optional<BoundPorts> found;
   for (auto it = std::sregex_iterator(log.begin(), log.end(), running);
        it != std::sregex_iterator(); ++it) {

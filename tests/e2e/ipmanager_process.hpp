@@ -19,7 +19,8 @@
 namespace ipm::test {
 
 /// The probe and proxy ports of a running ipmanager, read from its startup line
-/// ("ipmanager running: ... probe http://HOST:PORT, proxy HOST:PORT -> ...").
+/// ("ipmanager running: ... probe http://HOST:PORT, proxy HOST:PORT -> ...", or with `listen`
+/// entries whose first is a tcp front end "..., tcp HOST:PORT").
 struct BoundPorts {
   std::uint16_t probe = 0;
   std::uint16_t proxy = 0;
