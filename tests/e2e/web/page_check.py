@@ -69,6 +69,10 @@ class Probe:
         except urllib.error.HTTPError as e:
             return e.code
 
+    def disabled(self, ip):
+        with urllib.request.urlopen(self.url + '/api/ip/' + ip, timeout=5) as r:
+            return json.load(r)['disabled']
+
     def states(self):
         with urllib.request.urlopen(self.url + '/probe?limit=0', timeout=5) as r:
             doc = json.load(r)
@@ -89,6 +93,23 @@ def wait_state(probe, ip, state, timeout=5):
             return True
         time.sleep(0.05)
     return False
+
+
+def wait_disabled(probe, ip, disabled, timeout=5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if probe.disabled(ip) == disabled:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def row_badge(driver, ip):
+    return driver.execute_script(
+        'for (const tr of document.querySelectorAll("#pool tbody tr"))'
+        '  if (tr.querySelector("th").textContent === arguments[0])'
+        '    return tr.querySelector(".badge").textContent;'
+        'return null;', ip)
 
 
 def row_state(driver, ip):
@@ -169,6 +190,16 @@ def basic(driver, probe, url, ips, screenshot):
     manage(driver, ips[2])
     action_button(driver, 'reset').click()
     check(wait_state(probe, ips[2], 'available'), 'Reset from the page (/probe)')
+    # Disable and enable from the page (issue 18): /api/ip/{ip} and the row's badge say so.
+    manage(driver, ips[2])
+    action_button(driver, 'disable').click()
+    check(wait_disabled(probe, ips[2], True), "the page's Disable button disabled the IP")
+    wait(driver, lambda: row_badge(driver, ips[2]) == 'available · disabled',
+         'its row says disabled')
+    manage(driver, ips[2])
+    action_button(driver, 'enable').click()
+    check(wait_disabled(probe, ips[2], False), 'Enable from the page')
+    wait(driver, lambda: row_badge(driver, ips[2]) == 'available', 'its row is plain available again')
     manage(driver, ips[0])
     driver.switch_to.active_element.send_keys(Keys.ESCAPE)
     wait(driver, lambda: driver.find_element(By.ID, 'act').get_attribute('open') is None,
