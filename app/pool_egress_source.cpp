@@ -18,11 +18,11 @@ std::optional<pool::Egress> PoolEgressSource::pick(const pool::Request& request,
   for (const auto& e : tried)
     exclude.push_back(e.ip);
   const std::string_view target = request.target.empty() ? request.host : request.target;
-  std::string site;
+  pool::SiteGrouper::Grouped site;
   if (!target.empty() && selector_.has_site_rules())
-    site = grouper_.site_of(target);
+    site = grouper_.grouped(target);
   pool::Request with_site = request;
-  with_site.site = site;
+  with_site.site = site.name();
   std::optional<pool::Pick> picked;
   const std::shared_ptr<const clients::SourceIpRules> rules = this->rules();
   const auto client =
@@ -59,7 +59,7 @@ PoolEgressSource::Offer PoolEgressSource::offer(const clients::SourceIpRules* ru
   o.snap = selector_.snapshot();
   const pool::Snapshot& snap = *o.snap;
   std::vector<clients::Candidate> offered;
-  const auto add = [&](std::string_view site) {
+  const auto add = [&](const pool::SiteName& site) {
     for (std::uint32_t i = 0; i < snap.ips.size(); ++i) {
       const pool::SnapshotEntry& e = snap.ips[i];
       if (!e.selectable || e.share <= 0.0 || !pool::can_serve(e.egress, request) ||

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "config/dispatch.hpp"
+#include "pool/site_name.hpp"
 
 namespace ipm::pool {
 
@@ -48,7 +49,7 @@ struct Request {
   /// Host) among the client's first bytes; empty: `host` is the target.
   std::string_view target;
   /// The target's site (grouped by target_grouping), set by whoever picks; empty: none.
-  std::string_view site;
+  SiteName site;
   std::uint16_t port = 0;  ///< destination port, 0 for tcp
   std::string_view key;    ///< an egress key (X-Egress-Key), empty without
   config::FrontEnd front_end = config::FrontEnd::tcp;

@@ -119,26 +119,31 @@ namespace {
 struct CachedSite {
   std::uint64_t owner = 0;  // SiteGrouper::id_ (0: empty)
   std::string target;
-  std::string site;
+  SiteGrouper::Grouped grouped;
 };
 constexpr std::size_t kCacheSlots = 2048;
 constexpr std::size_t kCachedTargetMax = 64;
+
+SiteGrouper::Grouped with_hash(std::string site) {
+  const std::uint64_t hash = SiteName::hash_of(site);
+  return {std::move(site), hash};
+}
+
 }  // namespace
 
-std::string SiteGrouper::site_of(std::string_view target) const {
+SiteGrouper::Grouped SiteGrouper::grouped(std::string_view target) const {
   if (grouping_ == config::TargetGrouping::none)
     return {};
   if (target.size() > kCachedTargetMax)
-    return group(target);
+    return with_hash(group(target));
   thread_local std::array<CachedSite, kCacheSlots> cache;
   CachedSite& c = cache[std::hash<std::string_view>{}(target) & (kCacheSlots - 1)];
   if (c.owner == id_ && c.target == target)
-    return c.site;
-  std::string site = group(target);
+    return c.grouped;
+  c.grouped = with_hash(group(target));
   c.owner = id_;
   c.target.assign(target);
-  c.site = site;
-  return site;
+  return c.grouped;
 }
 
 std::string SiteGrouper::group(std::string_view target) const {

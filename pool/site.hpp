@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "pool/site_name.hpp"
 
 struct psl_ctx_st;
 
@@ -36,7 +37,17 @@ class SiteGrouper {
   ~SiteGrouper();
 
   /// The site of `target`; empty when it names none (or grouping is none).
-  std::string site_of(std::string_view target) const;
+  std::string site_of(std::string_view target) const { return grouped(target).site; }
+
+  /// A site with its SiteName hash (the per-thread cache keeps both).
+  struct Grouped {
+    std::string site;
+    std::uint64_t hash = SiteName::hash_of({});
+    /// A view of the site for a Request, valid while this Grouped lives.
+    SiteName name() const { return SiteName::prehashed(site, hash); }
+  };
+  /// site_of() and the hash of its answer.
+  Grouped grouped(std::string_view target) const;
 
   config::TargetGrouping grouping() const { return grouping_; }
   /// Where the suffix list came from: a file path, "built-in", or "" (none: hosts as sites).

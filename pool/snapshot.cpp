@@ -1,7 +1,6 @@
 #include "pool/snapshot.hpp"
 
 #include <algorithm>
-#include <functional>
 
 namespace ipm::pool {
 
@@ -10,10 +9,52 @@ std::size_t Snapshot::selectable_count() const {
       std::count_if(ips.begin(), ips.end(), [](const SnapshotEntry& e) { return e.selectable; }));
 }
 
+namespace {
+
+constexpr std::uint32_t kFreeSlot = UINT32_MAX;  // no IP index is that large
+
+// Spreads IP indices over the table (Fibonacci hashing, its high bits folded in).
+std::size_t slot_of(std::uint32_t ip, std::size_t mask) {
+  const std::uint32_t h = ip * 0x9E3779B1U;
+  return (h ^ (h >> 15)) & mask;
+}
+
+}  // namespace
+
 float SiteRules::share_of(std::uint32_t ip) const {
+  if (!by_ip.empty()) {
+    if (((may_have[(ip >> 6) & 3] >> (ip & 63)) & 1U) == 0)
+      return 1.0F;
+    const std::size_t mask = by_ip.size() - 1;
+    for (std::size_t slot = slot_of(ip, mask);; slot = (slot + 1) & mask) {
+      if (by_ip[slot].ip == ip)
+        return by_ip[slot].share;
+      if (by_ip[slot].ip == kFreeSlot)
+        return 1.0F;
+    }
+  }
   const auto it = std::lower_bound(rules.begin(), rules.end(), ip,
                                    [](const SiteRule& r, std::uint32_t i) { return r.ip < i; });
   return it != rules.end() && it->ip == ip ? it->share : 1.0F;
+}
+
+void SiteRules::index() {
+  by_ip.clear();
+  may_have.fill(0);
+  if (rules.empty())
+    return;
+  std::size_t size = 4;
+  while (size < rules.size() * 2)
+    size *= 2;
+  by_ip.assign(size, SiteRule{.ip = kFreeSlot, .share = 1.0F});
+  const std::size_t mask = size - 1;
+  for (const SiteRule& r : rules) {
+    may_have[(r.ip >> 6) & 3] |= std::uint64_t{1} << (r.ip & 63);
+    std::size_t slot = slot_of(r.ip, mask);
+    while (by_ip[slot].ip != kFreeSlot && by_ip[slot].ip != r.ip)
+      slot = (slot + 1) & mask;
+    by_ip[slot] = r;
+  }
 }
 
 void Snapshot::set_sites(std::vector<SiteRules> rules) {
@@ -27,7 +68,8 @@ void Snapshot::set_sites(std::vector<SiteRules> rules) {
   site_slots_.assign(size, SiteSlot{});
   const std::size_t mask = size - 1;
   for (std::size_t i = 0; i < sites.size(); ++i) {
-    const std::size_t h = std::hash<std::string_view>{}(sites[i].site);
+    sites[i].index();
+    const std::uint64_t h = SiteName::hash_of(sites[i].site);
     std::size_t slot = h & mask;
     while (site_slots_[slot].at != 0)
       slot = (slot + 1) & mask;
@@ -36,22 +78,22 @@ void Snapshot::set_sites(std::vector<SiteRules> rules) {
   }
 }
 
-const SiteRules* Snapshot::rules_for(std::string_view site) const {
+const SiteRules* Snapshot::rules_for(const SiteName& site) const {
   if (site_slots_.empty() || site.empty())
     return nullptr;
-  const std::size_t h = std::hash<std::string_view>{}(site);
+  const std::uint64_t h = site.hash();
   const auto tag = static_cast<std::uint32_t>(h >> 32);
   const std::size_t mask = site_slots_.size() - 1;
   for (std::size_t slot = h & mask;; slot = (slot + 1) & mask) {
     const SiteSlot& s = site_slots_[slot];
     if (s.at == 0)
       return nullptr;
-    if (s.tag == tag && sites[s.at - 1].site == site)  // the tag spares most string compares
+    if (s.tag == tag && sites[s.at - 1].site == site.view())  // the tag spares most compares
       return &sites[s.at - 1];
   }
 }
 
-bool Snapshot::selectable_for(std::uint32_t ip, std::string_view site) const {
+bool Snapshot::selectable_for(std::uint32_t ip, const SiteName& site) const {
   if (ip >= ips.size() || !ips[ip].selectable)
     return false;
   const SiteRules* rules = rules_for(site);

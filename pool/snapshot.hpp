@@ -11,6 +11,7 @@
 #include "config/config.hpp"
 #include "pool/egress.hpp"
 #include "pool/ip_state.hpp"
+#include "pool/site_name.hpp"
 
 namespace ipm::pool {
 
@@ -48,12 +49,23 @@ struct SiteRule {
 };
 
 /// The egresses one site must avoid or go easy on (health per target site).
-struct SiteRules {
+/// Aligned so that `site` and `may_have`, all a pick for a site with few rules reads, share
+/// one cache line.
+struct alignas(64) SiteRules {
   std::string site;
+  /// Filled by index(): bit `ip % 256` is set when some rule's ip has that remainder, so
+  /// most draws (IPs with no rule for the site) are answered without touching `by_ip`.
+  std::array<std::uint64_t, 4> may_have{};
   std::vector<SiteRule> rules;  ///< sorted by ip
+  /// Filled by index(): `rules` open-addressed by ip (a power-of-two size, at most half
+  /// full), so that share_of() is one probe however many rules the site has.
+  std::vector<SiteRule> by_ip{};
 
-  /// The share egress `ip` keeps for this site: 1 without a rule.
+  /// The share egress `ip` keeps for this site: 1 without a rule. O(1) once indexed (every
+  /// SiteRules of a published snapshot is, by Snapshot::set_sites); a binary search before.
   float share_of(std::uint32_t ip) const;
+  /// Builds `may_have` and `by_ip` from `rules`.
+  void index();
 };
 
 /// An immutable view of the pool, built by the strategy engine after every change that
@@ -83,11 +95,12 @@ struct Snapshot {
   /// Takes the per-site rules and indexes them for rules_for().
   void set_sites(std::vector<SiteRules> rules);
   /// The rules of `site` (a grouped site name), or nullptr when it has none: then every
-  /// egress serves it as the schedule says. Lock-free: a probe of a flat table.
-  const SiteRules* rules_for(std::string_view site) const;
+  /// egress serves it as the schedule says. Lock-free: a probe of a flat table by the site's
+  /// hash (kept in the SiteName, not computed here).
+  const SiteRules* rules_for(const SiteName& site) const;
   /// Whether egress `ip` may take traffic for `site` ("" = no site): selectable and not out
   /// for that site.
-  bool selectable_for(std::uint32_t ip, std::string_view site) const;
+  bool selectable_for(std::uint32_t ip, const SiteName& site) const;
   std::size_t selectable_count() const;
   /// Index of `ip` in `ips`, or -1.
   std::ptrdiff_t find(std::string_view ip) const;

@@ -7,6 +7,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "pool/site.hpp"
+
 namespace {
 
 using ipm::config::Selection;
@@ -367,4 +369,40 @@ TEST(SelectorSiteTest, site_rules_are_found_among_many_sites) {
   EXPECT_TRUE(s.selectable_for(0, "other.example"));
 }
 
+// The indexed lookup (filter and open addressing) answers as the sorted rules do, for IPs
+// whose filter bits and table slots collide (256 apart) and for a site with many rules.
+TEST(SelectorSiteTest, indexed_shares_agree_with_the_sorted_rules) {
+  for (const std::vector<std::uint32_t>& ips :
+       {std::vector<std::uint32_t>{0, 3, 256, 512, 768, 1000, 1024}, [] {
+          std::vector<std::uint32_t> v;
+          for (std::uint32_t i = 0; i < 3000; i += 7)
+            v.push_back(i);
+          return v;
+        }()}) {
+    ipm::pool::SiteRules plain{.site = "a.example", .rules = {}};
+    for (std::size_t k = 0; k < ips.size(); ++k)
+      plain.rules.push_back({.ip = ips[k], .share = k % 2 == 0 ? 0.0F : 0.25F});
+    ipm::pool::SiteRules indexed = plain;
+    indexed.index();
+    ASSERT_FALSE(indexed.by_ip.empty());
+    for (std::uint32_t ip = 0; ip < 4000; ++ip)
+      ASSERT_EQ(indexed.share_of(ip), plain.share_of(ip)) << ip;
+  }
+}
+
+// The grouper hands out a site's hash with it; a request's site found by that hash is the
+// same as by the name.
+TEST(SelectorSiteTest, a_grouped_site_finds_its_rules_by_the_kept_hash) {
+  const ipm::pool::SiteGrouper grouper(ipm::config::TargetGrouping::host);
+  const auto grouped = grouper.grouped("WWW.A.Example:443");
+  EXPECT_EQ(grouped.site, "www.a.example");
+  EXPECT_EQ(grouped.hash, ipm::pool::SiteName::hash_of("www.a.example"));
+  EXPECT_EQ(grouper.grouped("www.a.example").hash, grouped.hash) << "from the cache too";
+  Snapshot s;
+  s.ips.push_back(entry(1, IpState::available, 1.0));
+  s.set_sites({ipm::pool::SiteRules{.site = "www.a.example", .rules = {{.ip = 0}}}});
+  EXPECT_NE(s.rules_for(grouped.name()), nullptr);
+  EXPECT_EQ(s.rules_for(ipm::pool::SiteName::prehashed("www.a.example", grouped.hash + 1)), nullptr)
+      << "the lookup goes by the kept hash, not by a hash of its own";
+}
 }  // namespace
