@@ -49,6 +49,9 @@ struct DialOutcome {
   EgressKind kind = EgressKind::nginx;
   int upstream_code = -1;  ///< the upstream's reply code (SOCKS5 REP, SOCKS4 CD, HTTP status)
   config::UpstreamProtocol protocol = config::UpstreamProtocol::socks5;  ///< of upstream_code
+  /// The destination host the client asked for (a domain or an IP in text form), empty
+  /// without one: a refusal the destination's (strategy::blame) counts against its site.
+  std::string_view target{};
   /// From an active check, not a client: its destination is the operator's known-good target,
   /// so what would be the destination's doing for a client (a refused connect, an upstream's
   /// "refused", an HTTP error status) counts against the egress.

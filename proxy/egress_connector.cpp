@@ -213,6 +213,7 @@ asio::awaitable<EgressConnection> EgressConnector::connect(Connection& c, DialWa
     outcome.kind = egress->kind;
     outcome.upstream_code = a.upstream_code;
     outcome.protocol = egress->protocol;
+    outcome.target = destination.host;
     source_.report(outcome);
     metrics_.dial(front, egress->kind, a.result);
     if (a.result == pool::DialResult::upstream_refused)

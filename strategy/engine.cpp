@@ -121,8 +121,16 @@ void Engine::apply(const pool::DialOutcome& d) {
     return;
   }
   ++r->counters.dials;
-  const Outcome o = classify(d);
-  if (o == Outcome::failure)
+  Outcome o = classify(d);
+  // A refusal of the destination's counts against its site only; with no site to charge it
+  // says nothing of the egress. A success reaches the destination's site like a log line's.
+  const bool site_failure = o == Outcome::failure && blame(d) == Blame::site;
+  Interner::Id site = Interner::kEmpty;
+  if (site_failure || (o == Outcome::success && !r->sites.empty()))
+    site = site_of_text(d.target);
+  if (site_failure && !is_site(site))
+    o = Outcome::neutral;
+  if (o == Outcome::failure && !site_failure)
     ++r->counters.dial_failures;
   if (o == Outcome::success)
     ++r->counters.successes;
@@ -130,7 +138,7 @@ void Engine::apply(const pool::DialOutcome& d) {
                     .time = d.time,
                     .dial = d.result,
                     .upstream_code = d.upstream_code};
-  on_outcome(*r, o, d.time, cause, true, Interner::kEmpty);
+  on_outcome(*r, o, d.time, cause, true, site);
   update_pool_flags(d.time, cause);
 }
 

@@ -31,7 +31,10 @@
 // the line's target (`target_variable`, by default $http_x_egress_host): the registrable
 // domain (libpsl), the host, or nothing (pool/site.hpp). How one event is judged:
 //   - the egress's own failures go to the egress scope and eject the IP for every site:
-//     a proxy dial failure, and a failure nginx answered itself, without an upstream status
+//     a proxy dial failure (but a refusal that is the destination's, strategy::blame: an
+//     upstream's "not allowed" or "refused", a source's connect the destination reset, goes
+//     to the destination's site, and is neutral without one), and a failure nginx answered itself,
+//     without an upstream status
 //     ($upstream_status absent: proxy_bind failed, nothing reached). (nginx 1.22 logs the
 //     same $upstream_status 502 for a failed connect as for a target's own 502, so those are
 //     the site's, and a dead egress is caught by the next rule or by its dial failures);
@@ -261,7 +264,8 @@ class Engine {
 
   // Per-site records.
   pool::Interner::Id site_of_target(pool::Interner::Id target, std::string_view text);
-  pool::Interner::Id site_of_command(std::string_view target);
+  // A target named by a command or a dial (no interned target id): grouped, then interned.
+  pool::Interner::Id site_of_text(std::string_view target);
   SiteRecord& site_record(IpRecord& r, pool::Interner::Id site, pool::TimePoint now);
   SiteRecord* find_site(IpRecord& r, pool::Interner::Id site);
   // unban_site (backoff kept) and reset_site (backoff forgotten).

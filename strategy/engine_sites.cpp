@@ -48,7 +48,7 @@ Interner::Id Engine::site_of_target(Interner::Id target, std::string_view text) 
   return id;
 }
 
-Interner::Id Engine::site_of_command(std::string_view target) {
+Interner::Id Engine::site_of_text(std::string_view target) {
   const std::string site = grouper_.site_of(target);
   return site.empty() ? Interner::kEmpty : intern_site(site);
 }
@@ -133,7 +133,7 @@ SiteCommand Engine::ban_site(std::string_view ip, std::string_view target, TimeP
   IpRecord* r = find_mutable(ip);
   if (r == nullptr)
     return SiteCommand::unknown_ip;
-  const Interner::Id site = site_of_command(target);
+  const Interner::Id site = site_of_text(target);
   if (site == Interner::kEmpty || site == Interner::kOverflow)
     return SiteCommand::no_site;
   ++counters_.manual;

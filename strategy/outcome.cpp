@@ -23,40 +23,47 @@ Outcome classify(const pool::LogEvent& e, const config::StatusSet& failures) {
   return Outcome::neutral;
 }
 
-bool destination_refusal(config::UpstreamProtocol protocol, int code) {
+Blame blame_of_reply(config::UpstreamProtocol protocol, int code) {
+  bool site = false;
   switch (protocol) {
     case config::UpstreamProtocol::socks5:
-      return code == 0x02 || code == 0x04 || code == 0x05;
+      site = code == 0x02 || code == 0x04 || code == 0x05 || code == 0x06;
+      break;
     case config::UpstreamProtocol::socks4:
-      return code == 91;
+      site = code == 0x5B;
+      break;
     case config::UpstreamProtocol::http:
-      return code == 502 || code == 504;
+      site = code == 403 || code == 502 || code == 503 || code == 504;
+      break;
   }
-  return false;
+  return site ? Blame::site : Blame::egress;
 }
 
 Outcome classify(const pool::DialOutcome& d) {
-  using pool::DialResult;
   if (d.kind == pool::EgressKind::nginx)
-    return d.result == DialResult::ok ? Outcome::neutral : Outcome::failure;
-  if (d.check)
-    return d.result == DialResult::ok ? Outcome::success : Outcome::failure;
+    return d.result == pool::DialResult::ok ? Outcome::neutral : Outcome::failure;
+  return d.result == pool::DialResult::ok ? Outcome::success : Outcome::failure;
+}
+
+Blame blame(const pool::DialOutcome& d) {
+  // A check's destination is the operator's known-good target: whatever fails is the egress.
+  if (d.check || d.kind == pool::EgressKind::nginx)
+    return Blame::egress;
   switch (d.result) {
-    case DialResult::ok:
-      return Outcome::success;
-    case DialResult::refused:
+    case pool::DialResult::refused:
       // A source's connect goes to the destination; an upstream's to the upstream itself.
-      return d.kind == pool::EgressKind::source ? Outcome::neutral : Outcome::failure;
-    case DialResult::upstream_refused:
-      return destination_refusal(d.protocol, d.upstream_code) ? Outcome::neutral : Outcome::failure;
-    case DialResult::timeout:
-    case DialResult::unreachable:
-    case DialResult::other_error:
-    case DialResult::bind_failed:
-    case DialResult::upstream_error:
+      return d.kind == pool::EgressKind::source ? Blame::site : Blame::egress;
+    case pool::DialResult::upstream_refused:
+      return blame_of_reply(d.protocol, d.upstream_code);
+    case pool::DialResult::ok:
+    case pool::DialResult::timeout:
+    case pool::DialResult::unreachable:
+    case pool::DialResult::other_error:
+    case pool::DialResult::bind_failed:
+    case pool::DialResult::upstream_error:
       break;
   }
-  return Outcome::failure;
+  return Blame::egress;
 }
 
 }  // namespace ipm::strategy

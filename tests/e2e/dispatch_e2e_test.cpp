@@ -196,11 +196,13 @@ class DispatchTest : public ::testing::Test {
   }
 
   /// curl with `proxy_args` to the target at `host`; the body ("" on failure) and the exit.
+  /// `port` 0: the target's.
   std::pair<std::string, int> curl(const std::vector<std::string>& proxy_args,
-                                   const std::string& host = "127.0.0.1") {
+                                   const std::string& host = "127.0.0.1", std::uint16_t port = 0) {
     std::vector<std::string> argv = {"curl", "-s", "-m", "10"};
     argv.insert(argv.end(), proxy_args.begin(), proxy_args.end());
-    argv.push_back("http://" + host + ":" + std::to_string(target_.port()) + "/");
+    argv.push_back("http://" + host + ":" + std::to_string(port != 0 ? port : target_.port()) +
+                   "/");
     const auto out = dir_ / ("curl" + std::to_string(++calls_));
     const int rc = run_command(SpawnOptions{argv, {}, out, dir_ / "curl.err"}, 20s);
     return {read_file(out), rc};
@@ -659,6 +661,65 @@ TEST_F(DispatchTest, tunnel_mode_over_an_ssh_dash_d_tunnel_and_failover_when_it_
     EXPECT_EQ(curl({"--socks5", proxy()}).first, "127.0.1.11");
   EXPECT_THAT(metrics(), HasSubstr(R"(kind="upstream",result="refused"} 2)"));
   EXPECT_THAT(probe(), HasSubstr("\"AvailableIP\":[\"127.0.0.1:" + std::to_string(a + 1) + "\"]"));
+}
+
+// Health per target site through upstreams (issue 20): Dante's sockd refuses one destination
+// by its ruleset (SOCKS5 reply 2, "not allowed"), a microsocks beside it reaches every one.
+// The refusal is that destination's site's failure on the Dante egress, not the egress's own:
+// after consecutive_failure refusals Dante is out for that site only, and keeps serving the
+// other one.
+TEST_F(DispatchTest, an_upstream_refusing_one_destination_is_skipped_for_that_site_only) {
+  WhoAmIServer blocked_target("127.0.0.2");
+  const std::uint16_t a = free_tcp_port_run(2);
+  write_file(dir_ / "sockd.conf",
+             "logoutput: " + (dir_ / "sockd.log").string() + "\n" +
+                 "internal: 127.0.0.1 port = " + std::to_string(a) + "\n" +
+                 "external: 127.0.1.21\n"
+                 "clientmethod: none\n"
+                 "socksmethod: none\n"
+                 "user.privileged: root\n"
+                 "user.unprivileged: nobody\n"
+                 "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }\n"
+                 "socks block { from: 0.0.0.0/0 to: 127.0.0.2/32 log: connect error }\n"
+                 "socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }\n");
+  ChildProcess dante(SpawnOptions{
+      {"danted", "-f", (dir_ / "sockd.conf").string(), "-p", (dir_ / "sockd.pid").string()},
+      {},
+      dir_ / "danted.out",
+      dir_ / "danted.out"});
+  ChildProcess other(SpawnOptions{
+      {"microsocks", "-i", "127.0.0.1", "-p", std::to_string(a + 1), "-b", "127.0.1.22"},
+      {},
+      {},
+      {}});
+  ASSERT_TRUE(wait_for_tcp_port("127.0.0.1", a, 10s)) << read_file(dir_ / "danted.out");
+  ASSERT_TRUE(wait_for_tcp_port("127.0.0.1", a + 1, 5s));
+  const std::string dante_id = "127.0.0.1:" + std::to_string(a);
+  const std::string other_id = "127.0.0.1:" + std::to_string(a + 1);
+  start({"-tunnel", dante_id, other_id});  // consecutive_failure 2
+
+  // The blocked site first: every client gets through (a refusal fails over before the client
+  // hears anything), always by microsocks; Dante refuses it consecutive_failure times, then is
+  // skipped for it (without health per site it would be asked, and refuse, every time).
+  for (int i = 0; i < 8; ++i) {
+    const auto [body, rc] = curl({"--socks5", proxy()}, "127.0.0.2", blocked_target.port());
+    ASSERT_EQ(rc, 0) << i << read_file(dir_ / "ipm.err");
+    EXPECT_EQ(body, "127.0.1.22") << i;
+  }
+  EXPECT_THAT(metrics(),
+              HasSubstr(R"(ipmanager_proxy_upstream_replies_total{code="2",protocol="socks5"} 2)"));
+  // The other site still gets Dante, its half of the 1:1 rotation.
+  std::map<std::string, int> open_site;
+  for (int i = 0; i < 6; ++i)
+    ++open_site[curl({"--socks5", proxy()}).first];
+  EXPECT_EQ(open_site["127.0.1.21"], 3) << "Dante still serves the site it does not block";
+  EXPECT_EQ(open_site["127.0.1.22"], 3);
+  EXPECT_THAT(probe(), HasSubstr("\"AvailableIP\":[\"" + dante_id + "\",\"" + other_id + "\"]"))
+      << "the egress itself stays in";
+  EXPECT_THAT(http_get("127.0.0.1", probe_port_, "/probe?limit=0&target=127.0.0.2").body,
+              HasSubstr("\"AvailableIP\":[\"" + other_id + "\"]"));
+  EXPECT_THAT(read_file(dir_ / "ipm.err"),
+              HasSubstr("decision eject " + dante_id + " for 127.0.0.2"));
 }
 
 TEST_F(DispatchTest, an_idle_egress_whose_check_fails_is_taken_out_before_a_client_tries_it) {

@@ -1,4 +1,5 @@
-// What each dial result and upstream reply code means for the egress's health.
+// What each dial result and upstream reply code means for health, and whose failure it is:
+// the egress's, or the (egress, destination site) pair's.
 #include <gtest/gtest.h>
 
 #include "strategy/outcome.hpp"
@@ -11,18 +12,21 @@ using ipm::pool::DialResult;
 using ipm::pool::EgressKind;
 using ipm::strategy::Outcome;
 
+using ipm::strategy::Blame;
+
 struct Case {
   EgressKind kind;
   DialResult result;
   UpstreamProtocol protocol;
   int code;
   Outcome expected;
+  Blame blame;
   const char* why;
 };
 
 class DialOutcomeTest : public testing::TestWithParam<Case> {};
 
-TEST_P(DialOutcomeTest, classifies) {
+TEST_P(DialOutcomeTest, classifies_and_blames) {
   const Case& c = GetParam();
   DialOutcome d;
   d.kind = c.kind;
@@ -30,54 +34,69 @@ TEST_P(DialOutcomeTest, classifies) {
   d.protocol = c.protocol;
   d.upstream_code = c.code;
   EXPECT_EQ(ipm::strategy::classify(d), c.expected) << c.why;
+  EXPECT_EQ(ipm::strategy::blame(d), c.blame) << c.why;
 }
 
 constexpr auto S5 = UpstreamProtocol::socks5;
 constexpr auto S4 = UpstreamProtocol::socks4;
 constexpr auto H = UpstreamProtocol::http;
+constexpr auto kOk = Outcome::success;
+constexpr auto kNeutral = Outcome::neutral;
+constexpr auto kFailed = Outcome::failure;
+constexpr auto kEgress = Blame::egress;
+constexpr auto kSite = Blame::site;
+constexpr auto kRefusal = DialResult::upstream_refused;
 
 INSTANTIATE_TEST_SUITE_P(
     Table, DialOutcomeTest,
     testing::Values(
         // nginx: a dial reaches the local nginx and says nothing about the IP.
-        Case{EgressKind::nginx, DialResult::ok, S5, -1, Outcome::neutral, "nginx ok"},
-        Case{EgressKind::nginx, DialResult::refused, S5, -1, Outcome::failure, "nginx refused"},
+        Case{EgressKind::nginx, DialResult::ok, S5, -1, kNeutral, kEgress, "nginx ok"},
+        Case{EgressKind::nginx, DialResult::refused, S5, -1, kFailed, kEgress, "nginx refused"},
         // source: the connect goes to the destination itself.
-        Case{EgressKind::source, DialResult::ok, S5, -1, Outcome::success, "connected"},
-        Case{EgressKind::source, DialResult::refused, S5, -1, Outcome::neutral,
+        Case{EgressKind::source, DialResult::ok, S5, -1, kOk, kEgress, "connected"},
+        Case{EgressKind::source, DialResult::refused, S5, -1, kFailed, kSite,
              "the destination's RST"},
-        Case{EgressKind::source, DialResult::bind_failed, S5, -1, Outcome::failure, "address gone"},
-        Case{EgressKind::source, DialResult::unreachable, S5, -1, Outcome::failure, "no route"},
-        Case{EgressKind::source, DialResult::timeout, S5, -1, Outcome::failure, "timeout"},
+        Case{EgressKind::source, DialResult::bind_failed, S5, -1, kFailed, kEgress, "address gone"},
+        Case{EgressKind::source, DialResult::unreachable, S5, -1, kFailed, kEgress, "no route"},
+        Case{EgressKind::source, DialResult::timeout, S5, -1, kFailed, kEgress, "timeout"},
         // upstream: a connect goes to the upstream proxy.
-        Case{EgressKind::upstream, DialResult::ok, S5, -1, Outcome::success, "tunnel up"},
-        Case{EgressKind::upstream, DialResult::refused, S5, -1, Outcome::failure, "upstream down"},
-        Case{EgressKind::upstream, DialResult::upstream_error, S5, -1, Outcome::failure,
+        Case{EgressKind::upstream, DialResult::ok, S5, -1, kOk, kEgress, "tunnel up"},
+        Case{EgressKind::upstream, DialResult::refused, S5, -1, kFailed, kEgress, "upstream down"},
+        Case{EgressKind::upstream, DialResult::timeout, S5, -1, kFailed, kEgress,
+             "upstream silent"},
+        Case{EgressKind::upstream, DialResult::upstream_error, S5, -1, kFailed, kEgress,
              "credentials refused or protocol broken"},
-        Case{EgressKind::upstream, DialResult::upstream_refused, S5, 1, Outcome::failure,
-             "SOCKS5 general failure"},
-        Case{EgressKind::upstream, DialResult::upstream_refused, S5, 2, Outcome::neutral,
+        // The upstream's reply codes (RFC 1928, SOCKS4, HTTP).
+        Case{EgressKind::upstream, kRefusal, S5, 0x01, kFailed, kEgress, "SOCKS5 general failure"},
+        Case{EgressKind::upstream, kRefusal, S5, 0x02, kFailed, kSite,
              "SOCKS5 not allowed by its ruleset"},
-        Case{EgressKind::upstream, DialResult::upstream_refused, S5, 3, Outcome::failure,
-             "SOCKS5 network unreachable"},
-        Case{EgressKind::upstream, DialResult::upstream_refused, S5, 4, Outcome::neutral,
-             "SOCKS5 host unreachable"},
-        Case{EgressKind::upstream, DialResult::upstream_refused, S5, 5, Outcome::neutral,
-             "SOCKS5 connection refused"},
-        Case{EgressKind::upstream, DialResult::upstream_refused, S5, 6, Outcome::failure,
-             "SOCKS5 TTL expired"},
-        Case{EgressKind::upstream, DialResult::upstream_refused, S4, 91, Outcome::neutral,
-             "SOCKS4 rejected (its only code)"},
-        Case{EgressKind::upstream, DialResult::upstream_refused, S4, 92, Outcome::failure,
+        Case{EgressKind::upstream, kRefusal, S5, 0x03, kFailed, kEgress,
+             "SOCKS5 network unreachable (its own network)"},
+        Case{EgressKind::upstream, kRefusal, S5, 0x04, kFailed, kSite, "SOCKS5 host unreachable"},
+        Case{EgressKind::upstream, kRefusal, S5, 0x05, kFailed, kSite, "SOCKS5 connection refused"},
+        Case{EgressKind::upstream, kRefusal, S5, 0x06, kFailed, kSite, "SOCKS5 TTL expired"},
+        Case{EgressKind::upstream, kRefusal, S5, 0x07, kFailed, kEgress,
+             "SOCKS5 command not supported"},
+        Case{EgressKind::upstream, kRefusal, S5, 0x08, kFailed, kEgress,
+             "SOCKS5 address type not supported"},
+        Case{EgressKind::upstream, kRefusal, S5, 0x5B, kFailed, kEgress,
+             "a SOCKS4 code from a SOCKS5 upstream"},
+        Case{EgressKind::upstream, kRefusal, S4, 0x5B, kFailed, kSite,
+             "SOCKS4 rejected or failed (its only word)"},
+        Case{EgressKind::upstream, kRefusal, S4, 0x5C, kFailed, kEgress,
              "SOCKS4 identd unreachable"},
-        Case{EgressKind::upstream, DialResult::upstream_refused, H, 502, Outcome::neutral,
-             "HTTP bad gateway"},
-        Case{EgressKind::upstream, DialResult::upstream_refused, H, 504, Outcome::neutral,
-             "HTTP gateway timeout"},
-        Case{EgressKind::upstream, DialResult::upstream_refused, H, 407, Outcome::failure,
+        Case{EgressKind::upstream, kRefusal, S4, 0x5D, kFailed, kEgress, "SOCKS4 identd differs"},
+        Case{EgressKind::upstream, kRefusal, H, 403, kFailed, kSite, "HTTP forbidden (its ACL)"},
+        Case{EgressKind::upstream, kRefusal, H, 502, kFailed, kSite, "HTTP bad gateway"},
+        Case{EgressKind::upstream, kRefusal, H, 503, kFailed, kSite,
+             "HTTP unavailable (Squid's connect failure)"},
+        Case{EgressKind::upstream, kRefusal, H, 504, kFailed, kSite, "HTTP gateway timeout"},
+        Case{EgressKind::upstream, kRefusal, H, 407, kFailed, kEgress,
              "HTTP wants other credentials"},
-        Case{EgressKind::upstream, DialResult::upstream_refused, H, 503, Outcome::failure,
-             "HTTP upstream unavailable"}));
+        Case{EgressKind::upstream, kRefusal, H, 500, kFailed, kEgress, "HTTP internal error"},
+        Case{EgressKind::upstream, kRefusal, H, 0x02, kFailed, kEgress,
+             "a SOCKS5 code from an HTTP upstream"}));
 
 }  // namespace
 
@@ -97,6 +116,7 @@ TEST(CheckOutcomeTest, only_a_passed_check_is_a_success) {
       EXPECT_EQ(ipm::strategy::classify(d),
                 d.result == DialResult::ok ? Outcome::success : Outcome::failure)
           << to_string(d.result);
+      EXPECT_EQ(ipm::strategy::blame(d), Blame::egress) << to_string(d.result);
     }
   }
 }

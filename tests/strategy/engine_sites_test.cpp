@@ -74,6 +74,62 @@ TEST(EngineSitesTest, a_success_for_another_site_does_not_reset_a_sites_streak) 
   EXPECT_EQ(e.counters().ejections_failures, 0U);
 }
 
+// An upstream's refusal of a destination (issue 20 in dispatch mode): the site's failure.
+ipm::pool::DialOutcome refusal(std::string_view id, long long t, int socks5_code,
+                               std::string_view target) {
+  ipm::pool::DialOutcome d = dial(id, at_s(t), ipm::pool::DialResult::upstream_refused);
+  d.kind = ipm::pool::EgressKind::upstream;
+  d.protocol = ipm::config::UpstreamProtocol::socks5;
+  d.upstream_code = socks5_code;
+  d.target = target;
+  return d;
+}
+
+TEST(EngineSitesTest, an_upstreams_refusal_of_a_destination_is_that_sites_failure_only) {
+  Engine e(test_config(), egresses(3), kBase);
+  // SOCKS5 "not allowed" for a.example three times, successes for b.example between them.
+  for (long long t = 0; t < 3; ++t) {
+    e.apply(refusal(kIp, t * 2, 0x02, "www.a.example"));
+    ipm::pool::DialOutcome ok = dial(kIp, at_s(t * 2 + 1), ipm::pool::DialResult::ok);
+    ok.kind = ipm::pool::EgressKind::upstream;
+    ok.target = "b.example";
+    e.apply(ok);
+  }
+  EXPECT_EQ(site_state(e, kIp, "a.example"), IpState::cooling);
+  EXPECT_EQ(e.find(kIp)->state, IpState::available) << "the egress still serves b.example";
+  EXPECT_EQ(share_for(e, kIp, "a.example"), 0.0F);
+  EXPECT_EQ(e.find(kIp)->counters.dial_failures, 0U);
+  EXPECT_EQ(e.counters().site_failures, 3U);
+  const auto d = decisions_of(e, kIp);
+  ASSERT_FALSE(d.empty());
+  EXPECT_EQ(d.back().site, "a.example");
+  EXPECT_THAT(d.back().reason, HasSubstr("dial upstream_refused 2"));
+
+  // The same refusal without a destination host: no site to charge, nothing against the egress.
+  for (long long t = 10; t < 20; ++t)
+    e.apply(refusal("127.0.1.2", t, 0x05, ""));
+  EXPECT_EQ(e.find("127.0.1.2")->state, IpState::available);
+  EXPECT_TRUE(e.find("127.0.1.2")->sites.empty());
+  // The upstream's general failure is the egress's, whatever the destination.
+  for (long long t = 20; t < 23; ++t)
+    e.apply(refusal("127.0.1.3", t, 0x01, "a.example"));
+  EXPECT_EQ(e.find("127.0.1.3")->state, IpState::cooling);
+  EXPECT_TRUE(e.find("127.0.1.3")->sites.empty());
+}
+
+TEST(EngineSitesTest, a_dial_that_reaches_the_site_resets_its_streak) {
+  Engine e(test_config(), egresses(3), kBase);
+  e.apply(refusal(kIp, 0, 0x05, "a.example"));
+  e.apply(refusal(kIp, 1, 0x05, "a.example"));
+  ipm::pool::DialOutcome ok = dial(kIp, at_s(2), ipm::pool::DialResult::ok);
+  ok.kind = ipm::pool::EgressKind::upstream;
+  ok.target = "a.example";
+  e.apply(ok);
+  e.apply(refusal(kIp, 3, 0x05, "a.example"));
+  EXPECT_EQ(site_state(e, kIp, "a.example"), IpState::available)
+      << "the success between broke the streak";
+}
+
 TEST(EngineSitesTest, a_site_goes_through_cooldown_probation_and_recovery_on_its_own) {
   Engine e(test_config(), egresses(3), kBase);
   for (long long t = 0; t < 3; ++t)

@@ -10,18 +10,18 @@
 
 namespace ipm::test {
 
-WhoAmIServer::WhoAmIServer() {
+WhoAmIServer::WhoAmIServer(const char* address) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   const int on = 1;
   ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof a;
-  if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 512) != 0 ||
+  if (::inet_pton(AF_INET, address, &a.sin_addr) != 1 ||
+      ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 512) != 0 ||
       ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
     ::close(fd_);
-    throw std::runtime_error("whoami: cannot listen on 127.0.0.1");
+    throw std::runtime_error(std::string("whoami: cannot listen on ") + address);
   }
   port_ = ntohs(a.sin_port);
   thread_ = std::thread([this] { serve(); });

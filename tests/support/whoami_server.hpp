@@ -9,13 +9,13 @@
 
 namespace ipm::test {
 
-/// A loopback HTTP server (127.0.0.1, a free port) that answers every request with the address
-/// the connection came from, so a test through a proxy sees the egress actually used. It also
-/// records each connection's source address, including connections that send nothing.
-/// One thread, stopped and joined by the destructor.
+/// A loopback HTTP server (127.0.0.1 unless told another loopback address, a free port) that
+/// answers every request with the address the connection came from, so a test through a proxy sees
+/// the egress actually used. It also records each connection's source address, including
+/// connections that send nothing. One thread, stopped and joined by the destructor.
 class WhoAmIServer {
  public:
-  WhoAmIServer();
+  explicit WhoAmIServer(const char* address = "127.0.0.1");
   ~WhoAmIServer();
   WhoAmIServer(const WhoAmIServer&) = delete;
   WhoAmIServer& operator=(const WhoAmIServer&) = delete;
