@@ -127,4 +127,37 @@ TEST(WebPageE2ETest, after_a_restart_the_open_page_reconnects_and_shows_the_new_
   std::cout << log();
 }
 
+// Health per target site on the page (issue 20): an IP the target blocks for a.example only
+// is cooling for that site after real traffic; its row names the site in the Sites column and
+// stays available, and a per-site ban through the API shows and goes on the open page.
+TEST(WebPageE2ETest, an_ip_cooling_for_one_site_shows_it_in_the_sites_column) {
+  NginxPool pool(pool_of(3));
+  TempDir work;
+  const std::string blocked = pool.ips()[1];
+  pool.block_for_host({blocked}, "a.example");
+  IpmanagerProcess ipm(pool, "selection: round_robin\nconsecutive_failure: 1\ncool_down_min: 10m\n",
+                       work.path());
+  const auto out_for_a = [&] {
+    const auto v = ipm.probe_json("?limit=0&target=a.example");
+    for (const auto& ip : v.at("AvailableIP").as_array()) {
+      if (ip.as_string() == blocked)
+        return false;
+    }
+    return true;
+  };
+  // a.example requests (bounded), each judged before the next (its log line parsed), until
+  // the 403 has taken the IP out for that site.
+  for (int sent = 1; sent <= 30 && !out_for_a(); ++sent) {
+    ipm.get_through_proxy("/", {{"X-Egress-Host", "a.example"}});
+    ASSERT_TRUE(ipm::test::wait_until(
+        [&] {
+          return ipm::test::sample(ipm.metrics(),
+                                   "ipmanager_scanner_lines_total{result=\"parsed\"}") >= sent;
+        },
+        std::chrono::seconds(10)));
+  }
+  ASSERT_TRUE(out_for_a()) << ipm.stderr_text();
+  run_page_check(ipm, pool, work, {"--site-cooling", blocked + "=a.example"});
+}
+
 }  // namespace

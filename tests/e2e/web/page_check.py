@@ -7,6 +7,8 @@ ipmanager binary, or by tests/bench/page_bench.py; exits 0 when every check pass
 prints one line per check.
 
   page_check.py --url http://127.0.0.1:PORT --ips A,B,C [--token T] [--screenshot F]
+  page_check.py --url ... --ips ... --site-cooling IP=SITE   health per target site: IP is
+      cooling for SITE only (the test made it so with real traffic); the Sites column says so
   page_check.py --url ... --ips ... --restart-dir D   the reconnection check: writes
       D/page-open once the page is live, then waits for D/restarted (the IP the restarted
       process banned) and for the open page to show it without a reload
@@ -293,6 +295,42 @@ def token(driver, probe, url, ips, secret):
     check(driver.find_element(By.ID, 'token').get_attribute('open') is None, 'without asking again')
 
 
+def sites_cell(driver, ip):
+    """The Sites cell of `ip`'s row: [text, title], or None without such a row."""
+    return driver.execute_script(
+        'for (const tr of document.querySelectorAll("#pool tbody tr"))'
+        '  if (tr.querySelector("th").textContent === arguments[0]) {'
+        '    const td = tr.querySelector("td.sites"); return [td.textContent, td.title]; }'
+        'return null;', ip)
+
+
+def site_cooling(driver, probe, url, ips, cooling):
+    ip, site = cooling.split('=', 1)
+    open_page(driver, url, ips)
+    text, title = sites_cell(driver, ip)
+    check(site in text.split(', '), f'the Sites column of {ip} names {site} ({text!r})')
+    check(f'{site}: cooling' in title, f'its tooltip says cooling for {site} ({title!r})')
+    check(row_state(driver, ip) == 'available',
+          f'{ip} itself stays available: it serves every other site')
+    others = [other for other in ips if other != ip]
+    check(all(sites_cell(driver, other)[0] == '' for other in others),
+          'no other row names a site')
+
+    # A ban of another IP for another site shows on the open page, then goes, without a reload.
+    other = others[0]
+    check(probe.post(f'/api/ip/{other}/ban?target=b.example&for=10m&reason=page-site') == 200,
+          f'API ban of {other} for b.example accepted')
+    wait(driver, lambda: sites_cell(driver, other)[0] == 'b.example',
+         f'the open page shows {other} out for b.example', 5)
+    check('b.example: banned' in sites_cell(driver, other)[1] and
+          'page-site' in sites_cell(driver, other)[1], 'with its state and reason in the tooltip')
+    check(row_state(driver, other) == 'available', f'{other} stays available for the rest')
+    check(probe.post(f'/api/ip/{other}/unban?target=b.example') == 200, 'API unban for b.example')
+    wait(driver, lambda: sites_cell(driver, other)[0] == '', 'and the open page drops it', 5)
+    check(driver.execute_script('return performance.getEntriesByType("navigation").length') == 1,
+          'no reload: the Sites column updated in place')
+
+
 def wait_for_file(path, timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -327,6 +365,7 @@ def main():
     parser.add_argument('--token', default='')
     parser.add_argument('--screenshot', default='')
     parser.add_argument('--restart-dir', default='')
+    parser.add_argument('--site-cooling', default='')
     args = parser.parse_args()
     ips = args.ips.split(',')
     probe = Probe(args.url)
@@ -338,6 +377,9 @@ def main():
                 restart(driver, args.url, ips, args.restart_dir)
                 # While the process is down, Chromium logs each refused reconnection.
                 allowed = ('net::ERR_',)
+            elif args.site_cooling:
+                site_cooling(driver, probe, args.url, ips, args.site_cooling)
+                allowed = ()
             elif args.token:
                 token(driver, probe, args.url, ips, args.token)
                 # Chromium logs each 401 answer as a failed resource load: those are expected.
