@@ -20,6 +20,7 @@
 #include <boost/json.hpp>
 
 #include "app/action_journal.hpp"
+#include "app/address_watch.hpp"
 #include "app/decision_logger.hpp"
 #include "app/descriptor_limit.hpp"
 #include "app/egress_checker.hpp"
@@ -354,6 +355,15 @@ int Service::run() {
   if (logs)
     logs->start();  // parse mode replays here, before any traffic is taken
   readiness.replay_done();
+  // Source egresses leave selection the moment their address or link leaves the host, and
+  // come back with it (rtnetlink), before a client's dial has to fail on them. Started before
+  // the proxy, so that a source whose address is on no interface is never offered.
+  AddressWatch addresses(io.get_executor(), egresses,
+                         [&engine](const std::string& id, bool present) {
+                           engine.set_present(id, present, pool::Clock::now());
+                         });
+  if (std::string error; !addresses.start(error))
+    log_warn() << error << ": source egresses leave only by their failed dials";
   proxy.start();
   log_info() << "proxy: " << proxy.workers() << (proxy.workers() == 1 ? " worker (" : " workers (")
              << proxy.workers_why() << ")";
@@ -487,6 +497,7 @@ int Service::run() {
     housekeeping.cancel();
     if (checker)
       checker->stop();
+    addresses.stop();
     probe_server.stop();
     if (logs)
       logs->stop();

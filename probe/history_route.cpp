@@ -281,7 +281,8 @@ Response history(const Request&, const Target& target, Context& context) {
       if (!states.empty() && std::find(states.begin(), states.end(), state) == states.end())
         continue;
       ips.push_back(r.egress.ip);
-      if (is_available(state) && !r.disabled) {  // a disabled IP takes no traffic
+      // a disabled IP takes no traffic; an absent source cannot leave the host
+      if (is_available(state) && !r.disabled && !r.absent) {
         if (!first)
           head += ',';
         first = false;

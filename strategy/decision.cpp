@@ -28,6 +28,10 @@ std::string_view to_string(DecisionKind k) {
       return "manual_disable";
     case DecisionKind::manual_enable:
       return "manual_enable";
+    case DecisionKind::address_gone:
+      return "address_gone";
+    case DecisionKind::address_back:
+      return "address_back";
     case DecisionKind::site_evicted:
       return "site_evicted";
     case DecisionKind::ip_added:

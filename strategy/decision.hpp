@@ -25,6 +25,8 @@ enum class DecisionKind : std::uint8_t {
   manual_weight,          ///< operator weight (0 drains: no new connections); state unchanged
   manual_disable,         ///< operator disable: no new connections until enabled; state unchanged
   manual_enable,          ///< operator enable: selectable again as its state allows
+  address_gone,           ///< a source's address or link left the host: out of selection
+  address_back,           ///< it returned: back in selection, in the state it had
   site_evicted,           ///< a site's state dropped by the max_sites_per_ip cap
   ip_added,               ///< appeared in the upstream config on reload
   ip_removed,             ///< vanished from the upstream config on reload

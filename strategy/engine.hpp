@@ -166,6 +166,10 @@ class Engine {
   /// Disables `ip` (selection offers it no new connection, open ones go on: a drain) or
   /// enables it again, kept across reloads; the state machine is unchanged either way.
   bool set_disabled(std::string_view ip, bool disabled, pool::TimePoint now);
+  /// Whether source `ip` can leave the host (its address and link are there, rtnetlink):
+  /// while not, selection offers it nothing; its state machine is untouched. Recorded as
+  /// address_gone / address_back when it changes. False when `ip` is not in the pool.
+  bool set_present(std::string_view ip, bool present, pool::TimePoint now);
 
   /// The same for one site of `ip` (`target` is grouped like a log line's target: "www.a.example"
   /// names the site "a.example"). A ban creates the site's record (the cap may evict another);

@@ -154,6 +154,25 @@ bool Engine::set_disabled(std::string_view ip, bool disabled, TimePoint now) {
   return true;
 }
 
+bool Engine::set_present(std::string_view ip, bool present, TimePoint now) {
+  IpRecord* r = find_mutable(ip);
+  if (r == nullptr)
+    return false;
+  if (r->absent == !present)
+    return true;
+  r->absent = !present;
+  record(DecisionRecord{
+      .time = now,
+      .ip = r->egress.ip,
+      .kind = present ? DecisionKind::address_back : DecisionKind::address_gone,
+      .from = r->state,
+      .to = r->state,
+      .reason = present ? "its address is on the host again" : "its address or link left the host",
+      .cause = Cause{.kind = CauseKind::time, .time = now}});
+  ++selection_version_;
+  return true;
+}
+
 std::size_t Engine::reload(std::vector<pool::Egress> egresses, TimePoint now) {
   const Cause cause{.kind = CauseKind::reload, .time = now};
   std::vector<IpRecord> old = std::move(ips_);
@@ -243,8 +262,8 @@ pool::Snapshot Engine::snapshot() const {
     e.egress = r.egress;
     e.state = r.state;
     // Weight 0 is drained, and so is a disabled egress: open connections go on, new ones go
-    // elsewhere.
-    e.selectable = r.egress.weight > 0 && !r.disabled &&
+    // elsewhere. An absent source (its address gone) cannot leave the host at all.
+    e.selectable = r.egress.weight > 0 && !r.disabled && !r.absent &&
                    (r.state == IpState::available || r.state == IpState::probation);
     e.share = r.state == IpState::available   ? 1.0
               : r.state == IpState::probation ? cfg_.probation_share
@@ -261,7 +280,7 @@ pool::Snapshot Engine::snapshot() const {
     }
     for (std::size_t i = 0; i < ips_.size(); ++i) {
       if (ips_[i].state == IpState::cooling && ips_[i].backoff_multiplier == best &&
-          ips_[i].egress.weight > 0 && !ips_[i].disabled) {
+          ips_[i].egress.weight > 0 && !ips_[i].disabled && !ips_[i].absent) {
         s.ips[i].selectable = true;
         s.ips[i].share = 1.0;
         s.least_bad_fallback = true;

@@ -87,6 +87,9 @@ struct IpRecord : Health {
   /// Disabled by the operator (POST /api/ip/{ip}/disable): offered no new connection until
   /// enabled, across reloads; its health goes on being kept.
   bool disabled = false;
+  /// A source whose address or link is gone from the host (rtnetlink, set_present): no
+  /// selection offers it until it returns. The state machine is untouched.
+  bool absent = false;
   pool::CooldownLog cooldowns;  ///< periods out for every site (per-site ones: in sites)
   /// The sites that failed on this IP (sparse, at most max_sites_per_ip), in no order.
   std::vector<SiteRecord> sites;

@@ -50,6 +50,10 @@ bool SharedEngine::set_weight(std::string_view ip, std::uint32_t weight, pool::T
   return update([&](Engine& engine) { return engine.set_weight(ip, weight, now); });
 }
 
+bool SharedEngine::set_present(std::string_view ip, bool present, pool::TimePoint now) {
+  return update([&](Engine& engine) { return engine.set_present(ip, present, now); });
+}
+
 std::size_t SharedEngine::reload(std::vector<pool::Egress> egresses, pool::TimePoint now) {
   return update([&](Engine& engine) { return engine.reload(std::move(egresses), now); });
 }

@@ -37,6 +37,7 @@ class SharedEngine {
   bool unban(std::string_view ip, pool::TimePoint now);
   bool reset(std::string_view ip, pool::TimePoint now);
   bool set_weight(std::string_view ip, std::uint32_t weight, pool::TimePoint now);
+  bool set_present(std::string_view ip, bool present, pool::TimePoint now);
   std::size_t reload(std::vector<pool::Egress> egresses, pool::TimePoint now);
 
   /// For a replay of old logs (parse mode's start): until release_snapshots(), selection

@@ -526,15 +526,18 @@ TEST_F(DispatchTest, users_of_the_yaml_form_must_authenticate) {
   EXPECT_EQ(target_.peers().size(), 3U);
 }
 
-TEST_F(DispatchTest, a_source_address_on_no_interface_fails_over_and_is_ejected) {
-  // 192.0.2.1 (TEST-NET-1) is on no interface: its bind fails and nothing leaves from it, nor
-  // by the default route.
+TEST_F(DispatchTest, a_source_address_on_no_interface_is_out_from_the_start) {
+  // 192.0.2.1 (TEST-NET-1) is on no interface: the address watch (rtnetlink, getifaddrs at
+  // start) keeps it out of selection, so nothing is even tried from it, nor by the default
+  // route. (Without the watch, its failed binds would fail over and eject it.)
   start({"192.0.2.1", "127.0.1.5"});
   for (int i = 0; i < 6; ++i)
     EXPECT_EQ(curl({"--socks5", proxy()}).first, "127.0.1.5");
   EXPECT_THAT(target_.peers(), testing::Each(testing::Eq("127.0.1.5")));
   EXPECT_THAT(probe(), HasSubstr("\"AvailableIP\":[\"127.0.1.5\"]"));
-  EXPECT_THAT(metrics(), HasSubstr(R"(kind="source",result="bind_failed"} 2)"));
+  EXPECT_THAT(metrics(), HasSubstr(R"(front_end="mixed",kind="source",result="bind_failed"} 0)"));
+  EXPECT_THAT(read_file(dir_ / "ipm.err"),
+              HasSubstr("source 192.0.2.1: its address or link is gone"));
 }
 
 TEST_F(DispatchTest, refused_destinations_get_each_protocols_refusal) {
