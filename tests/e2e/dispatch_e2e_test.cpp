@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -813,6 +814,66 @@ TEST_F(DispatchTest, bad_input_is_answered_or_closed_and_hurts_no_one) {
   EXPECT_TRUE(wait_until([&] { return open_descriptors(pid) <= descriptors_before; }, 10s))
       << open_descriptors(pid) << " descriptors, " << descriptors_before << " before";
   EXPECT_TRUE(ipm_->running());
+}
+
+// Issue 15's hostile load in a few seconds: 10,000 connections, 500 at a time, each sending a
+// cut, wrong or empty handshake and going (half by FIN, half by RST), and 200 more that stall
+// mid-handshake and stay open: the stalled ones are cut at handshake_timeout, every
+// descriptor of all of them is closed again, and a good client is served after.
+TEST_F(DispatchTest, ten_thousand_hostile_connections_leave_no_descriptor_behind) {
+  start({"127.0.1.23"}, {"IPM_HANDSHAKE_TIMEOUT=1s"});
+  const pid_t pid = ipm_->pid();
+  const int before = open_descriptors(pid);
+  const std::vector<std::string> openings = {"",
+                                             bytes({5}),
+                                             bytes({5, 1, 0}),
+                                             socks5_connect({127, 0, 0, 1}, 80).substr(0, 6),
+                                             bytes({4, 1, 0, 80, 127}),
+                                             "CONNECT 127.0.0.1:",
+                                             bytes({0x16, 3, 1, 0, 5}),
+                                             bytes({9, 9, 9, 9})};
+  const auto dial = [&](const std::string& opening) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const timeval bound{2, 0};  // connect and send give up rather than hang the test
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &bound, sizeof bound);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(proxy_port_);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && !opening.empty())
+        [[maybe_unused]]
+      const auto n = ::send(fd, opening.data(), opening.size(), MSG_NOSIGNAL);
+    return fd;
+  };
+  std::vector<int> stalled;
+  for (int i = 0; i < 200; ++i)
+    stalled.push_back(dial(bytes({5, 1})));
+  int made = 0;
+  for (int batch = 0; batch < 20; ++batch) {
+    std::vector<int> fds;
+    for (int i = 0; i < 500; ++i)
+      fds.push_back(dial(openings[(batch * 500 + i) % openings.size()]));
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      if (i % 2 == 1) {
+        const linger reset{1, 0};  // close with an RST
+        ::setsockopt(fds[i], SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+      }
+      made += fds[i] >= 0 ? 1 : 0;
+      ::close(fds[i]);
+    }
+  }
+  EXPECT_EQ(made, 10'000);
+  // The stalled clients still hold their ends: only the proxy's timeout closes its own.
+  EXPECT_TRUE(wait_until([&] { return open_descriptors(pid) <= before; }, 15s))
+      << open_descriptors(pid) << " descriptors, " << before << " before";
+  for (const int fd : stalled)
+    ::close(fd);
+  EXPECT_EQ(curl({"--socks5", proxy()}).first, "127.0.1.23");
+  EXPECT_TRUE(ipm_->running());
+  EXPECT_THAT(
+      metrics(),
+      testing::ContainsRegex(
+          R"(ipmanager_proxy_handshake_failures_total\{front_end="mixed",reason="timeout"\} [1-9][0-9][0-9])"));
 }
 
 }  // namespace
