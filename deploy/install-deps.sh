@@ -33,7 +33,7 @@ test_packages=(
   clang-format libgtest-dev libgmock-dev libbenchmark-dev
   nginx-light logrotate prometheus curl procps psmisc jq
   mtail debootstrap
-  microsocks  # the upstream SOCKS5 proxies of the dispatch tests
+  microsocks dante-server  # the upstream SOCKS5 proxies of the dispatch tests (sockd: a ruleset)
   openssh-server openssh-client  # an sshd on loopback and `ssh -D` as a dispatch upstream
   nftables iproute2  # gateway mode's tests, inside network namespaces they make
   chromium chromium-driver python3-selenium
