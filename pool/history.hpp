@@ -4,26 +4,10 @@
 #include <string_view>
 
 #include "pool/bounded_ring.hpp"
-#include "pool/interner.hpp"
+#include "pool/history_ring.hpp"
 #include "pool/time.hpp"
 
 namespace ipm::pool {
-
-/// One access-log line of an IP, 24 bytes: 1,000 IPs x 1,000 entries is 24 MB.
-/// Keys and targets are ids of the engine's interners.
-struct HistoryEntry {
-  std::int64_t time_ns = 0;  ///< event time, nanoseconds since the Unix epoch
-  Interner::Id key = Interner::kEmpty;
-  Interner::Id target = Interner::kEmpty;
-  std::uint16_t status = 0;
-  std::uint16_t upstream_status = 0;  ///< 0 when absent
-  float latency_seconds = -1.0F;      ///< negative when absent
-
-  TimePoint time() const {
-    return TimePoint(
-        std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(time_ns)));
-  }
-};
 
 /// Why an IP was taken out of traffic.
 enum class CooldownReason : std::uint8_t {
@@ -58,7 +42,6 @@ struct CooldownRecord {
   CooldownReason reason = CooldownReason::failures;
 };
 
-using HistoryRing = BoundedRing<HistoryEntry>;
 using CooldownLog = BoundedRing<CooldownRecord>;
 
 inline std::int64_t to_ns(TimePoint t) {

@@ -6,7 +6,7 @@
 namespace ipm::pool {
 
 Interner::Interner(std::size_t max_distinct)
-    : max_distinct_(std::max<std::size_t>(max_distinct, 2)) {
+    : max_distinct_(std::clamp<std::size_t>(max_distinct, 2, kMaxDistinct)) {
   strings_.emplace_back("");
   strings_.emplace_back("(other)");
   ids_.insert(StringIndex::hash(strings_[0]), kEmpty);

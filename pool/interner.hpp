@@ -29,6 +29,9 @@ class Interner {
   static constexpr Id kEmpty = 0;     ///< the empty string ("-" in the log)
   static constexpr Id kOverflow = 1;  ///< any string seen while the interner was full
   static constexpr std::size_t kMaxLength = 256;
+  /// The most distinct strings an interner holds, whatever its constructor is given: history
+  /// entries keep ids in 20 bits (PackedHistoryEntry).
+  static constexpr std::size_t kMaxDistinct = std::size_t{1} << 20;
 
   explicit Interner(std::size_t max_distinct = 100'000);
   Interner(const Interner&) = delete;

@@ -27,8 +27,9 @@ double jitter_draw(std::string_view seed, TimePoint at) {
   return static_cast<double>(h >> 11) * 0x1.0p-53;
 }
 
+// A history entry holds 10 bits of status; the scanner reads 100-599.
 std::uint16_t clamp_status(int s) {
-  return static_cast<std::uint16_t>(std::clamp(s, 0, 65535));
+  return static_cast<std::uint16_t>(std::clamp(s, 0, int{pool::PackedHistoryEntry::kMaxStatus}));
 }
 
 bool is_site(Interner::Id id) {

@@ -46,10 +46,6 @@ TEST(BoundedRingTest, zero_capacity_holds_nothing) {
   EXPECT_EQ(r.pushed(), 1U);
 }
 
-TEST(HistoryTest, an_entry_is_24_bytes) {
-  EXPECT_EQ(sizeof(ipm::pool::HistoryEntry), 24U);
-}
-
 TEST(InternerTest, same_string_same_id_and_views_stay_valid) {
   Interner in(1000);
   const auto a = in.intern("alpha");
