@@ -1,5 +1,7 @@
 #include "pool/bounded_ring.hpp"
 
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "pool/history.hpp"
@@ -37,6 +39,41 @@ TEST(BoundedRingTest, shrinking_keeps_the_newest_and_growing_keeps_all) {
   r.push(7);
   r.push(8);
   EXPECT_EQ(contents(r), (std::vector<int>{6, 7, 8}));
+}
+
+TEST(BoundedRingTest, a_ring_across_blocks_keeps_order_through_wraps_and_resizes) {
+  constexpr std::size_t kCapacity = 2 * BoundedRing<int>::kBlock + 22;
+  BoundedRing<int> r(kCapacity);
+  std::vector<int> expected;
+  for (int i = 0; i < 5 * static_cast<int>(kCapacity) + 7; ++i) {
+    r.push(i);
+    expected.push_back(i);
+    if (expected.size() > kCapacity)
+      expected.erase(expected.begin());
+    ASSERT_EQ(r.newest(), i);
+    ASSERT_EQ(r[0], expected.front());
+  }
+  EXPECT_EQ(contents(r), expected);
+  const BoundedRing<int> copy = r;
+  EXPECT_EQ(contents(copy), expected);
+  r.set_capacity(BoundedRing<int>::kBlock + 1);  // shrinks across a block boundary
+  expected.erase(expected.begin(), expected.end() - (BoundedRing<int>::kBlock + 1));
+  EXPECT_EQ(contents(r), expected);
+  EXPECT_EQ(contents(copy).size(), kCapacity);  // the copy is its own
+}
+
+TEST(BoundedRingTest, storage_grows_by_blocks_up_to_the_capacity_not_past_it) {
+  constexpr std::size_t kBlock = BoundedRing<int>::kBlock;
+  BoundedRing<int> r(1000);
+  EXPECT_EQ(r.allocated(), 0U);
+  r.push(1);
+  EXPECT_EQ(r.allocated(), kBlock);
+  for (std::size_t i = 1; i < kBlock + 1; ++i)
+    r.push(1);
+  EXPECT_EQ(r.allocated(), 2 * kBlock);
+  for (int i = 0; i < 5000; ++i)
+    r.push(1);
+  EXPECT_EQ(r.allocated(), 1000U);  // the last block is cut to the capacity: no 1,024
 }
 
 TEST(BoundedRingTest, zero_capacity_holds_nothing) {
