@@ -46,20 +46,35 @@ std::vector<std::uint32_t> build_schedule(const Snapshot& s, config::Selection p
     total += want[i];
   }
   const double shrink = total > kMaxSlots ? kMaxSlots / total : 1.0;
+  std::vector<std::uint32_t> count(want.size(), 0);
+  bool one_each = true;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    if (want[i] <= 0.0)
+      continue;
+    count[i] = static_cast<std::uint32_t>(std::max(1.0, std::round(want[i] * shrink)));
+    one_each = one_each && count[i] == 1;
+  }
+  std::vector<std::uint32_t> schedule;
+  if (one_each) {
+    // Equal weights and shares (or a pool too large for more): the stride order below is
+    // the index order, so a large pool's state change costs no sort.
+    for (std::size_t i = 0; i < count.size(); ++i) {
+      if (count[i] != 0)
+        schedule.push_back(static_cast<std::uint32_t>(i));
+    }
+    return schedule;
+  }
 
   // Stride scheduling: IP i with k slots sits at virtual times (j + 0.5) / k; sorting all
   // slots by time interleaves them as evenly as smooth weighted round robin does, in
   // O(W log W) instead of SWRR's O(W x n).
   std::vector<std::tuple<double, std::uint32_t>> slots;
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    if (want[i] <= 0.0)
-      continue;
-    const auto k = static_cast<std::uint32_t>(std::max(1.0, std::round(want[i] * shrink)));
+  for (std::size_t i = 0; i < count.size(); ++i) {
+    const std::uint32_t k = count[i];
     for (std::uint32_t j = 0; j < k; ++j)
       slots.emplace_back((j + 0.5) / k, static_cast<std::uint32_t>(i));
   }
   std::sort(slots.begin(), slots.end());
-  std::vector<std::uint32_t> schedule;
   schedule.reserve(slots.size());
   for (const auto& slot : slots)
     schedule.push_back(std::get<1>(slot));

@@ -82,16 +82,41 @@ Selector::Selector(config::Selection policy)
 
 void Selector::publish(Snapshot next) {
   std::lock_guard lock(publish_mutex_);
+  attach_targets(next);
+  swap_in(std::move(next));
+}
+
+// The engine's entries come with their IP's PickTarget, and chunks published before were
+// filled then: a publish looks at the new chunks only. A snapshot built by hand gets its
+// targets here, by IP, keeping the connection count of an IP published before.
+void Selector::attach_targets(Snapshot& next) {
+  const std::shared_ptr<const Snapshot> current = snapshot();
+  bool missing = false;
+  for (std::size_t c = 0; c < next.ips.chunk_count() && !missing; ++c) {
+    if (c < current->ips.chunk_count() && next.ips.chunk(c) == current->ips.chunk(c))
+      continue;
+    for (const auto& e : *next.ips.chunk(c))
+      missing = missing || !e.target;
+  }
+  if (!missing)
+    return;
   std::unordered_map<std::string, std::shared_ptr<ActiveCount>> kept;
   kept.reserve(next.ips.size());
-  for (auto& e : next.ips) {
-    auto it = counters_.find(e.egress.ip);
-    e.active = it != counters_.end() ? it->second : std::make_shared<ActiveCount>();
-    kept.emplace(e.egress.ip, e.active);
-    e.target = std::make_shared<const PickTarget>(PickTarget{e.egress, e.active});
+  SnapshotEntries filled;
+  for (std::size_t c = 0; c < next.ips.chunk_count(); ++c) {
+    auto chunk = std::make_shared<SnapshotEntries::Chunk>(*next.ips.chunk(c));
+    for (auto& e : *chunk) {
+      if (!e.target) {
+        auto it = counters_.find(e.egress.ip);
+        e.active = it != counters_.end() ? it->second : std::make_shared<ActiveCount>();
+        e.target = std::make_shared<const PickTarget>(PickTarget{e.egress, e.active});
+      }
+      kept.emplace(e.egress.ip, e.active);
+    }
+    filled.push_chunk(std::move(chunk));
   }
   counters_ = std::move(kept);
-  swap_in(std::move(next));
+  next.ips = std::move(filled);
 }
 
 void Selector::set_policy(config::Selection policy) {

@@ -63,8 +63,9 @@ class Selector {
   Selector(const Selector&) = delete;
   Selector& operator=(const Selector&) = delete;
 
-  /// Makes `next` the current snapshot: attaches the active-connection counters (kept for
-  /// IPs that stay), builds the selection schedule for the policy, and swaps it in.
+  /// Makes `next` the current snapshot: attaches the active-connection counters where its
+  /// entries have none (kept for IPs that stay), builds the selection schedule for the
+  /// policy, and swaps it in.
   void publish(Snapshot next);
 
   /// Switches the selection policy (a SIGHUP reload): the current snapshot is republished
@@ -99,7 +100,8 @@ class Selector {
   std::uint32_t draw(const Snapshot& s);
 
   const std::shared_ptr<const Snapshot>& current_for_this_thread();
-  void swap_in(Snapshot next);  // with publish_mutex_ held
+  void swap_in(Snapshot next);          // with publish_mutex_ held
+  void attach_targets(Snapshot& next);  // with publish_mutex_ held
 
   std::atomic<config::Selection> policy_;  // written with publish_mutex_ held
   const std::uint64_t id_;  // tells this selector's entry in a thread's cache from another's
@@ -110,7 +112,8 @@ class Selector {
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<std::uint64_t> cursor_{0};  // round_robin / weighted position in the schedule
   std::mutex publish_mutex_;
-  std::unordered_map<std::string, std::shared_ptr<ActiveCount>> counters_;  // by IP
+  // By IP, for snapshots built by hand (the engine's carry their counters).
+  std::unordered_map<std::string, std::shared_ptr<ActiveCount>> counters_;
 };
 
 /// Builds the smooth schedule for `s` under `policy` (exposed for tests and benchmarks):

@@ -12,35 +12,9 @@
 #include "pool/egress.hpp"
 #include "pool/ip_state.hpp"
 #include "pool/site_name.hpp"
+#include "pool/snapshot_entries.hpp"
 
 namespace ipm::pool {
-
-/// Active connections of one egress, shared by every snapshot that lists the IP so that a
-/// connection opened against one snapshot is still counted after the next is published.
-struct ActiveCount {
-  std::atomic<std::uint32_t> value{0};
-};
-
-/// What a Pick holds on to: the egress and its connection count, shared per IP so that a
-/// pick touches only its own IP's reference counts, never one shared by every thread.
-struct PickTarget {
-  Egress egress;
-  std::shared_ptr<ActiveCount> active;
-};
-
-/// What selection needs to know about one egress IP.
-struct SnapshotEntry {
-  Egress egress;
-  IpState state = IpState::available;
-  /// May get traffic now. True for available and probation IPs, and for the least-bad
-  /// cooling IPs while the whole pool is unavailable under `all_unavailable: least_bad`.
-  bool selectable = false;
-  /// Traffic share relative to a healthy IP of the same weight: 1, probation_share, or 0.
-  double share = 0.0;
-  /// Filled by Selector::publish; never null in a published snapshot.
-  std::shared_ptr<ActiveCount> active;
-  std::shared_ptr<const PickTarget> target;  ///< filled by Selector::publish
-};
 
 /// How selection treats one egress for one site: out for it, or on probation for it.
 struct SiteRule {
@@ -72,7 +46,7 @@ struct alignas(64) SiteRules {
 /// matters for selection and published by Selector::publish. Readers hold it by
 /// shared_ptr<const Snapshot> and need no lock.
 struct Snapshot {
-  std::vector<SnapshotEntry> ips;  ///< in upstream-config order
+  SnapshotEntries ips;  ///< in upstream-config order, chunks shared between snapshots
   /// No IP is available or on probation (manual bans and cooling IPs only).
   bool all_unavailable = false;
   /// The all-unavailable fallback is in force: least-bad cooling IPs are selectable.

@@ -468,7 +468,10 @@ void Engine::transition(Scope s, IpState to, TimePoint at, DecisionKind kind, st
     }
     h.state = to;
     h.state_since = at;
-    ++selection_version_;
+    if (s.site == nullptr)
+      selection_changed(s.ip);
+    else
+      site_rules_changed();
   }
   h.last_reason = reason;
   h.last_decision = kind;
@@ -507,7 +510,7 @@ void Engine::update_pool_flags(TimePoint at, const Cause& cause) {
   if (none == all_unavailable_)
     return;
   all_unavailable_ = none;
-  ++selection_version_;
+  selection_changed_all();  // the all_unavailable flag, and the least_bad fallback
   ++counters_.all_unavailable_transitions;
   std::string reason;
   if (none) {

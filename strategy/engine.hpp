@@ -223,7 +223,10 @@ class Engine {
 
   /// Increases whenever something selection reads changed (state, egress set, weights).
   std::uint64_t selection_version() const { return selection_version_; }
-  /// What selection needs now. Counters and schedule are left to Selector::publish.
+  /// What selection needs now (the schedule is left to Selector::publish). Builds again only
+  /// the chunks of entries (SnapshotEntries) holding an IP whose selection inputs changed
+  /// since the last call, and the per-site rules only when a site's state changed; the rest
+  /// is shared with the snapshot built before.
   pool::Snapshot snapshot() const;
 
   /// The cooldown an ejection at time `at` would get with `multiplier` (exposed for tests).
@@ -289,6 +292,16 @@ class Engine {
   void update_pool_flags(pool::TimePoint at, const Cause& cause);
   void add_ip(pool::Egress e);
   void recount();
+  // What changed for selection: bump selection_version_ and mark what the next snapshot()
+  // builds again (the IP's chunk; every chunk; the per-site rules).
+  void selection_changed(const IpRecord& r);
+  void selection_changed_all();
+  void site_rules_changed();
+  pool::SnapshotEntry snapshot_entry(const IpRecord& r, bool least_bad, double best) const;
+  std::vector<pool::SiteRules> site_rules() const;
+#ifndef NDEBUG
+  void check_snapshot(const pool::Snapshot& s, bool least_bad, double best) const;
+#endif
 
   config::Config cfg_;
   std::vector<IpRecord> ips_;
@@ -309,6 +322,13 @@ class Engine {
   std::array<std::uint32_t, pool::kIpStateCount> state_counts_{};
   bool all_unavailable_ = false;
   std::uint64_t selection_version_ = 1;
+  // The snapshot cache (mutable: snapshot() is a read that remembers what it built).
+  mutable pool::SnapshotEntries built_;
+  mutable std::vector<bool> dirty_chunks_;  // by chunk of built_
+  mutable bool all_dirty_ = true;
+  mutable bool built_least_bad_ = false;  // built_ holds the least_bad fallback's entries
+  mutable bool site_rules_dirty_ = true;
+  mutable std::vector<pool::SiteRules> site_rules_;
 };
 
 }  // namespace ipm::strategy

@@ -1,5 +1,7 @@
 // Engine: manual commands, reload, and the read side (snapshot, decisions, lookups).
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <tuple>
 
@@ -119,6 +121,7 @@ bool Engine::set_weight(std::string_view ip, std::uint32_t weight, TimePoint now
   const std::uint32_t before = r->egress.weight;
   r->weight_override = weight;
   r->egress.weight = weight;
+  r->egress_changed();
   record(DecisionRecord{.time = now,
                         .ip = r->egress.ip,
                         .kind = DecisionKind::manual_weight,
@@ -127,7 +130,7 @@ bool Engine::set_weight(std::string_view ip, std::uint32_t weight, TimePoint now
                         .reason = "manual weight " + std::to_string(before) + " -> " +
                                   std::to_string(weight) + (weight == 0 ? " (drained)" : ""),
                         .cause = manual_cause(now)});
-  ++selection_version_;
+  selection_changed(*r);
   update_pool_flags(now, manual_cause(now));
   return true;
 }
@@ -149,7 +152,7 @@ bool Engine::set_disabled(std::string_view ip, bool disabled, TimePoint now) {
                                (changed ? "" : " (it already was)") +
                                (disabled ? ": no new connections, open ones go on" : ""),
                      .cause = manual_cause(now)});
-  ++selection_version_;
+  selection_changed(*r);
   update_pool_flags(now, manual_cause(now));
   return true;
 }
@@ -169,7 +172,7 @@ bool Engine::set_present(std::string_view ip, bool present, TimePoint now) {
       .to = r->state,
       .reason = present ? "its address is on the host again" : "its address or link left the host",
       .cause = Cause{.kind = CauseKind::time, .time = now}});
-  ++selection_version_;
+  selection_changed(*r);
   return true;
 }
 
@@ -193,6 +196,7 @@ std::size_t Engine::reload(std::vector<pool::Egress> egresses, TimePoint now) {
       moved.egress = std::move(e);
       if (moved.weight_override)
         moved.egress.weight = *moved.weight_override;
+      moved.egress_changed();
       index_.insert(pool::StringIndex::hash(moved.egress.ip),
                     static_cast<pool::StringIndex::Id>(ips_.size() - 1));
       continue;
@@ -217,7 +221,7 @@ std::size_t Engine::reload(std::vector<pool::Egress> egresses, TimePoint now) {
                           .cause = cause});
   }
   recount();
-  ++selection_version_;  // ports, weights or membership may have changed
+  selection_changed_all();  // ports, weights or membership may have changed
   update_pool_flags(now, cause);
   return duplicates;
 }
@@ -232,7 +236,7 @@ void Engine::reconfigure(const config::Config& next) {
     for (auto& r : ips_)
       r.history_tally.count_targets(next.metrics_history_labels.target, r.history);
   }
-  ++selection_version_;  // probation_share and all_unavailable shape the snapshot
+  selection_changed_all();  // probation_share and all_unavailable shape the snapshot
 }
 
 std::vector<DecisionRecord> Engine::latest_decisions(std::size_t limit) const {
@@ -251,43 +255,49 @@ std::vector<DecisionRecord> Engine::decisions_after(std::uint64_t after) const {
   return out;
 }
 
-pool::Snapshot Engine::snapshot() const {
-  pool::Snapshot s;
-  s.version = selection_version_;
-  s.all_unavailable = all_unavailable_;
-  s.count_by_state = state_counts_;
-  s.ips.reserve(ips_.size());
-  for (const auto& r : ips_) {
-    pool::SnapshotEntry e;
-    e.egress = r.egress;
-    e.state = r.state;
-    // Weight 0 is drained, and so is a disabled egress: open connections go on, new ones go
-    // elsewhere. An absent source (its address gone) cannot leave the host at all.
-    e.selectable = r.egress.weight > 0 && !r.disabled && !r.absent &&
-                   (r.state == IpState::available || r.state == IpState::probation);
-    e.share = r.state == IpState::available   ? 1.0
-              : r.state == IpState::probation ? cfg_.probation_share
-                                              : 0.0;
-    s.ips.push_back(std::move(e));
+void Engine::selection_changed(const IpRecord& r) {
+  ++selection_version_;
+  const auto c = static_cast<std::size_t>(&r - ips_.data()) / pool::SnapshotEntries::kChunk;
+  if (c >= dirty_chunks_.size())
+    dirty_chunks_.resize(c + 1, false);
+  dirty_chunks_[c] = true;
+}
+
+void Engine::selection_changed_all() {
+  ++selection_version_;
+  all_dirty_ = true;
+  site_rules_dirty_ = true;
+}
+
+void Engine::site_rules_changed() {
+  ++selection_version_;
+  site_rules_dirty_ = true;
+}
+
+pool::SnapshotEntry Engine::snapshot_entry(const IpRecord& r, bool least_bad, double best) const {
+  pool::SnapshotEntry e;
+  e.egress = r.egress;
+  e.state = r.state;
+  // Weight 0 is drained, and so is a disabled egress: open connections go on, new ones go
+  // elsewhere. An absent source (its address gone) cannot leave the host at all.
+  const bool may = r.egress.weight > 0 && !r.disabled && !r.absent;
+  e.selectable = may && (r.state == IpState::available || r.state == IpState::probation);
+  e.share = r.state == IpState::available   ? 1.0
+            : r.state == IpState::probation ? cfg_.probation_share
+                                            : 0.0;
+  // Least bad = cooling with the smallest backoff multiplier: the IPs that have not yet
+  // failed a probation. Manually banned IPs stay out: the operator's word wins.
+  if (least_bad && may && r.state == IpState::cooling && r.backoff_multiplier == best) {
+    e.selectable = true;
+    e.share = 1.0;
   }
-  if (all_unavailable_ && cfg_.all_unavailable == config::AllUnavailable::least_bad) {
-    // Least bad = cooling with the smallest backoff multiplier: the IPs that have not yet
-    // failed a probation. Manually banned IPs stay out: the operator's word wins.
-    double best = std::numeric_limits<double>::infinity();
-    for (const auto& r : ips_) {
-      if (r.state == IpState::cooling)
-        best = std::min(best, r.backoff_multiplier);
-    }
-    for (std::size_t i = 0; i < ips_.size(); ++i) {
-      if (ips_[i].state == IpState::cooling && ips_[i].backoff_multiplier == best &&
-          ips_[i].egress.weight > 0 && !ips_[i].disabled && !ips_[i].absent) {
-        s.ips[i].selectable = true;
-        s.ips[i].share = 1.0;
-        s.least_bad_fallback = true;
-      }
-    }
-  }
-  // Per-site exclusions: the (site, IP) pairs out or on probation, grouped by site.
+  e.active = r.target->active;
+  e.target = r.target;
+  return e;
+}
+
+std::vector<pool::SiteRules> Engine::site_rules() const {
+  // The (site, IP) pairs out or on probation, grouped by site.
   std::vector<std::tuple<Interner::Id, std::uint32_t, float>> pairs;
   for (std::size_t i = 0; i < ips_.size(); ++i) {
     for (const auto& site : ips_[i].sites) {
@@ -305,8 +315,86 @@ pool::Snapshot Engine::snapshot() const {
       rules.push_back(pool::SiteRules{.site = std::string(sites_.lookup(site)), .rules = {}});
     rules.back().rules.push_back(pool::SiteRule{.ip = ip, .share = share});
   }
-  s.set_sites(std::move(rules));
+  return rules;
+}
+
+pool::Snapshot Engine::snapshot() const {
+  pool::Snapshot s;
+  s.version = selection_version_;
+  s.all_unavailable = all_unavailable_;
+  s.count_by_state = state_counts_;
+  const bool least_bad =
+      all_unavailable_ && cfg_.all_unavailable == config::AllUnavailable::least_bad;
+  double best = std::numeric_limits<double>::infinity();
+  if (least_bad) {
+    for (const auto& r : ips_) {
+      if (r.state == IpState::cooling)
+        best = std::min(best, r.backoff_multiplier);
+    }
+  }
+  // The fallback reads every cooling IP's backoff: while it is or was in force, and after a
+  // reload or a config change, every chunk is built again. Otherwise only the marked ones.
+  const bool all = all_dirty_ || least_bad || built_least_bad_ || built_.size() != ips_.size();
+  constexpr std::size_t kChunk = pool::SnapshotEntries::kChunk;
+  for (std::size_t c = 0, begin = 0; begin < ips_.size(); ++c, begin += kChunk) {
+    if (!all && !(c < dirty_chunks_.size() && dirty_chunks_[c])) {
+      s.ips.push_chunk(built_.chunk(c));
+      continue;
+    }
+    const std::size_t end = std::min(begin + kChunk, ips_.size());
+    auto chunk = std::make_shared<pool::SnapshotEntries::Chunk>();
+    chunk->reserve(end - begin);
+    for (std::size_t i = begin; i < end; ++i) {
+      chunk->push_back(snapshot_entry(ips_[i], least_bad, best));
+      if (chunk->back().selectable && ips_[i].state == IpState::cooling)
+        s.least_bad_fallback = true;
+    }
+    s.ips.push_chunk(std::move(chunk));
+  }
+  built_ = s.ips;
+  built_least_bad_ = least_bad;
+  all_dirty_ = false;
+  dirty_chunks_.assign(dirty_chunks_.size(), false);
+  if (site_rules_dirty_) {
+    site_rules_ = site_rules();
+    site_rules_dirty_ = false;
+  }
+#ifndef NDEBUG
+  check_snapshot(s, least_bad, best);
+#endif
+  s.set_sites(site_rules_);
   return s;
 }
+
+#ifndef NDEBUG
+// Debug builds (every test) check the incremental snapshot against one built from scratch:
+// a change that matters for selection but marked nothing fails here, not in production.
+void Engine::check_snapshot(const pool::Snapshot& s, bool least_bad, double best) const {
+  for (std::size_t i = 0; i < ips_.size(); ++i) {
+    const pool::SnapshotEntry want = snapshot_entry(ips_[i], least_bad, best);
+    const pool::SnapshotEntry& got = s.ips[i];
+    if (!(got.egress == want.egress && got.state == want.state &&
+          got.selectable == want.selectable && got.share == want.share &&
+          got.target == want.target && got.target->egress == ips_[i].egress)) {
+      std::fprintf(stderr, "Engine::snapshot: entry %zu (%s) is stale\n", i,
+                   ips_[i].egress.ip.c_str());
+      std::abort();
+    }
+  }
+  const std::vector<pool::SiteRules> want = site_rules();
+  bool same = want.size() == site_rules_.size();
+  for (std::size_t k = 0; same && k < want.size(); ++k) {
+    same =
+        want[k].site == site_rules_[k].site && want[k].rules.size() == site_rules_[k].rules.size();
+    for (std::size_t j = 0; same && j < want[k].rules.size(); ++j)
+      same = want[k].rules[j].ip == site_rules_[k].rules[j].ip &&
+             want[k].rules[j].share == site_rules_[k].rules[j].share;
+  }
+  if (!same) {
+    std::fprintf(stderr, "Engine::snapshot: the per-site rules are stale\n");
+    std::abort();
+  }
+}
+#endif
 
 }  // namespace ipm::strategy

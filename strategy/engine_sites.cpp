@@ -81,7 +81,7 @@ SiteRecord& Engine::site_record(IpRecord& r, Interner::Id site, TimePoint now) {
                             .reason = "max_sites_per_ip (" + std::to_string(site_cap()) +
                                       ") reached: the least recently failed site is dropped",
                             .cause = Cause{.kind = CauseKind::time, .time = now}});
-      ++selection_version_;
+      site_rules_changed();
     }
     *victim = std::move(r.sites.back());
     r.sites.pop_back();

@@ -10,6 +10,7 @@
 #include "pool/history_tally.hpp"
 #include "pool/interner.hpp"
 #include "pool/ip_state.hpp"
+#include "pool/snapshot_entries.hpp"
 #include "pool/time.hpp"
 #include "strategy/decision.hpp"
 
@@ -75,9 +76,21 @@ struct IpCounters {
 /// read it under SharedEngine::read.
 struct IpRecord : Health {
   explicit IpRecord(pool::Egress e, std::size_t history_capacity, std::size_t cooldown_capacity)
-      : egress(std::move(e)), history(history_capacity), cooldowns(cooldown_capacity) {}
+      : egress(std::move(e)), history(history_capacity), cooldowns(cooldown_capacity) {
+    egress_changed();
+  }
+
+  /// Makes `target` again for the current `egress`, keeping the connection count: call after
+  /// every change of `egress` (snapshots share `target` until then).
+  void egress_changed() {
+    auto active = target ? target->active : std::make_shared<pool::ActiveCount>();
+    target = std::make_shared<const pool::PickTarget>(pool::PickTarget{egress, std::move(active)});
+  }
 
   pool::Egress egress;
+  /// What selection hands to a Pick: this egress and its active connections, made once per
+  /// egress change rather than once per published snapshot.
+  std::shared_ptr<const pool::PickTarget> target;
   IpCounters counters;
   pool::HistoryRing history;         ///< pushed only through history_tally
   pool::HistoryTally history_tally;  ///< history's entries by (status, target), for /metrics
