@@ -2,16 +2,17 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 namespace ipm::pool {
 
 /// The last `capacity` values pushed, oldest first. Storage grows on demand up to the
 /// capacity and is then reused, so an idle IP costs nothing and a busy one a fixed amount.
-/// It grows in blocks of kBlock values that never move: a vector doubling to its capacity
-/// left the heap a hole of half the final size per ring (10,000 rings growing side by side
-/// in a replay: ~12 KB of free, unreturnable heap each, a third of the process's RSS).
+/// Past its first kBlock values it grows by blocks of kBlock that never move: a vector
+/// doubling to its capacity left the heap a hole of half the final size per ring (10,000
+/// rings growing side by side in a replay: ~12 KB of free, unreturnable heap each, a third
+/// of the process's RSS). The first block grows like a vector, so a ring holding a few
+/// values (most cooldown logs) costs a few values, not a block.
 /// Not thread-safe.
 template <class T>
 class BoundedRing {
@@ -19,17 +20,6 @@ class BoundedRing {
   static constexpr std::size_t kBlock = 64;
 
   explicit BoundedRing(std::size_t capacity) : capacity_(capacity) {}
-  BoundedRing(BoundedRing&&) noexcept = default;
-  BoundedRing& operator=(BoundedRing&&) noexcept = default;
-  BoundedRing(const BoundedRing& other) : capacity_(other.capacity_), pushed_(other.pushed_) {
-    for (std::size_t i = 0; i < other.size_; ++i)
-      append(other[i]);
-  }
-  BoundedRing& operator=(const BoundedRing& other) {
-    if (this != &other)
-      *this = BoundedRing(other);
-    return *this;
-  }
 
   void push(const T& value) {
     ++pushed_;
@@ -46,9 +36,10 @@ class BoundedRing {
   std::size_t size() const { return size_; }
   std::size_t capacity() const { return capacity_; }
   bool empty() const { return size_ == 0; }
-  /// Values the storage has room for: size() rounded up to a block, never past capacity().
+  /// Values the storage has room for: past the first block, size() rounded up to a block,
+  /// never past capacity().
   std::size_t allocated() const {
-    return blocks_.empty() ? 0 : (blocks_.size() - 1) * kBlock + last_block_;
+    return blocks_.empty() ? 0 : (blocks_.size() - 1) * kBlock + blocks_.back().capacity();
   }
 
   /// Values pushed since creation, including those already overwritten.
@@ -84,21 +75,22 @@ class BoundedRing {
   T& slot(std::size_t k) { return blocks_[k / kBlock][k % kBlock]; }
   const T& slot(std::size_t k) const { return blocks_[k / kBlock][k % kBlock]; }
 
-  // Adds a value at position size_ (the ring is not full), with a new block when needed;
-  // the last block is only as large as the capacity needs.
+  // Adds a value at position size_ (the ring is not full). A block after the first is
+  // allocated whole, and only as large as the capacity needs.
   void append(const T& value) {
     if (size_ % kBlock == 0) {
-      const std::size_t left = capacity_ - size_;
-      last_block_ = left < kBlock ? left : kBlock;
-      blocks_.push_back(std::make_unique<T[]>(last_block_));
+      blocks_.emplace_back();
+      if (size_ != 0) {
+        const std::size_t left = capacity_ - size_;
+        blocks_.back().reserve(left < kBlock ? left : kBlock);
+      }
     }
-    slot(size_) = value;
+    blocks_.back().push_back(value);
     ++size_;
   }
 
   std::size_t capacity_;
-  std::vector<std::unique_ptr<T[]>> blocks_;
-  std::size_t last_block_ = 0;  // values in the newest block
+  std::vector<std::vector<T>> blocks_;
   std::size_t size_ = 0;
   std::size_t head_ = 0;  // index of the oldest value once the ring is full
   std::uint64_t pushed_ = 0;
