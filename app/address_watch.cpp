@@ -36,15 +36,7 @@ bool AddressWatch::start(std::string& error) {
   }
   // Subscribed first, listed second: a change between the two is in the socket's queue.
   resync();
-  asio::co_spawn(socket_.get_executor(), loop(), [](std::exception_ptr e) {
-    if (!e)
-      return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& x) {
-      log_error() << "address watch stopped: " << x.what();
-    }
-  });
+  asio::co_spawn(socket_.get_executor(), loop(), log_when_stopped("address watch"));
   return true;
 }
 

@@ -221,15 +221,7 @@ asio::awaitable<void> EgressChecker::loop() {
 void EgressChecker::start() {
   if (targets_.empty())
     return;
-  asio::co_spawn(executor_, loop(), [](std::exception_ptr e) {
-    if (!e)
-      return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& x) {
-      log_error() << "egress checks stopped: " << x.what();
-    }
-  });
+  asio::co_spawn(executor_, loop(), log_when_stopped("egress checks"));
 }
 
 void EgressChecker::stop() {

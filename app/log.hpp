@@ -1,5 +1,6 @@
 #pragma once
 
+#include <exception>
 #include <sstream>
 #include <string_view>
 
@@ -59,6 +60,21 @@ inline LogLine log_error() {
 }
 inline LogLine log_debug() {
   return LogLine(Level::debug);
+}
+
+/// The completion handler of a long-lived co_spawn'ed loop (a watch, a check timer): an
+/// exception that ends the loop is logged as one error line, "WHAT stopped: reason", so a
+/// loop never dies silently. `what` must outlive the loop (a string literal).
+inline auto log_when_stopped(std::string_view what) {
+  return [what](std::exception_ptr e) {
+    if (!e)
+      return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      log_error() << what << " stopped: " << x.what();
+    }
+  };
 }
 
 }  // namespace ipm::app
