@@ -345,7 +345,7 @@ std::vector<EgressSpec> read_egresses(const YAML::Node& node) {
 }
 
 std::vector<AddressRule> read_address_rules(std::string_view key, const YAML::Node& node) {
-  const auto parse = [key](const YAML::Node& n, const std::string& place) {
+  const auto parse = [](const YAML::Node& n, const std::string& place) {
     std::string why;
     auto rule = parse_address_rule(text(n, place), why);
     if (!rule)
