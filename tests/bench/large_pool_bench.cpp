@@ -6,8 +6,9 @@
 //   - Connection: the proxy's per-connection path through PoolEgressSource: pick, dial
 //     outcome reported to the engine, opened, closed;
 //   - StateChange: a ban and an unban through SharedEngine; each publishes a new snapshot
-//     for selection (the snapshot swap), which is built from every IP, so this one is
-//     expected to grow with the pool and is printed to show by how much.
+//     for selection (the snapshot swap). Only the changed IP's chunk of entries is built
+//     again, but the selection schedule still is over every IP, so this one still grows
+//     with the pool; it is printed to show by how much.
 // Every IP holds 100 history entries before the timing starts.
 //
 //   build/release/tests/bench/large_pool_bench --benchmark_min_time=0.3
