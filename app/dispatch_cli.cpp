@@ -5,6 +5,8 @@
 #include <charconv>
 #include <chrono>
 
+#include "config/cidr.hpp"
+#include "config/dispatch.hpp"
 #include "config/errors.hpp"
 
 namespace ipm::app {
@@ -27,18 +29,9 @@ bool is_ip(const std::string& s) {
   return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
 }
 
-// The enhanced forks' flags that ipmanager does not take yet: named, so that a user of a fork
-// learns what is missing instead of reading "not defined".
-std::optional<std::string> unsupported(std::string_view flag) {
-  if (flag == "gateway" || flag == "transparent-port" || flag == "subnet" ||
-      flag == "auto-config" || flag == "dns-port")
-    return "the transparent gateway mode is not supported by ipmanager dispatch yet";
-  return std::nullopt;
-}
-
 }  // namespace
 
-DispatchParse parse_dispatch(std::span<const std::string_view> args) {
+DispatchParse parse_dispatch(std::span<const std::string_view> args, bool egresses_required) {
   DispatchCommand cmd;
   bool flags_done = false;  // after "--", as Go's flag package stops there
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -93,22 +86,88 @@ DispatchParse parse_dispatch(std::span<const std::string_view> args) {
                                       : cmd.stats;
       if (!flag(target))
         return fail("-" + std::string(arg) + " takes true or false");
+    } else if (arg == "transparent-port" || arg == "dns-port") {
+      const auto v = value();
+      const auto p = v ? port_of(*v) : std::nullopt;
+      // -dns-port 0: no DNS forwarder
+      if (!p && !(arg == "dns-port" && v == "0"))
+        return fail("-" + std::string(arg) + ": '" + std::string(v.value_or("")) +
+                    "' is not a port (1-65535)");
+      (arg == "transparent-port" ? cmd.transparent_port : cmd.dns_port) = p.value_or(0);
+      cmd.gateway_flag_seen = true;
+    } else if (arg == "subnet") {
+      const auto v = value();
+      std::string why;
+      if (!v || !config::Cidr::parse(*v, why))
+        return fail("-subnet: '" + std::string(v.value_or("")) + "' is not a CIDR (" + why + ")");
+      cmd.subnets.emplace_back(*v);
+      cmd.gateway_flag_seen = true;
+    } else if (arg == "gateway-ip") {
+      const auto v = value();
+      if (!v || !is_ip(std::string(*v)))
+        return fail("-gateway-ip: '" + std::string(v.value_or("")) + "' is not an IP address");
+      cmd.gateway_ip = std::string(*v);
+      cmd.gateway_flag_seen = true;
+    } else if (arg == "nat-interface") {
+      const auto v = value();
+      if (!v || v->empty() || v->size() > 15 || v->find_first_of("/ \"") != std::string::npos)
+        return fail("-nat-interface: '" + std::string(v.value_or("")) +
+                    "' is not an interface name");
+      cmd.nat_interface = std::string(*v);
+      cmd.gateway_flag_seen = true;
+    } else if (arg == "gateway" || arg == "auto-config") {
+      if (!flag(arg == "gateway" ? cmd.gateway : cmd.auto_config))
+        return fail("-" + std::string(arg) + " takes true or false");
+      if (arg == "auto-config")
+        cmd.gateway_flag_seen = true;
     } else if (arg == "h" || arg == "help") {
       cmd.help = true;
-    } else if (const auto why = unsupported(arg)) {
-      return fail("-" + std::string(arg) + ": " + *why);
     } else {
       return fail("flag provided but not defined: -" + std::string(arg) + " (see -help)");
     }
   }
-  if (!cmd.help && !cmd.list && cmd.egresses.empty())
+  if (cmd.gateway_flag_seen && !cmd.gateway)
+    return fail(
+        "-transparent-port, -subnet, -gateway-ip, -auto-config, -dns-port and "
+        "-nat-interface belong to the gateway mode: add -gateway");
+  if (cmd.gateway && cmd.subnets.empty())
+    cmd.subnets = {"192.168.100.0/24"};  // the gateway fork's default
+  if (egresses_required && !cmd.help && !cmd.list && cmd.egresses.empty())
     return fail(
         "Please specify one or more load balancers (IP[@ratio], IFACE[@ratio], or with "
         "-tunnel host:port[@ratio])");
   return {cmd, {}};
 }
 
-config::Config dispatch_config(const DispatchCommand& cmd) {
+std::vector<std::string> system_resolvers(std::string_view resolv_conf) {
+  std::vector<std::string> out;
+  while (!resolv_conf.empty()) {
+    const auto eol = resolv_conf.find('\n');
+    std::string_view line = resolv_conf.substr(0, eol);
+    resolv_conf = eol == std::string_view::npos ? std::string_view() : resolv_conf.substr(eol + 1);
+    constexpr std::string_view kKey = "nameserver";
+    if (!line.starts_with(kKey) || line.size() == kKey.size() ||
+        (line[kKey.size()] != ' ' && line[kKey.size()] != '\t'))
+      continue;
+    line.remove_prefix(kKey.size());
+    const auto first = line.find_first_not_of(" \t");
+    if (first == std::string_view::npos)
+      continue;
+    line = line.substr(first);
+    line = line.substr(0, line.find_first_of(" \t\r#;"));
+    const std::string address(line);
+    // A stub resolver on loopback (systemd-resolved's 127.0.0.53) cannot be reached from an
+    // egress address: the clients' queries would never leave by the pool.
+    if (is_ip(address) && !config::is_loopback_address(address))
+      out.push_back(address);
+  }
+  if (out.empty())
+    out.emplace_back("8.8.8.8");
+  return out;
+}
+
+config::Config dispatch_config(const DispatchCommand& cmd,
+                               const std::vector<std::string>& resolvers) {
   config::Config c;
   c.upstream_conf_path.clear();
   c.selection = config::Selection::weighted;  // go-dispatch-proxy's ratios, interleaved
@@ -116,6 +175,16 @@ config::Config dispatch_config(const DispatchCommand& cmd) {
   c.probe_port = cmd.web.value_or(9095);
   c.listen = {config::Listener{config::FrontEnd::mixed, cmd.lhost, cmd.lport, {}}};
   c.source_ip_rules = cmd.rules;
+  if (cmd.gateway) {
+    c.listen.push_back(
+        config::Listener{config::FrontEnd::redirect, cmd.gateway_ip, cmd.transparent_port, {}});
+    c.gateway_subnets = cmd.subnets;
+    c.gateway_auto_config = cmd.auto_config;
+    c.gateway_nat_interface = cmd.nat_interface;
+    c.dns_host = cmd.gateway_ip;
+    c.dns_port = cmd.dns_port;
+    c.dns_upstreams = resolvers;
+  }
   if (cmd.stats)
     c.stats_interval = std::chrono::minutes(1);
   for (const auto& arg : cmd.egresses) {
@@ -164,6 +233,9 @@ config::Config dispatch_config(const DispatchCommand& cmd) {
 std::string dispatch_usage() {
   return "Usage: ipmanager dispatch [-lhost 127.0.0.1] [-lport 8080] [-tunnel] [-list] [-quiet]\n"
          "                          [-web PORT] [-config source_ip_rules.json] [-stats]\n"
+         "                          [-gateway [-transparent-port 8888] [-subnet CIDR]\n"
+         "                           [-gateway-ip IP] [-auto-config] [-dns-port 5353]\n"
+         "                           [-nat-interface IF]]\n"
          "                          IP[@ratio] | IFACE[@ratio] | HOST:PORT[@ratio] "
          "...\n"
          "\n"
@@ -183,6 +255,23 @@ std::string dispatch_usage() {
          "               SIGHUP\n"
          "  -stats       print the enhanced fork's statistics block on stdout every minute\n"
          "               (IPM_STATS_INTERVAL=10s to change it); kill -USR1 prints it at once\n"
+         "\n"
+         "Gateway mode (the gateway fork's flags): the host is the clients' default gateway\n"
+         "  -gateway             a transparent proxy for the client subnet: redirected TCP\n"
+         "                       leaves through the egresses, to where the client meant\n"
+         "  -transparent-port N  port of the transparent proxy (default 8888)\n"
+         "  -subnet CIDR         the clients (default 192.168.100.0/24; repeatable)\n"
+         "  -gateway-ip IP       the gateway's address on the clients' side, where the proxy\n"
+         "                       and the DNS forwarder listen (default 192.168.100.1)\n"
+         "  -auto-config         install the redirect rules in nftables (table inet ipmanager,\n"
+         "                       nothing else touched) and remove them on exit; needs\n"
+         "                       CAP_NET_ADMIN. Off by default: 'ipmanager firewall print'\n"
+         "                       shows the rules to install yourself\n"
+         "  -dns-port N          DNS forwarder for the clients, UDP and TCP (default 5353;\n"
+         "                       0: none); relays to resolv.conf's resolvers from an egress\n"
+         "                       address (IPM_DNS_UPSTREAMS='[192.0.2.53]' to choose)\n"
+         "  -nat-interface IF    with -auto-config: masquerade the clients' other traffic\n"
+         "                       (UDP, ICMP) leaving by IF\n"
          "\n"
          "Every config key can be set with IPM_<KEY>, e.g. IPM_ALLOW_OPEN_PROXY=true to listen\n"
          "beyond loopback without users, IPM_ALLOW_DESTINATIONS='[10.0.0.0/8]' to reach\n"

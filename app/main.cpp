@@ -1,8 +1,10 @@
 // ipmanager: command line, config loading, and the exit codes operators script against
 // (0 ok, 1 bad config or failed check, 2 bad command line or unreadable config file).
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <span>
+#include <sstream>
 #include <string_view>
 #include <vector>
 
@@ -11,6 +13,7 @@
 #include "app/demo_config.hpp"
 #include "app/dispatch_cli.hpp"
 #include "app/egresses.hpp"
+#include "app/firewall_cli.hpp"
 #include "app/log.hpp"
 #include "app/service.hpp"
 #include "app/version.hpp"
@@ -36,6 +39,14 @@ Config load(const CommandLine& cl) {
   return c;
 }
 
+// The gateway fork relays its clients' DNS to the host's resolvers.
+std::vector<std::string> resolvers() {
+  std::ifstream in("/etc/resolv.conf");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return ipm::app::system_resolvers(text.str());
+}
+
 // `ipmanager dispatch ...`: go-dispatch-proxy's command line.
 int dispatch_main(std::span<const std::string_view> args) {
   const auto parsed = ipm::app::parse_dispatch(args);
@@ -53,7 +64,7 @@ int dispatch_main(std::span<const std::string_view> args) {
     return 0;
   }
   auto load_dispatch = [cmd] {
-    Config c = ipm::app::dispatch_config(cmd);
+    Config c = ipm::app::dispatch_config(cmd, resolvers());
     // The enhanced fork's README: GO_DISPATCH_CONFIG names the rules file; -config wins.
     if (const char* rules = std::getenv("GO_DISPATCH_CONFIG"); cmd.rules.empty() && rules)
       c.source_ip_rules = rules;
@@ -83,6 +94,8 @@ int main(int argc, char** argv) {
   const std::vector<std::string_view> args(argv + 1, argv + argc);
   if (!args.empty() && args.front() == "dispatch")
     return dispatch_main(std::span(args).subspan(1));
+  if (!args.empty() && args.front() == "firewall")
+    return ipm::app::firewall_main(std::span(args).subspan(1), std::cout, std::cerr);
   const auto parsed = ipm::app::parse_command_line(args);
   if (!parsed.command_line) {
     std::cerr << "ipmanager: " << parsed.error << "\n";

@@ -24,9 +24,11 @@
 #include "app/address_watch.hpp"
 #include "app/decision_logger.hpp"
 #include "app/descriptor_limit.hpp"
+#include "app/dns_forwarder.hpp"
 #include "app/egress_checker.hpp"
 #include "app/egresses.hpp"
 #include "app/exposure.hpp"
+#include "app/gateway_firewall.hpp"
 #include "app/log.hpp"
 #include "app/log_pipeline.hpp"
 #include "app/pool_egress_source.hpp"
@@ -366,6 +368,19 @@ int Service::run() {
   if (std::string error; !addresses.start(error))
     log_warn() << error << ": source egresses leave only by their failed dials";
   proxy.start();
+  // After the listeners are bound, so no redirected client meets a closed port; removed when
+  // run() returns or throws (also on SIGTERM, and when a later step of the start fails).
+  const GatewayFirewall firewall(config_);
+  if (firewall.installed())
+    log_info() << firewall.describe();
+  std::optional<DnsForwarder> dns;
+  if (config_.dns_port != 0) {
+    dns.emplace(io.get_executor(), config_, egress_source, *registry);
+    dns->start();
+    log_info() << "dns: forwarding queries of " << config_.gateway_subnets.size()
+               << " subnet(s) on " << dns->local_endpoint() << " (udp and tcp) to "
+               << config_.dns_upstreams.size() << " resolver(s)";
+  }
   log_info() << "proxy: " << proxy.workers() << (proxy.workers() == 1 ? " worker (" : " workers (")
              << proxy.workers_why() << ")";
   (proxy.descriptors().limited_by_descriptors() ? log_warn() : log_info())
@@ -492,6 +507,8 @@ int Service::run() {
                << config::format_duration(config_.drain_timeout)
                << " (a second SIGTERM or SIGINT cuts them now)";
     notify_stopping();
+    if (dns)
+      dns->stop();
     hup.cancel();
     usr1.cancel();
     stats_timer.cancel();

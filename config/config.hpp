@@ -156,6 +156,21 @@ struct Config {
   /// stdout; 0: only on SIGUSR1.
   Millis stats_interval{0};
 
+  // --- gateway mode (a redirect front end for a client subnet; gateway/) ---
+  /// The client subnets: the redirect rules' sources, and the clients the DNS forwarder
+  /// answers.
+  std::vector<std::string> gateway_subnets;
+  /// Install the redirect rules in nftables' `inet ipmanager` table at start, removed on exit.
+  bool gateway_auto_config = false;
+  /// Masquerade the subnets' other traffic (UDP, ICMP) leaving by this interface; "": none.
+  std::string gateway_nat_interface;
+  /// The DNS forwarder for the gateway's clients (UDP and TCP); port 0: none.
+  std::string dns_host = "127.0.0.1";
+  std::uint16_t dns_port = 0;
+  std::vector<std::string> dns_upstreams;  ///< resolvers, "IP" or "IP:port" ("[v6]:port")
+  Millis dns_timeout{std::chrono::seconds(5)};
+  std::uint32_t dns_max_in_flight = 1024;
+
   Config();
 
   /// The front ends in force: `listen`, or the tcp front end on proxy_host:proxy_port.

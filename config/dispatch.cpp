@@ -71,11 +71,12 @@ void check_fields(std::string_view key, const YAML::Node& entry, std::size_t i,
   }
 }
 
-constexpr std::array<std::pair<std::string_view, FrontEnd>, 4> kFrontEnds{
+constexpr std::array<std::pair<std::string_view, FrontEnd>, 5> kFrontEnds{
     {{"tcp", FrontEnd::tcp},
      {"socks", FrontEnd::socks},
      {"http", FrontEnd::http},
-     {"mixed", FrontEnd::mixed}}};
+     {"mixed", FrontEnd::mixed},
+     {"redirect", FrontEnd::redirect}}};
 constexpr std::array<std::pair<std::string_view, Sticky>, 5> kSticky{
     {{"none", Sticky::none},
      {"client", Sticky::client},
@@ -218,7 +219,7 @@ std::vector<Listener> read_listeners(const YAML::Node& node) {
     check_fields(key, entry, i, {"type", "host", "port", "users", "sticky"});
     Listener l;
     if (!entry["type"])
-      bad(where(key, i, "type"), "is required (tcp, socks, http or mixed)");
+      bad(where(key, i, "type"), "is required (tcp, socks, http, mixed or redirect)");
     l.type = pick(where(key, i, "type"), text(entry["type"], where(key, i, "type")), kFrontEnds);
     if (entry["host"]) {
       l.host = text(entry["host"], where(key, i, "host"));
@@ -241,8 +242,9 @@ std::vector<Listener> read_listeners(const YAML::Node& node) {
         l.users.push_back(std::move(user));
       }
     }
-    if (l.type == FrontEnd::tcp && !l.users.empty())
-      bad(where(key, i, "users"), "a tcp front end has no authentication");
+    if ((l.type == FrontEnd::tcp || l.type == FrontEnd::redirect) && !l.users.empty())
+      bad(where(key, i, "users"),
+          "a " + std::string(to_string(l.type)) + " front end has no authentication");
     if (entry["sticky"]) {
       const std::string place = where(key, i, "sticky");
       l.sticky = pick(place, text(entry["sticky"], place), kSticky);
@@ -362,6 +364,56 @@ std::vector<AddressRule> read_address_rules(std::string_view key, const YAML::No
     bad(key,
         "expected a list of CIDRs, each with an optional port (\"10.0.0.0/8\", "
         "\"127.0.0.1/32:8080\", \"[::1]:80\")");
+  }
+  return out;
+}
+
+std::optional<DnsUpstream> parse_dns_upstream(std::string_view text, std::string& why) {
+  std::string host(text);
+  std::uint16_t port = 53;
+  const auto colon = host.rfind(':');
+  const bool bracketed = host.starts_with('[');
+  // "IP:port" and "[v6]:port"; a bare IPv6 address has colons and no port.
+  if (bracketed || (colon != std::string::npos && host.find(':') == colon)) {
+    const auto close = host.find(']');
+    if (bracketed && (close == std::string::npos || close + 1 != colon)) {
+      why = "'" + std::string(text) + "' is not IP, IP:port or [IPv6]:port";
+      return std::nullopt;
+    }
+    unsigned v = 0;
+    const std::string digits = host.substr(colon + 1);
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || v == 0 ||
+        v > 65535) {
+      why = "'" + std::string(text) + "' has no valid port (1-65535)";
+      return std::nullopt;
+    }
+    port = static_cast<std::uint16_t>(v);
+    host = bracketed ? host.substr(1, close - 1) : host.substr(0, colon);
+  }
+  if (!is_ip(host)) {
+    why = "'" + host + "' is not an IP address (a resolver is named by its address)";
+    return std::nullopt;
+  }
+  return DnsUpstream{host, port};
+}
+
+std::vector<std::string> read_dns_upstreams(const YAML::Node& node) {
+  constexpr std::string_view key = "dns_upstreams";
+  std::vector<std::string> out;
+  const auto add = [&](const YAML::Node& n, const std::string& place) {
+    std::string why;
+    if (!parse_dns_upstream(text(n, place), why))
+      bad(place, why);
+    out.push_back(n.Scalar());
+  };
+  if (node.IsScalar() && !node.Scalar().empty()) {
+    add(node, std::string(key));
+  } else if (node.IsSequence()) {
+    for (std::size_t i = 0; i < node.size(); ++i)
+      add(node[i], where(key, i, ""));
+  } else if (!node.IsScalar()) {
+    bad(key, "expected a list of resolvers (\"192.0.2.53\", \"[2001:db8::53]:53\")");
   }
   return out;
 }

@@ -24,8 +24,11 @@ enum class FrontEnd : std::uint8_t {
   socks,  ///< SOCKS5 (RFC 1929 auth), SOCKS4 and 4a
   http,   ///< HTTP CONNECT and absolute-URI requests
   mixed,  ///< socks or http, told apart by the first byte
+  /// gateway mode: connections an nftables/iptables redirect brought here, to their original
+  /// destination (SO_ORIGINAL_DST)
+  redirect,
 };
-inline constexpr std::size_t kFrontEndCount = 4;
+inline constexpr std::size_t kFrontEndCount = 5;
 
 /// How a connection leaves the host.
 enum class EgressKind : std::uint8_t {
@@ -111,6 +114,17 @@ std::vector<EgressSpec> read_egresses(const YAML::Node& node);
 /// CIDR rules: "10.0.0.0/8", "::1", "127.0.0.1/32:8080", "0.0.0.0/0:25" (an IP or CIDR,
 /// with an optional port; IPv6 with a port is bracketed: "[::1]:80").
 std::vector<AddressRule> read_address_rules(std::string_view key, const YAML::Node& node);
+
+/// A resolver the DNS forwarder relays to.
+struct DnsUpstream {
+  std::string address;
+  std::uint16_t port = 53;
+  friend bool operator==(const DnsUpstream&, const DnsUpstream&) = default;
+};
+/// "192.0.2.53", "192.0.2.53:5353", "2001:db8::53", "[2001:db8::53]:53"; nullopt and `why`
+/// set otherwise (a name is refused: the forwarder would need a resolver to find its resolver).
+std::optional<DnsUpstream> parse_dns_upstream(std::string_view text, std::string& why);
+std::vector<std::string> read_dns_upstreams(const YAML::Node& node);
 
 /// Whether a listen address is loopback (127.0.0.0/8, ::1): anything else is reachable by
 /// others.

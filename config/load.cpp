@@ -158,6 +158,40 @@ Config load_file(const std::filesystem::path& path, const EnvLookup& env) {
   return load_text(text.str(), path.string(), env);
 }
 
+namespace {
+
+// Gateway mode's keys go together: rules need a subnet and a redirect port, the DNS forwarder
+// resolvers and the clients it answers.
+void validate_gateway(const Config& c) {
+  const auto front_ends = c.front_ends();
+  const auto redirect = std::find_if(front_ends.begin(), front_ends.end(), [](const Listener& l) {
+    return l.type == FrontEnd::redirect;
+  });
+  if (c.gateway_auto_config) {
+    if (c.gateway_subnets.empty())
+      throw ConfigError("gateway_subnets",
+                        "is required with gateway_auto_config: the clients whose traffic the "
+                        "rules redirect");
+    if (redirect == front_ends.end() || redirect->port == 0)
+      throw ConfigError("gateway_auto_config",
+                        "needs a redirect front end with a fixed port in listen: (the rules' "
+                        "target)");
+  }
+  if (!c.gateway_nat_interface.empty() && !c.gateway_auto_config)
+    throw ConfigError("gateway_nat_interface",
+                      "is part of the rules gateway_auto_config installs; set it too, or "
+                      "masquerade in your own ruleset");
+  if (c.dns_port != 0) {
+    if (c.dns_upstreams.empty())
+      throw ConfigError("dns_upstreams", "is required with dns_port: the resolvers to relay to");
+    if (c.gateway_subnets.empty())
+      throw ConfigError("gateway_subnets",
+                        "is required with dns_port: the forwarder answers these clients only");
+  }
+}
+
+}  // namespace
+
 void validate(const Config& c) {
   const auto front_ends = c.front_ends();
   const bool tcp_front_end = std::any_of(front_ends.begin(), front_ends.end(),
@@ -167,12 +201,12 @@ void validate(const Config& c) {
                   [](const Listener& l) { return l.type != FrontEnd::tcp; });
   if (!c.egresses.empty() && !dispatch_front_end) {
     throw ConfigError("listen",
-                      "egresses need a socks, http or mixed front end (the tcp front end "
+                      "egresses need a socks, http, mixed or redirect front end (the tcp front end "
                       "serves nginx egresses only)");
   }
   if (c.egresses.empty() && dispatch_front_end) {
-    throw ConfigError("egresses",
-                      "socks, http and mixed front ends need source or upstream egresses");
+    throw ConfigError(
+        "egresses", "socks, http, mixed and redirect front ends need source or upstream egresses");
   }
   if (c.upstream_conf_path.empty() && (tcp_front_end || c.egresses.empty())) {
     throw ConfigError("upstream_conf_path",
@@ -182,8 +216,11 @@ void validate(const Config& c) {
   for (std::size_t i = 0; i < front_ends.size(); ++i) {
     const Listener& l = front_ends[i];
     const std::string key = c.listen.empty() ? "proxy_port" : "listen[" + std::to_string(i) + "]";
-    if (l.type != FrontEnd::tcp && l.users.empty() && !is_loopback_address(l.host) &&
-        !c.allow_open_proxy) {
+    // A redirect front end is no open proxy: it dials only where a redirect rule sent a
+    // connection, and a client that connects to it directly names the listener itself,
+    // which is refused as a loop. It listens where the clients' gateway address is.
+    if (l.type != FrontEnd::tcp && l.type != FrontEnd::redirect && l.users.empty() &&
+        !is_loopback_address(l.host) && !c.allow_open_proxy) {
       throw ConfigError(key, "a " + std::string(to_string(l.type)) + " front end on " + l.host +
                                  " without users is an open proxy; add users, listen on "
                                  "127.0.0.1, or set allow_open_proxy: true");
@@ -195,6 +232,7 @@ void validate(const Config& c) {
       throw ConfigError(key, "port " + std::to_string(l.port) + " is the probe_port");
     }
   }
+  validate_gateway(c);
   if (c.stats_interval.count() != 0 && c.stats_interval < std::chrono::seconds(1))
     throw ConfigError("stats_interval", "must be 0 (off) or at least 1s");
   if (c.handshake_timeout.count() == 0)

@@ -637,7 +637,8 @@ std::vector<KeySpec> build_schema() {
       with_copy(
           &Config::listen,
           {"listen",
-           "front ends, each {type: tcp, socks, http or mixed; host; port; users: [{name, "
+           "front ends, each {type: tcp, socks, http, mixed or redirect; host; port; users: "
+           "[{name, "
            "password}]; sticky: none, client, username, key or destination}; "
            "empty: tcp on proxy_host:proxy_port",
            [](const YAML::Node& n, Config& c) { c.listen = read_listeners(n); },
@@ -742,6 +743,42 @@ std::vector<KeySpec> build_schema() {
                               "print the statistics block (the enhanced go-dispatch-proxy's "
                               "-stats) on stdout this often; 0: only on SIGUSR1",
                               &Config::stats_interval, seconds(1)));
+
+  // Gateway mode.
+  keys.push_back(cidr_list_key("gateway_subnets",
+                               "gateway mode's client subnets: the redirect rules' sources and "
+                               "the clients the DNS forwarder answers",
+                               &Config::gateway_subnets));
+  keys.push_back(bool_key("gateway_auto_config",
+                          "install the redirect rules in nftables (table inet ipmanager) at "
+                          "start and remove them on exit; needs CAP_NET_ADMIN",
+                          &Config::gateway_auto_config));
+  keys.push_back(string_key("gateway_nat_interface",
+                            "with gateway_auto_config: masquerade the subnets' other traffic "
+                            "(UDP, ICMP) leaving by this interface; \"\" for none",
+                            &Config::gateway_nat_interface, true));
+  keys.push_back(address_key("dns_host", "address of the DNS forwarder", &Config::dns_host));
+  keys.push_back(port_key("dns_port",
+                          "port of the DNS forwarder (UDP and TCP) for gateway_subnets; 0: none",
+                          &Config::dns_port, PortZero::none));
+  keys.push_back(typed(
+      "list of IP[:port]",
+      with_copy(&Config::dns_upstreams,
+                {"dns_upstreams",
+                 "resolvers the DNS forwarder relays to, from a source egress's address "
+                 "(\"192.0.2.53\", \"[2001:db8::53]:53\")",
+                 [](const YAML::Node& n, Config& c) { c.dns_upstreams = read_dns_upstreams(n); },
+                 [](const Config& c) -> json::value {
+                   json::array a;
+                   for (const auto& u : c.dns_upstreams)
+                     a.emplace_back(u);
+                   return a;
+                 }})));
+  keys.push_back(duration_key("dns_timeout", "time an upstream resolver gets to answer a query",
+                              &Config::dns_timeout, seconds(1)));
+  keys.push_back(uint_key("dns_max_in_flight",
+                          "DNS queries relayed at once; more are answered SERVFAIL at once",
+                          &Config::dns_max_in_flight, 1, 1'000'000));
 
   // What a running process applies on SIGHUP (app/service.cpp): logging, the pool config
   // path, the probe's token and label cap, and the strategy and selection keys.

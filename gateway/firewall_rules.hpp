@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "config/cidr.hpp"
+#include "config/config.hpp"
 
 namespace ipm::gateway {
 
@@ -15,10 +16,18 @@ struct FirewallPlan {
   std::vector<config::Cidr> subnets;  ///< the clients; IPv4 and IPv6 blocks alike
   std::uint16_t transparent_port = 0;
   std::uint16_t dns_port = 0;  ///< 0: DNS is not redirected
+  /// The subnets' other forwarded traffic (UDP, ICMP) is masqueraded when it leaves by this
+  /// interface (the fork's -nat-interface); "": none.
+  std::string nat_interface;
 };
 
+/// The plan a configuration stands for: gateway_subnets, the first redirect front end's port,
+/// dns_port, gateway_nat_interface. Throws std::invalid_argument naming the missing key.
+FirewallPlan firewall_plan(const config::Config& c);
+
 /// The nftables table that carries the plan: `table inet ipmanager`, one nat prerouting
-/// chain, nothing else. Throws std::invalid_argument for a plan without subnets or port.
+/// chain (and a postrouting one for nat_interface), nothing else. Throws std::invalid_argument for
+/// a plan without subnets or port.
 std::string nft_table(const FirewallPlan& plan);
 
 /// One nft script that installs the table in a single transaction, replacing a leftover

@@ -232,6 +232,9 @@ asio::awaitable<void> Worker::accept_loop(Acceptor& a) {
     if (a.spec.type == config::FrontEnd::tcp) {
       asio::co_spawn(ctx_, session(std::move(socket), peer, a),
                      [this](std::exception_ptr e) { log_exception("session", e); });
+    } else if (a.spec.type == config::FrontEnd::redirect) {
+      asio::co_spawn(ctx_, redirect_session(std::move(socket), peer, a),
+                     [this](std::exception_ptr e) { log_exception("session", e); });
     } else {
       asio::co_spawn(ctx_, front_session(std::move(socket), peer, a),
                      [this](std::exception_ptr e) { log_exception("session", e); });

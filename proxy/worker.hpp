@@ -33,7 +33,7 @@ class ClientAdmission;
 class EgressConnector;
 class FrontMetrics;
 
-/// What the socks, http and mixed front ends need besides what the tcp one does.
+/// What the socks, http, mixed and redirect front ends need besides what the tcp one does.
 struct FrontSupport {
   const EgressConnector& connector;
   FrontMetrics& metrics;
@@ -70,7 +70,7 @@ struct WorkerShared {
 
   std::atomic<std::uint32_t> active{0};
   std::vector<Worker*> workers;          ///< set before start; woken when a slot frees up
-  const FrontSupport* front = nullptr;   ///< set when a socks/http/mixed front end listens
+  const FrontSupport* front = nullptr;   ///< set when a socks/http/mixed/redirect front end listens
   ClientAdmission* admission = nullptr;  ///< per-client caps and counts; none in some tests
 };
 
@@ -131,6 +131,11 @@ class Worker {
   boost::asio::awaitable<void> front_session(boost::asio::ip::tcp::socket client,
                                              boost::asio::ip::tcp::endpoint peer,
                                              const Acceptor& acceptor);
+  /// A redirect client: its original destination (conntrack), a loop refused, dial with
+  /// failover through source/upstream egresses, then the relay (proxy/redirect_session.cpp).
+  boost::asio::awaitable<void> redirect_session(boost::asio::ip::tcp::socket client,
+                                                boost::asio::ip::tcp::endpoint peer,
+                                                const Acceptor& acceptor);
   boost::asio::awaitable<void> drain_then_cut(config::Millis drain);
   /// Relays a connected Connection, with the egress counted open meanwhile; fills the bytes
   /// of `decision` and returns how the relay ended.

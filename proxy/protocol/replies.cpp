@@ -52,6 +52,10 @@ std::string_view to_string(Refusal r) {
       return "address_mismatch";
     case Refusal::client_limit:
       return "client_limit";
+    case Refusal::loop:
+      return "loop";
+    case Refusal::no_original_destination:
+      return "no_original_destination";
   }
   return "failed";
 }
@@ -60,6 +64,8 @@ std::uint8_t socks5_code(Refusal r) {
   switch (r) {
     case Refusal::not_allowed:
     case Refusal::client_limit:  // "connection not allowed by ruleset": the cap is a rule
+    case Refusal::loop:          // the redirect front end's: it answers nothing
+    case Refusal::no_original_destination:
       return socks5::kNotAllowed;
     case Refusal::no_egress:
       return socks5::kGeneralFailure;
@@ -80,6 +86,8 @@ std::uint8_t socks5_code(Refusal r) {
 int http_status(Refusal r) {
   switch (r) {
     case Refusal::not_allowed:
+    case Refusal::loop:
+    case Refusal::no_original_destination:
       return 403;
     case Refusal::client_limit:
       return 429;

@@ -27,9 +27,12 @@ enum class Refusal : std::uint8_t {
   failed,            ///< anything else (a failed bind, an upstream's general failure)
   address_mismatch,  ///< no egress of the destination's address family
   client_limit,      ///< the client holds as many connections as it may (per-client caps)
+  loop,              ///< redirect: the original destination is the gateway's own listener
+  /// redirect: conntrack has no original destination for the connection
+  no_original_destination,
 };
 
-inline constexpr std::size_t kRefusalCount = 9;
+inline constexpr std::size_t kRefusalCount = 11;
 
 std::string_view to_string(Refusal r);
 

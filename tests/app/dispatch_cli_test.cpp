@@ -63,8 +63,17 @@ TEST(DispatchCliTest, bad_command_lines_say_what_is_wrong) {
   EXPECT_THAT(error({"-tunnel=maybe", "a:1"}), HasSubstr("-tunnel takes true or false"));
   // The enhanced forks' flags that are not supported yet say so.
   EXPECT_THAT(error({"10.0.0.1", "-config"}), HasSubstr("-config: needs the path"));
-  EXPECT_THAT(error({"-gateway", "10.0.0.1"}),
-              HasSubstr("-gateway: the transparent gateway mode is not supported"));
+  EXPECT_THAT(error({"-transparent-port", "8888", "10.0.0.1"}), HasSubstr("add -gateway"));
+  EXPECT_THAT(error({"-gateway", "-transparent-port", "0", "10.0.0.1"}),
+              HasSubstr("-transparent-port: '0' is not a port"));
+  EXPECT_THAT(error({"-gateway", "-subnet", "10.0.0.0/33", "10.0.0.1"}),
+              HasSubstr("-subnet: '10.0.0.0/33' is not a CIDR"));
+  EXPECT_THAT(error({"-gateway", "-gateway-ip", "gw", "10.0.0.1"}),
+              HasSubstr("-gateway-ip: 'gw' is not an IP address"));
+  EXPECT_THAT(error({"-gateway", "-nat-interface", "a/b", "10.0.0.1"}),
+              HasSubstr("-nat-interface: 'a/b' is not an interface name"));
+  EXPECT_THAT(error({"-gateway", "-auto-config=maybe", "10.0.0.1"}),
+              HasSubstr("-auto-config takes true or false"));
   EXPECT_THAT(error({"-stats=maybe", "10.0.0.1"}), HasSubstr("-stats takes true or false"));
 }
 
@@ -120,6 +129,50 @@ TEST(DispatchCliTest, tunnel_mode_stands_for_socks5_upstreams) {
   EXPECT_EQ(c.egresses[1].weight, 4U);
   EXPECT_EQ(c.egresses[2].host, "::1");
   EXPECT_NO_THROW(ipm::config::validate(c));
+}
+
+// The gateway fork's README: go-dispatch-proxy -gateway -gateway-ip 192.168.100.1 -subnet
+// 192.168.100.0/24 -transparent-port 8888 -dns-port 5353 -nat-interface eth0 IP@3 IP@2.
+TEST(DispatchCliTest, gateway_mode_stands_for_a_redirect_front_end_its_rules_and_dns) {
+  const DispatchCommand defaults = parse({"-gateway", "192.168.1.10@3"});
+  EXPECT_TRUE(defaults.gateway);
+  EXPECT_EQ(defaults.transparent_port, 8888);
+  EXPECT_EQ(defaults.dns_port, 5353);
+  EXPECT_EQ(defaults.gateway_ip, "192.168.100.1");
+  EXPECT_THAT(defaults.subnets, testing::ElementsAre("192.168.100.0/24"));
+  EXPECT_FALSE(defaults.auto_config);  // as the fork decided: off unless asked
+
+  const ipm::config::Config c = ipm::app::dispatch_config(
+      parse({"-gateway", "-gateway-ip", "10.50.0.1", "-subnet", "10.50.0.0/24", "-subnet",
+             "fd50::/64", "-transparent-port", "9888", "-dns-port", "5300", "-auto-config",
+             "-nat-interface", "eth0", "192.168.1.10@3", "10.81.201.18@2"}),
+      {"192.0.2.53"});
+  ASSERT_EQ(c.listen.size(), 2U);
+  EXPECT_EQ(c.listen[0].type, FrontEnd::mixed);  // the SOCKS/HTTP proxy stays
+  EXPECT_EQ(c.listen[1].type, FrontEnd::redirect);
+  EXPECT_EQ(c.listen[1].host, "10.50.0.1");
+  EXPECT_EQ(c.listen[1].port, 9888);
+  EXPECT_THAT(c.gateway_subnets, testing::ElementsAre("10.50.0.0/24", "fd50::/64"));
+  EXPECT_TRUE(c.gateway_auto_config);
+  EXPECT_EQ(c.gateway_nat_interface, "eth0");
+  EXPECT_EQ(c.dns_host, "10.50.0.1");
+  EXPECT_EQ(c.dns_port, 5300);
+  EXPECT_THAT(c.dns_upstreams, testing::ElementsAre("192.0.2.53"));
+  EXPECT_NO_THROW(ipm::config::validate(c));
+  // -dns-port 0: no forwarder.
+  EXPECT_EQ(ipm::app::dispatch_config(parse({"-gateway", "-dns-port", "0", "10.0.0.1"})).dns_port,
+            0);
+}
+
+TEST(DispatchCliTest, the_forwarder_relays_to_resolv_confs_resolvers_beyond_loopback) {
+  using ipm::app::system_resolvers;
+  EXPECT_THAT(system_resolvers("# generated\nnameserver 192.0.2.1\nsearch example\n"
+                               "nameserver\t2001:db8::53 # second\nnameserver 127.0.0.53\n"
+                               "nameserverx 192.0.2.9\nnameserver bogus\n"),
+              testing::ElementsAre("192.0.2.1", "2001:db8::53"));
+  // Only a stub resolver on loopback (or none): the fork's fallback.
+  EXPECT_THAT(system_resolvers("nameserver 127.0.0.53\n"), testing::ElementsAre("8.8.8.8"));
+  EXPECT_THAT(system_resolvers(""), testing::ElementsAre("8.8.8.8"));
 }
 
 TEST(DispatchCliTest, bad_egress_arguments_are_named) {

@@ -166,7 +166,7 @@ INSTANTIATE_TEST_SUITE_P(
                  "allow_open_proxy: true"},
         BadEntry{SOURCE "listen: [{type: mixed, port: 9095}]\n", "listen[0]", "is the probe_port"},
         // Cross-key rules.
-        BadEntry{SOURCE, "listen", "need a socks, http or mixed front end"},
+        BadEntry{SOURCE, "listen", "need a socks, http, mixed or redirect front end"},
         BadEntry{MIXED, "egresses", "need source or upstream egresses"},
         BadEntry{"listen: [{type: tcp, port: 1}]\n", "upstream_conf_path", "required"},
         BadEntry{MIXED SOURCE "handshake_timeout: 0\n", "handshake_timeout", "longer than 0s"},
@@ -185,6 +185,27 @@ INSTANTIATE_TEST_SUITE_P(
         BadEntry{MIXED SOURCE "client_prefix_v4: 33\n", "client_prefix_v4", "between 1 and 32"},
         BadEntry{MIXED SOURCE "client_prefix_v6: 0\n", "client_prefix_v6", "between 1 and 128"},
         BadEntry{MIXED SOURCE "stats_interval: 100ms\n", "stats_interval", "at least 1s"},
+        // Gateway mode: a redirect front end has no users; its keys go together.
+        BadEntry{SOURCE "listen: [{type: redirect, port: 1, users: [{name: u, password: p}]}]\n",
+                 "listen[0].users", "a redirect front end has no authentication"},
+        BadEntry{SOURCE "listen: [{type: redirect, port: 8888}]\ngateway_auto_config: true\n",
+                 "gateway_subnets", "required with gateway_auto_config"},
+        BadEntry{MIXED SOURCE "gateway_auto_config: true\ngateway_subnets: [10.9.0.0/24]\n",
+                 "gateway_auto_config", "needs a redirect front end"},
+        BadEntry{MIXED SOURCE "gateway_nat_interface: eth0\n", "gateway_nat_interface",
+                 "set it too"},
+        BadEntry{MIXED SOURCE "gateway_subnets: [10.9.0.0/33]\n", "gateway_subnets", "prefix"},
+        BadEntry{MIXED SOURCE "dns_port: 5353\ngateway_subnets: [10.9.0.0/24]\n", "dns_upstreams",
+                 "required with dns_port"},
+        BadEntry{MIXED SOURCE "dns_port: 5353\ndns_upstreams: [192.0.2.53]\n", "gateway_subnets",
+                 "answers these clients only"},
+        BadEntry{MIXED SOURCE "dns_upstreams: [dns.google]\n", "dns_upstreams[0]",
+                 "is not an IP address"},
+        BadEntry{MIXED SOURCE "dns_upstreams: [\"192.0.2.53:0\"]\n", "dns_upstreams[0]",
+                 "no valid port"},
+        BadEntry{MIXED SOURCE "dns_upstreams: [\"[2001:db8::53:53\"]\n", "dns_upstreams[0]",
+                 "[IPv6]:port"},
+        BadEntry{MIXED SOURCE "dns_max_in_flight: 0\n", "dns_max_in_flight", "between 1 and"},
         // Active checks.
         BadEntry{MIXED "egresses: [{kind: source, address: 127.0.1.1, check: example.com}]\n",
                  "egresses[0].check", "expected tcp://HOST:PORT"},
@@ -240,6 +261,33 @@ TEST(DispatchConfigTest, an_open_proxy_runs_only_when_the_operator_says_so) {
   // With users it is not open: no flag needed.
   EXPECT_NO_THROW(load(SOURCE "listen: [{type: socks, host: 0.0.0.0, port: 1080, users: "
                               "[{name: u, password: p}]}]\n"));
+}
+
+// Gateway mode's YAML form: what `dispatch -gateway -auto-config` stands for. A redirect front
+// end on the clients' side without users is no open proxy: it dials only where a redirect
+// rule sent a connection.
+TEST(DispatchConfigTest, gateway_mode_loads_with_its_redirect_front_end_beyond_loopback) {
+  const Config c = load(SOURCE
+                        "listen: [{type: redirect, host: 192.168.100.1, port: 8888, sticky: "
+                        "client}]\n"
+                        "gateway_subnets: [192.168.100.0/24, \"fd00:100::/64\"]\n"
+                        "gateway_auto_config: true\n"
+                        "gateway_nat_interface: eth0\n"
+                        "dns_host: 192.168.100.1\ndns_port: 5353\n"
+                        "dns_upstreams: [192.0.2.53, \"[2001:db8::53]:5353\", \"2001:db8::54\"]\n"
+                        "dns_timeout: 2s\n");
+  ASSERT_EQ(c.listen.size(), 1U);
+  EXPECT_EQ(c.listen[0].type, ipm::config::FrontEnd::redirect);
+  EXPECT_EQ(c.listen[0].sticky, ipm::config::Sticky::client);
+  EXPECT_FALSE(c.allow_open_proxy);
+  EXPECT_TRUE(c.gateway_auto_config);
+  EXPECT_EQ(c.dns_port, 5353);
+  EXPECT_EQ(c.dns_timeout, std::chrono::seconds(2));
+  std::string why;
+  EXPECT_EQ(ipm::config::parse_dns_upstream(c.dns_upstreams[1], why),
+            (ipm::config::DnsUpstream{"2001:db8::53", 5353}));
+  EXPECT_EQ(ipm::config::parse_dns_upstream(c.dns_upstreams[2], why),
+            (ipm::config::DnsUpstream{"2001:db8::54", 53}));
 }
 
 TEST(DispatchConfigTest, bad_entry_in_a_file_says_where_it_is) {

@@ -10,6 +10,7 @@
 #include <span>
 #include <vector>
 
+#include "proxy/protocol/dns_message.hpp"
 #include "proxy/protocol/egress_host.hpp"
 #include "proxy/protocol/http_request.hpp"
 #include "proxy/protocol/socks4_server.hpp"
@@ -64,7 +65,39 @@ void same_end_in_any_slicing(Make make, std::span<const std::byte> input) {
   }
 }
 
+// The DNS forwarder's bits: a query read within the input, its error reply as long as the
+// header and question, and the TCP reader reaching the same messages in any slicing.
+inline void check_dns(std::span<const std::byte> input) {
+  if (const auto q = dns::parse_query(input)) {
+    if (q->question_end > input.size() || q->question_end < dns::kHeaderSize)
+      std::abort();
+    const auto reply = dns::error_reply(input, *q, dns::Rcode::server_failure);
+    if (reply.size() != q->question_end || !dns::is_response_to(reply, q->id))
+      std::abort();
+  }
+  const auto messages = [&](std::size_t slice) {
+    dns::TcpReader reader;
+    std::vector<std::vector<std::byte>> out;
+    std::size_t at = 0;
+    while (at < input.size()) {
+      const auto part = input.subspan(at, std::min(slice, input.size() - at));
+      const Step s = reader.put(part);
+      if (s.consumed > part.size() || (s.consumed == 0 && s.status == Status::need_more))
+        std::abort();
+      at += s.consumed;
+      if (s.status == Status::error)
+        break;
+      if (s.status == Status::done)
+        out.push_back(reader.message());
+    }
+    return out;
+  };
+  if (messages(input.size() + 1) != messages(1))
+    std::abort();
+}
+
 inline void check_all(std::span<const std::byte> input) {
+  check_dns(input);
   const CredentialCheck check = [](std::string_view u, std::string_view p) {
     return u == "u" && p == "p";
   };

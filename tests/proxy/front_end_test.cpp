@@ -275,5 +275,33 @@ TEST(FrontEndTest, stalled_and_hostile_clients_are_cut_and_hurt_no_one) {
   EXPECT_EQ(open_fd_count(), fds_before);
 }
 
+// Gateway mode's transparent front end, reached directly instead of through a redirect rule:
+// the connection's original destination is the listener itself (or, where conntrack keeps no
+// record on this host, there is none). Either way it must never be dialled: a FIN, counted.
+TEST(FrontEndTest, a_client_connecting_to_the_redirect_front_end_itself_is_refused_not_dialled) {
+  LoopbackBackend backend(BackendMode::echo);
+  auto proxy = front_end(config::FrontEnd::redirect, {source("127.0.1.27")});
+  Fd c = connect_to(proxy->port());
+  ASSERT_TRUE(write_all(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_EQ(answer(c), "");
+  const auto decisions = proxy->wait_for_decisions(1);
+  ASSERT_EQ(decisions.size(), 1U);
+  EXPECT_EQ(decisions[0].front_end, config::FrontEnd::redirect);
+  EXPECT_EQ(decisions[0].tries, 0U);
+  EXPECT_EQ(decisions[0].end, pool::ConnectionEnd::refused);
+  const double loop = proxy->metric("ipmanager_proxy_refusals_total",
+                                    {{"front_end", "redirect"}, {"reason", "loop"}});
+  const double untracked =
+      proxy->metric("ipmanager_proxy_refusals_total",
+                    {{"front_end", "redirect"}, {"reason", "no_original_destination"}});
+  EXPECT_EQ(loop + untracked, 1);
+  if (loop == 1) {  // conntrack recorded it: the listener's own address and port
+    EXPECT_EQ(decisions[0].destination, "127.0.0.1:" + std::to_string(proxy->port()));
+  }
+  EXPECT_EQ(proxy->metric("ipmanager_proxy_egress_dials_total",
+                          {{"front_end", "redirect"}, {"kind", "source"}, {"result", "ok"}}),
+            0);
+}
+
 }  // namespace
 }  // namespace ipm::proxy::test

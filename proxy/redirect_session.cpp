@@ -1,0 +1,120 @@
+// Worker::redirect_session: gateway mode's transparent front end. A client of the subnet
+// connected to some address on the internet; the gateway's redirect rule brought the
+// connection here, and conntrack remembers where it meant to go. There is no handshake: the
+// original destination is the request, dialled through the pool like a SOCKS CONNECT, and a
+// refusal is a plain FIN (the client expected no proxy and understands no proxy's reply).
+#include "proxy/worker.hpp"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/write.hpp>
+
+#include "clients/sticky_key.hpp"
+#include "gateway/original_destination.hpp"
+#include "pool/time.hpp"
+#include "proxy/egress_connector.hpp"
+#include "proxy/front_metrics.hpp"
+#include "proxy/io_errors.hpp"
+
+namespace ipm::proxy {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using protocol::Refusal;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+// Where the connection goes, or why it goes nowhere.
+struct RedirectRequest {
+  std::optional<protocol::Destination> destination;
+  Refusal refusal = Refusal::no_original_destination;
+  std::string text;  ///< for the decision record
+};
+
+RedirectRequest redirect_request(int fd) {
+  RedirectRequest r;
+  std::error_code ec;
+  const auto original = gateway::original_destination(fd, ec);
+  const auto local = original ? gateway::local_destination(fd, ec) : std::nullopt;
+  if (!original || !local)
+    return r;  // no conntrack record: not a connection a redirect brought
+  r.text = original->v6 ? "[" + original->address + "]:" + std::to_string(original->port)
+                        : original->address + ":" + std::to_string(original->port);
+  if (gateway::is_own_listener(*original, *local)) {
+    r.refusal = Refusal::loop;
+    return r;
+  }
+  r.destination = protocol::Destination::from_host(original->address, original->port);
+  return r;
+}
+
+}  // namespace
+
+asio::awaitable<void> Worker::redirect_session(tcp::socket client, tcp::endpoint peer,
+                                               const Acceptor& acceptor) {
+  const auto accepted = SteadyClock::now();
+  constexpr config::FrontEnd front = config::FrontEnd::redirect;
+  const FrontSupport& support = *shared_.front;
+  pool::Decision decision;
+  decision.time = pool::Clock::now();
+  decision.client = endpoint_text(peer);
+  decision.front_end = front;
+
+  const SessionTally tally(*this);
+  Connection c(std::move(client));
+  enlist(c, accepted);
+
+  const RedirectRequest wanted = redirect_request(c.client.native_handle());
+  decision.destination = wanted.text;
+  EgressConnection through;
+  through.refusal = wanted.refusal;
+  if (wanted.destination && !c.aborted()) {
+    pool::Request request;
+    request.client = decision.client;
+    const std::string key =
+        clients::sticky_key(acceptor.spec.sticky, {.client = decision.client,
+                                                   .username = {},
+                                                   .egress_key = {},
+                                                   .destination = wanted.destination->host});
+    request.key = key;
+    if (!admit(c, peer, front))
+      through.refusal = Refusal::client_limit;
+    else
+      through =
+          co_await support.connector.connect(c, dial_watch_, *wanted.destination, request, front);
+    decision.egress = through.egress;
+    decision.tries = through.tries;
+    decision.dial_time = through.dial_time;
+  }
+
+  std::optional<pool::ConnectionEnd> end = c.aborted();
+  if (!end && through.connected && !through.early.empty()) {
+    // An upstream's tunnel bytes that came with its answer are the destination's first words.
+    auto [ec, n] = co_await asio::async_write(
+        c.client, asio::buffer(through.early.data(), through.early.size()), kAwait);
+    if (ec && !c.aborted())
+      c.abort(pool::ConnectionEnd::client_reset);
+    end = c.aborted();
+  }
+  if (end) {
+    if (through.connected) {  // the lease taken by pick() ends here, as after a relay
+      shared_.source.opened(through.egress);
+      shared_.source.closed(through.egress);
+    }
+  } else if (!through.connected) {
+    support.metrics.refused(front, through.refusal);
+    close_politely(c);
+    end = through.refusal == Refusal::no_egress && through.tries == 0
+              ? pool::ConnectionEnd::no_egress
+          : through.tries > 0 ? pool::ConnectionEnd::dial_failed
+                              : pool::ConnectionEnd::refused;
+  } else {
+    end = co_await relay_and_count(c, decision);
+  }
+  decision.duration =
+      std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - accepted);
+  decision.end = *end;
+  shared_.metrics.connection_ended(*end);
+  shared_.decisions.record(std::move(decision));
+}
+
+}  // namespace ipm::proxy
