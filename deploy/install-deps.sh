@@ -36,6 +36,7 @@ test_packages=(
   microsocks dante-server  # the upstream SOCKS5 proxies of the dispatch tests (sockd: a ruleset)
   openssh-server openssh-client  # an sshd on loopback and `ssh -D` as a dispatch upstream
   nftables iproute2  # gateway mode's tests, inside network namespaces they make
+  dnsmasq-base bind9-dnsutils  # the gateway e2e's DNS server (the binary only: no service) and dig
   chromium chromium-driver python3-selenium
   clang libclang-rt-14-dev  # the libFuzzer targets (tests/fuzz)
   lld  # the linker of the sanitizer and fuzz builds (CMakePresets.json: sanitizer-ci)
