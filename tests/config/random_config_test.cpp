@@ -99,6 +99,16 @@ const std::map<std::string, std::vector<std::string>> kValid = {
     {"client_prefix_v4", {"32", "24"}},
     {"client_prefix_v6", {"128", "64"}},
     {"stats_interval", {"0", "30s"}},
+    // Gateway mode: values that need no other key (auto-config needs a redirect front end,
+    // a DNS port its resolvers and subnets; those combinations are dispatch_config_test's).
+    {"gateway_subnets", {"[]", "[10.9.0.0/24, 'fd09::/64']"}},
+    {"gateway_auto_config", {"false"}},
+    {"gateway_nat_interface", {"\"\""}},
+    {"dns_host", {"127.0.0.1", "'::1'"}},
+    {"dns_port", {"0", "\"\""}},
+    {"dns_upstreams", {"[]", "[192.0.2.53, \"[2001:db8::53]:5353\"]"}},
+    {"dns_timeout", {"5s", "2"}},
+    {"dns_max_in_flight", {"1", "1024"}},
 };
 
 // Front ends and egresses of dispatch mode only make sense together (a config with one and
