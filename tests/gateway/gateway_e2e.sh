@@ -37,12 +37,13 @@ inns "$C" ip addr add 10.77.1.2/24 dev c0
 inns "$G" ip addr add 10.77.1.1/24 dev g0
 inns "$G" ip addr add 10.77.2.1/24 dev g1        # egress one
 inns "$G" ip addr add 10.77.2.2/24 dev g1        # egress two
+inns "$G" ip addr add 10.77.2.3/24 dev g1        # the host's own: what leaves by its route
 inns "$I" ip addr add 10.77.2.254/24 dev i0
 inns "$I" ip addr add 203.0.113.10/32 dev lo     # the target
 inns "$I" ip addr add 203.0.113.53/32 dev lo     # the DNS server
 for link in "$C c0" "$G g0" "$G g1" "$I i0"; do set -- $link; inns "$1" ip link set "$2" up; done
 inns "$C" ip route add default via 10.77.1.1
-inns "$G" ip route add default via 10.77.2.254
+inns "$G" ip route add default via 10.77.2.254 src 10.77.2.3
 inns "$G" nft add table ip probe 2>/dev/null && inns "$G" nft add chain ip probe p \
   '{ type nat hook prerouting priority dstnat; }' 2>/dev/null ||
   skip "the kernel has no nftables nat (nf_tables, nf_nat)"
