@@ -124,6 +124,23 @@ from_egresses=$(grep -cE 'query\[A\] gw-test.example from 10\.77\.2\.[12]$' "$wo
 [ "$from_egresses" -eq 2 ] || fail "dnsmasq saw $from_egresses queries from the egresses: $(cat "$work/dnsmasq.log")"
 grep -q 'from 10\.77\.1\.' "$work/dnsmasq.log" && fail "a client's query went around the forwarder"
 
+# Bad DNS input (garbage, a cut header, a response, a zero TCP length) is counted and
+# dropped; a good query after it is answered.
+inns "$C" python3 - <<'PY'
+import socket
+for data in (b"\xff" * 40, b"\x12\x34\x01", b"\x12\x34\x81\x80" + b"\x00" * 8):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(data, ("198.51.100.53", 53)); s.close()
+t = socket.create_connection(("198.51.100.53", 53), timeout=3); t.sendall(b"\x00\x00junk")
+t.settimeout(3); assert t.recv(1) == b"", "a zero-length TCP message was answered"; t.close()
+PY
+answer=$(inns "$C" dig +short +time=3 +tries=1 @198.51.100.53 gw-test.example)
+[ "$answer" = "198.51.100.7" ] || fail "DNS after bad input answered '$answer'"
+inns "$G" curl -sf http://127.0.0.1:9095/metrics >"$work/metrics"
+grep -q 'ipmanager_dns_queries_total{result="malformed",transport="udp"} 3' "$work/metrics" ||
+  fail "bad UDP queries not counted: $(grep dns_queries "$work/metrics")"
+grep -q 'ipmanager_dns_queries_total{result="malformed",transport="tcp"} 1' "$work/metrics" ||
+  fail "the bad TCP stream was not counted"
+
 # One egress address deleted: every client is served by the other.
 inns "$G" ip addr del 10.77.2.2/24 dev g1
 : >"$work/answers"
