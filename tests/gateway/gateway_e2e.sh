@@ -3,7 +3,8 @@
 # trap, also on failure): a client whose default route is the gateway; the gateway, running
 # `ipmanager dispatch -gateway -auto-config` with two egress addresses on its "internet" side;
 # and an "internet" with a target server that answers with the connection's source address,
-# Host and path, and dnsmasq answering a test name. Nothing outside the namespaces is touched.
+# Host and path, and dnsmasq answering a test name; then IPv6 TCP through the YAML form.
+# Nothing outside the namespaces is touched.
 #   bash tests/gateway/gateway_e2e.sh PATH/TO/ipmanager
 # Exit 77 (skipped) only where the kernel cannot make the namespaces or nftables nat.
 set -euo pipefail
@@ -41,9 +42,18 @@ inns "$G" ip addr add 10.77.2.3/24 dev g1        # the host's own: what leaves b
 inns "$I" ip addr add 10.77.2.254/24 dev i0
 inns "$I" ip addr add 203.0.113.10/32 dev lo     # the target
 inns "$I" ip addr add 203.0.113.53/32 dev lo     # the DNS server
+# IPv6 beside it (nodad: usable at once).
+inns "$C" ip addr add fd77:1::2/64 dev c0 nodad
+inns "$G" ip addr add fd77:1::1/64 dev g0 nodad
+inns "$G" ip addr add fd77:2::1/64 dev g1 nodad
+inns "$G" ip addr add fd77:2::2/64 dev g1 nodad
+inns "$I" ip addr add fd77:2::fe/64 dev i0 nodad
+inns "$I" ip addr add 2001:db8:77::10/128 dev lo nodad
 for link in "$C c0" "$G g0" "$G g1" "$I i0"; do set -- $link; inns "$1" ip link set "$2" up; done
 inns "$C" ip route add default via 10.77.1.1
 inns "$G" ip route add default via 10.77.2.254 src 10.77.2.3
+inns "$C" ip -6 route add default via fd77:1::1
+inns "$G" ip -6 route add default via fd77:2::fe
 inns "$G" nft add table ip probe 2>/dev/null && inns "$G" nft add chain ip probe p \
   '{ type nat hook prerouting priority dstnat; }' 2>/dev/null ||
   skip "the kernel has no nftables nat (nf_tables, nf_nat)"
@@ -58,6 +68,10 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
         self.wfile.write(body)
     def log_message(self, *a): pass
+import socket, sys, threading
+class V6(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+threading.Thread(target=V6(("2001:db8:77::10", 8080), H).serve_forever, daemon=True).start()
 http.server.ThreadingHTTPServer(("203.0.113.10", 8080), H).serve_forever()
 PY
 # Started with ip netns exec itself (no function, no subshell): $! is the process, whose PID
@@ -159,5 +173,32 @@ kill -KILL "$gw"; wait "$gw" 2>/dev/null || true
 start_gateway gw3
 [ "$(tables)" = "table inet ipmanager" ] || fail "after the restart: $(tables)"
 inns "$C" curl -sf --max-time 5 http://203.0.113.10:8080/again >/dev/null || fail "not served after the restart"
+stop_gateway
+
+# IPv6, in the YAML form (the command line's -gateway-ip is one address): a redirect front end
+# on the gateway's IPv6 address, two IPv6 egress addresses.
+cat >"$work/v6.yaml" <<YAML
+listen: [{type: redirect, host: "fd77:1::1", port: 8888}]
+egresses: [{kind: source, address: "fd77:2::1"}, {kind: source, address: "fd77:2::2"}]
+gateway_subnets: ["fd77:1::/64"]
+gateway_auto_config: true
+probe_port: 9096
+state_dir: $work/state
+selection: weighted
+YAML
+ip netns exec "$G" "$ipmanager" --config "$work/v6.yaml" >"$work/gw6.log" 2>&1 &
+gw=$!
+pids+=("$gw")
+until_ok grep -q "ipmanager running" "$work/gw6.log" || fail "the IPv6 gateway did not start"
+: >"$work/answers"
+for i in $(seq 10); do
+  inns "$C" curl -sf --max-time 5 "http://[2001:db8:77::10]:8080/v6-$i" >>"$work/answers" ||
+    fail "IPv6 request $i was not served"
+done
+grep -q '^fd77:2::1 \[2001:db8:77::10\]:8080 /v6-1$' "$work/answers" ||
+  grep -q '^fd77:2::2 \[2001:db8:77::10\]:8080 /v6-1$' "$work/answers" ||
+  fail "IPv6: $(head -2 "$work/answers")"
+[ "$(grep -cE '^fd77:2::[12] ' "$work/answers")" -eq 10 ] || fail "IPv6 answers: $(cat "$work/answers")"
+[ "$(grep -c '^fd77:2::1 ' "$work/answers")" -eq 5 ] || fail "IPv6 not spread 1:1: $(cut -d' ' -f1 "$work/answers" | sort | uniq -c)"
 stop_gateway
 echo "PASS"
