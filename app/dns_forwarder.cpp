@@ -101,12 +101,23 @@ DnsForwarder::~DnsForwarder() {
 }
 
 void DnsForwarder::start() {
-  udp_.open(bind_to_.protocol());
-  udp_.bind(bind_to_);
-  const tcp::endpoint stream(bind_to_.address(), udp_.local_endpoint().port());
-  tcp_.open(stream.protocol());
-  tcp_.set_option(tcp::acceptor::reuse_address(true));
-  tcp_.bind(stream);
+  // Port 0 (tests): the kernel picks a UDP port, whose number TCP may hold elsewhere; another
+  // is drawn then, a bounded number of times.
+  for (int attempt = 0;; ++attempt) {
+    udp_.open(bind_to_.protocol());
+    udp_.bind(bind_to_);
+    const tcp::endpoint stream(bind_to_.address(), udp_.local_endpoint().port());
+    tcp_.open(stream.protocol());
+    tcp_.set_option(tcp::acceptor::reuse_address(true));
+    boost::system::error_code ec;
+    tcp_.bind(stream, ec);
+    if (!ec)
+      break;
+    udp_.close();
+    tcp_.close();
+    if (bind_to_.port() != 0 || ec != asio::error::address_in_use || attempt == 20)
+      throw boost::system::system_error(ec, "dns: tcp bind " + bind_to_.address().to_string());
+  }
   tcp_.listen();
   asio::co_spawn(executor_, serve_udp(), log_end);
   asio::co_spawn(executor_, serve_tcp(), log_end);
