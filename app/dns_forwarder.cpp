@@ -189,19 +189,26 @@ asio::awaitable<void> DnsForwarder::serve_udp() {
 
 asio::awaitable<void> DnsForwarder::relay_udp(std::vector<std::byte> query, dns::Query header,
                                               udp::endpoint client) {
+  const std::optional<std::vector<std::byte>> answer =
+      co_await reply(std::move(query), header, false);
+  if (answer && udp_.is_open())
+    co_await udp_.async_send_to(asio::buffer(*answer), client, kAwait);
+}
+
+asio::awaitable<std::optional<std::vector<std::byte>>> DnsForwarder::reply(
+    std::vector<std::byte> query, dns::Query header, bool tcp) {
   const auto alive = alive_;
   ++in_flight_;
   counters_->in_flight->Increment();
-  std::vector<std::byte> answer = co_await ask(query, header, false);
+  std::vector<std::byte> answer = co_await ask(query, header, tcp);
   if (!*alive)
-    co_return;
+    co_return std::nullopt;
   --in_flight_;
   counters_->in_flight->Decrement();
-  count(false, answer.empty() ? Result::failed : Result::answered);
+  count(tcp, answer.empty() ? Result::failed : Result::answered);
   if (answer.empty())
     answer = dns::error_reply(query, header, dns::Rcode::server_failure);
-  if (udp_.is_open())
-    co_await udp_.async_send_to(asio::buffer(answer), client, kAwait);
+  co_return answer;
 }
 
 asio::awaitable<void> DnsForwarder::serve_tcp() {
@@ -255,18 +262,13 @@ asio::awaitable<void> DnsForwarder::tcp_client(tcp::socket client) {
       std::vector<std::byte> answer;
       if (in_flight_ >= max_in_flight_) {
         count(true, Result::overloaded);
-      } else {
-        ++in_flight_;
-        counters_->in_flight->Increment();
-        answer = co_await ask(query, *header, true);
-        if (!*alive)
-          co_return;
-        --in_flight_;
-        counters_->in_flight->Decrement();
-        count(true, answer.empty() ? Result::failed : Result::answered);
-      }
-      if (answer.empty())
         answer = dns::error_reply(query, *header, dns::Rcode::server_failure);
+      } else {
+        std::optional<std::vector<std::byte>> replied = co_await reply(query, *header, true);
+        if (!replied)
+          co_return;  // the forwarder stopped
+        answer = std::move(*replied);
+      }
       const auto framed = dns::tcp_frame(answer);
       auto [write_ec, written] = co_await asio::async_write(client, asio::buffer(framed), kAwait);
       if (write_ec)

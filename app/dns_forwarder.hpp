@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -60,6 +61,12 @@ class DnsForwarder {
                                          boost::asio::ip::udp::endpoint client);
   boost::asio::awaitable<void> serve_tcp();
   boost::asio::awaitable<void> tcp_client(boost::asio::ip::tcp::socket client);
+  /// What the client gets for one query: the first upstream's answer, else SERVFAIL; counted
+  /// in flight while it waits and by its result after. nullopt when the forwarder stopped
+  /// meanwhile (nothing of it may be touched then).
+  boost::asio::awaitable<std::optional<std::vector<std::byte>>> reply(std::vector<std::byte> query,
+                                                                      protocol::dns::Query header,
+                                                                      bool tcp);
   /// The answer of the first upstream that gives one, with the query's own id; empty when
   /// none does in time.
   boost::asio::awaitable<std::vector<std::byte>> ask(std::vector<std::byte> query,

@@ -53,6 +53,15 @@ protocol::EgressHeaders Connection::egress_headers() const {
       std::string_view(reinterpret_cast<const char*>(first_bytes.bytes().data()), first_size));
 }
 
+pool::Decision session_decision(const boost::asio::ip::tcp::endpoint& peer,
+                                config::FrontEnd front) {
+  pool::Decision decision;
+  decision.time = pool::Clock::now();
+  decision.client = endpoint_text(peer);
+  decision.front_end = front;
+  return decision;
+}
+
 // "a.b.c.d:port" for the connection's record, without inet_ntop's sprintf and the string
 // concatenations: it is built for every connection.
 std::string endpoint_text(const boost::asio::ip::tcp::endpoint& e) {

@@ -86,6 +86,10 @@ class Connection : public ConnectionHook {
 /// "a.b.c.d:port" or "[v6]:port", for connection records.
 std::string endpoint_text(const boost::asio::ip::tcp::endpoint& e);
 
+/// The record a session starts with: now, the client, its front end; the session adds the
+/// rest as it goes.
+pool::Decision session_decision(const boost::asio::ip::tcp::endpoint& peer, config::FrontEnd front);
+
 /// A worker's connections, for the drain and the relay limits.
 using ConnectionList =
     boost::intrusive::list<Connection, boost::intrusive::constant_time_size<false>>;

@@ -156,10 +156,7 @@ asio::awaitable<void> Worker::front_session(tcp::socket client, tcp::endpoint pe
   const auto accepted = SteadyClock::now();
   const config::FrontEnd front = acceptor.spec.type;
   const FrontSupport& support = *shared_.front;
-  pool::Decision decision;
-  decision.time = pool::Clock::now();
-  decision.client = endpoint_text(peer);
-  decision.front_end = front;
+  pool::Decision decision = session_decision(peer, front);
 
   const SessionTally tally(*this);
   Connection c(std::move(client));

@@ -54,10 +54,7 @@ asio::awaitable<void> Worker::redirect_session(tcp::socket client, tcp::endpoint
   const auto accepted = SteadyClock::now();
   constexpr config::FrontEnd front = config::FrontEnd::redirect;
   const FrontSupport& support = *shared_.front;
-  pool::Decision decision;
-  decision.time = pool::Clock::now();
-  decision.client = endpoint_text(peer);
-  decision.front_end = front;
+  pool::Decision decision = session_decision(peer, front);
 
   const SessionTally tally(*this);
   Connection c(std::move(client));

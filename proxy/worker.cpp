@@ -277,9 +277,7 @@ void Worker::warn_recovered(const AcceptBackoff::Episode& episode) const {
 asio::awaitable<void> Worker::session(tcp::socket client, tcp::endpoint peer,
                                       const Acceptor& acceptor) {
   const auto accepted = SteadyClock::now();
-  pool::Decision decision;
-  decision.time = pool::Clock::now();
-  decision.client = endpoint_text(peer);
+  pool::Decision decision = session_decision(peer, config::FrontEnd::tcp);
 
   const SessionTally tally(*this);
   Connection c(std::move(client));
