@@ -44,16 +44,22 @@ std::string promtool_says(const std::string& text, const std::filesystem::path& 
   return "";
 }
 
-// The metric names of the README's metrics section (its table and the Go tool's gauges).
+// The metric names of the README's metrics section (its table and the Go tool's gauges),
+// except a row the README marks "(only with KEY)": a part these tests do not start (gateway
+// mode's DNS forwarder) registers its families only when it runs.
 std::set<std::string> readme_families() {
   const std::string readme = ipm::test::read_file(std::string(IPM_SOURCE_DIR) + "/README.md");
   const auto start = readme.find("\n## Metrics");
-  const std::string section = readme.substr(start, readme.find("\n## ", start + 1) - start);
+  std::istringstream section(readme.substr(start, readme.find("\n## ", start + 1) - start));
   std::set<std::string> names;
   const std::regex name("`(ipmanager_[a-z_]+)");
-  for (auto it = std::sregex_iterator(section.begin(), section.end(), name);
-       it != std::sregex_iterator(); ++it)
-    names.insert((*it)[1].str());
+  for (std::string line; std::getline(section, line);) {
+    if (line.find("(only with ") != std::string::npos)
+      continue;
+    for (auto it = std::sregex_iterator(line.begin(), line.end(), name);
+         it != std::sregex_iterator(); ++it)
+      names.insert((*it)[1].str());
+  }
   return names;
 }
 
