@@ -297,11 +297,7 @@ asio::awaitable<void> Worker::front_session(tcp::socket client, tcp::endpoint pe
   } else if (!c.aborted() && end == pool::ConnectionEnd::handshake_failed) {
     close_politely(c);  // after the error reply: a close with unread bytes would reset it
   }
-  decision.duration =
-      std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - accepted);
-  decision.end = *end;
-  shared_.metrics.connection_ended(*end);
-  shared_.decisions.record(std::move(decision));
+  record_end(std::move(decision), accepted, *end);
 }
 
 }  // namespace ipm::proxy

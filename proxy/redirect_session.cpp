@@ -107,11 +107,7 @@ asio::awaitable<void> Worker::redirect_session(tcp::socket client, tcp::endpoint
   } else {
     end = co_await relay_and_count(c, decision);
   }
-  decision.duration =
-      std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - accepted);
-  decision.end = *end;
-  shared_.metrics.connection_ended(*end);
-  shared_.decisions.record(std::move(decision));
+  record_end(std::move(decision), accepted, *end);
 }
 
 }  // namespace ipm::proxy

@@ -306,11 +306,7 @@ asio::awaitable<void> Worker::session(tcp::socket client, tcp::endpoint peer,
     // No egress: a plain FIN and no invented bytes.
     close_politely(c);
   }
-  decision.duration =
-      std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - accepted);
-  decision.end = *end;
-  shared_.metrics.connection_ended(*end);
-  shared_.decisions.record(std::move(decision));
+  record_end(std::move(decision), accepted, *end);
 }
 
 asio::awaitable<pool::ConnectionEnd> Worker::relay_and_count(Connection& c,
@@ -356,6 +352,15 @@ void Worker::close_politely(Connection& c) {
   const BufferPool::Lease sink = first_buffers_.take();
   while (c.client.read_some(asio::buffer(sink.bytes().data(), sink.bytes().size()), ignored) > 0) {
   }
+}
+
+void Worker::record_end(pool::Decision decision, SteadyClock::time_point accepted,
+                        pool::ConnectionEnd end) {
+  decision.duration =
+      std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - accepted);
+  decision.end = end;
+  shared_.metrics.connection_ended(end);
+  shared_.decisions.record(std::move(decision));
 }
 
 void Worker::enlist(Connection& c, std::chrono::steady_clock::time_point accepted) {

@@ -159,6 +159,10 @@ class Worker {
   /// Links a new session's connection into the worker's list (cut at once while the drain
   /// cuts every session).
   void enlist(Connection& c, std::chrono::steady_clock::time_point accepted);
+  /// A session's last step, whatever its front end: the record gets its duration and end, the
+  /// end is counted, and the record goes to the decision log.
+  void record_end(pool::Decision decision, std::chrono::steady_clock::time_point accepted,
+                  pool::ConnectionEnd end);
   void log_exception(std::string_view what, std::exception_ptr e) const;
 
   WorkerShared& shared_;
