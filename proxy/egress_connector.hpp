@@ -36,6 +36,14 @@ struct EgressConnection {
   /// reported for an upstream (a domain, i.e. nothing, when it reported none).
   protocol::Destination bound;
   std::vector<std::byte> early;  ///< tunnel bytes that came with an upstream's answer
+
+  /// How a session whose dial did not connect ends: no egress to try, every try failed, or
+  /// refused before any (policy, the client's cap).
+  pool::ConnectionEnd failed_end() const {
+    if (refusal == protocol::Refusal::no_egress && tries == 0)
+      return pool::ConnectionEnd::no_egress;
+    return tries > 0 ? pool::ConnectionEnd::dial_failed : pool::ConnectionEnd::refused;
+  }
 };
 
 /// Connects a client's request for `destination` through source and upstream egresses, with

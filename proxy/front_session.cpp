@@ -227,28 +227,12 @@ asio::awaitable<void> Worker::front_session(tcp::socket client, tcp::endpoint pe
     const protocol::Destination& dest = handshake.destination();
     decision.destination = dest.to_string();
     decision.username = handshake.credentials().user;
-    pool::Request request;
-    request.client = decision.client;
-    request.username = decision.username;
-    const std::string key =
-        clients::sticky_key(acceptor.spec.sticky, {.client = decision.client,
-                                                   .username = decision.username,
-                                                   .egress_key = {},
-                                                   .destination = dest.host});
-    request.key = key;  // sticky sessions
-    if (!admit(c, peer, front))
-      through.refusal = Refusal::client_limit;  // answered below in the client's protocol
-    else
-      through = co_await support.connector.connect(c, dial_watch_, dest, request, front);
-    decision.egress = through.egress;
-    decision.tries = through.tries;
-    decision.dial_time = through.dial_time;
+    // A refusal (the client's cap included) is answered below in the client's protocol.
+    through = co_await dial(c, peer, acceptor, front, dest, decision);
     if (c.aborted()) {
       end = c.aborted();
-      if (through.connected) {  // the lease taken by pick() ends here, as after a relay
-        shared_.source.opened(through.egress);
-        shared_.source.closed(through.egress);
-      }
+      if (through.connected)
+        release(through.egress);
     } else if (through.connected) {
       // The reply, the upstream's early tunnel bytes, and (absolute-URI) the request head.
       std::vector<std::byte> to_client = handshake.success(through.bound);
@@ -269,8 +253,7 @@ asio::awaitable<void> Worker::front_session(tcp::socket client, tcp::endpoint pe
         c.abort(pool::ConnectionEnd::client_reset);
       if (c.aborted()) {
         end = c.aborted();
-        shared_.source.opened(through.egress);
-        shared_.source.closed(through.egress);
+        release(through.egress);
       }
     }
   }
@@ -281,10 +264,7 @@ asio::awaitable<void> Worker::front_session(tcp::socket client, tcp::endpoint pe
     co_await asio::async_write(c.client, asio::buffer(reply.data(), reply.size()), kAwait);
     if (!c.aborted())
       close_politely(c);
-    end = through.refusal == Refusal::no_egress && through.tries == 0
-              ? pool::ConnectionEnd::no_egress
-          : through.tries > 0 ? pool::ConnectionEnd::dial_failed
-                              : pool::ConnectionEnd::refused;
+    end = through.failed_end();
   } else if (!end) {
     // Bytes the client sent after its request go first, as the tcp front end's first bytes.
     if (have > payload_at) {
@@ -298,6 +278,34 @@ asio::awaitable<void> Worker::front_session(tcp::socket client, tcp::endpoint pe
     close_politely(c);  // after the error reply: a close with unread bytes would reset it
   }
   record_end(std::move(decision), accepted, *end);
+}
+
+asio::awaitable<EgressConnection> Worker::dial(Connection& c, const tcp::endpoint& peer,
+                                               const Acceptor& acceptor, config::FrontEnd front,
+                                               const protocol::Destination& dest,
+                                               pool::Decision& decision) {
+  EgressConnection through;
+  pool::Request request;
+  request.client = decision.client;
+  request.username = decision.username;
+  const std::string key = clients::sticky_key(acceptor.spec.sticky, {.client = decision.client,
+                                                                     .username = decision.username,
+                                                                     .egress_key = {},
+                                                                     .destination = dest.host});
+  request.key = key;  // sticky sessions
+  if (!admit(c, peer, front))
+    through.refusal = Refusal::client_limit;
+  else
+    through = co_await shared_.front->connector.connect(c, dial_watch_, dest, request, front);
+  decision.egress = through.egress;
+  decision.tries = through.tries;
+  decision.dial_time = through.dial_time;
+  co_return through;
+}
+
+void Worker::release(const pool::Egress& egress) {
+  shared_.source.opened(egress);  // as a relay's start and end would
+  shared_.source.closed(egress);
 }
 
 }  // namespace ipm::proxy

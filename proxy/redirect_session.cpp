@@ -8,7 +8,6 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
 
-#include "clients/sticky_key.hpp"
 #include "gateway/original_destination.hpp"
 #include "pool/time.hpp"
 #include "proxy/egress_connector.hpp"
@@ -37,13 +36,14 @@ RedirectRequest redirect_request(int fd) {
   const auto local = original ? gateway::local_destination(fd, ec) : std::nullopt;
   if (!original || !local)
     return r;  // no conntrack record: not a connection a redirect brought
-  r.text = original->v6 ? "[" + original->address + "]:" + std::to_string(original->port)
-                        : original->address + ":" + std::to_string(original->port);
-  if (gateway::is_own_listener(*original, *local)) {
-    r.refusal = Refusal::loop;
+  auto destination = protocol::Destination::from_host(original->address, original->port);
+  if (!destination)
     return r;
-  }
-  r.destination = protocol::Destination::from_host(original->address, original->port);
+  r.text = destination->to_string();  // as the socks and http front ends record theirs
+  if (gateway::is_own_listener(*original, *local))
+    r.refusal = Refusal::loop;
+  else
+    r.destination = std::move(destination);
   return r;
 }
 
@@ -64,24 +64,8 @@ asio::awaitable<void> Worker::redirect_session(tcp::socket client, tcp::endpoint
   decision.destination = wanted.text;
   EgressConnection through;
   through.refusal = wanted.refusal;
-  if (wanted.destination && !c.aborted()) {
-    pool::Request request;
-    request.client = decision.client;
-    const std::string key =
-        clients::sticky_key(acceptor.spec.sticky, {.client = decision.client,
-                                                   .username = {},
-                                                   .egress_key = {},
-                                                   .destination = wanted.destination->host});
-    request.key = key;
-    if (!admit(c, peer, front))
-      through.refusal = Refusal::client_limit;
-    else
-      through =
-          co_await support.connector.connect(c, dial_watch_, *wanted.destination, request, front);
-    decision.egress = through.egress;
-    decision.tries = through.tries;
-    decision.dial_time = through.dial_time;
-  }
+  if (wanted.destination && !c.aborted())
+    through = co_await dial(c, peer, acceptor, front, *wanted.destination, decision);
 
   std::optional<pool::ConnectionEnd> end = c.aborted();
   if (!end && through.connected && !through.early.empty()) {
@@ -93,17 +77,12 @@ asio::awaitable<void> Worker::redirect_session(tcp::socket client, tcp::endpoint
     end = c.aborted();
   }
   if (end) {
-    if (through.connected) {  // the lease taken by pick() ends here, as after a relay
-      shared_.source.opened(through.egress);
-      shared_.source.closed(through.egress);
-    }
+    if (through.connected)
+      release(through.egress);
   } else if (!through.connected) {
     support.metrics.refused(front, through.refusal);
     close_politely(c);
-    end = through.refusal == Refusal::no_egress && through.tries == 0
-              ? pool::ConnectionEnd::no_egress
-          : through.tries > 0 ? pool::ConnectionEnd::dial_failed
-                              : pool::ConnectionEnd::refused;
+    end = through.failed_end();
   } else {
     end = co_await relay_and_count(c, decision);
   }

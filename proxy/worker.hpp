@@ -23,6 +23,7 @@
 #include "proxy/metrics.hpp"
 #include "proxy/pipe_pool.hpp"
 #include "proxy/protocol/credentials.hpp"
+#include "proxy/protocol/destination.hpp"
 #include "proxy/relay.hpp"
 #include "proxy/relay_watch.hpp"
 
@@ -31,6 +32,7 @@ namespace ipm::proxy {
 class Worker;
 class ClientAdmission;
 class EgressConnector;
+struct EgressConnection;
 class FrontMetrics;
 
 /// What the socks, http, mixed and redirect front ends need besides what the tcp one does.
@@ -144,6 +146,15 @@ class Worker {
   /// Counts the new connection `c` of `peer` against its client's cap; false when the client
   /// is at it (the caller refuses it in its protocol). True when no caps are kept.
   bool admit(Connection& c, const boost::asio::ip::tcp::endpoint& peer, config::FrontEnd front);
+  /// A dispatch session's dial of `dest`: the client's cap, its sticky key, then the
+  /// connector's failover; the record gets the egress, tries and dial time.
+  boost::asio::awaitable<EgressConnection> dial(Connection& c,
+                                                const boost::asio::ip::tcp::endpoint& peer,
+                                                const Acceptor& acceptor, config::FrontEnd front,
+                                                const protocol::Destination& dest,
+                                                pool::Decision& decision);
+  /// Ends the lease pick() took for a connected egress whose session ends before its relay.
+  void release(const pool::Egress& egress);
   /// A FIN to a client that gets nothing (more), after discarding what it sent.
   void close_politely(Connection& c);
   void session_ended();
