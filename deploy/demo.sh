@@ -50,18 +50,23 @@ http {
 NGINX
 
 pids=()
-cleanup() {
+stop() {
   trap - EXIT INT TERM
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   nginx -p "$demo" -c "$demo/conf/nginx.conf" -s quit 2>/dev/null || true
   wait 2>/dev/null || true
   printf '\ndemo stopped; logs are in %s\n' "$demo/logs"
 }
-trap cleanup EXIT INT TERM
+trap 'stop; exit 0' INT TERM  # Ctrl-C is how the demo ends
+trap stop EXIT
 
 nginx -p "$demo" -c "$demo/conf/nginx.conf"
 "$binary" --demo 2> "$demo/logs/ipmanager.log" & pids+=($!)
-for _ in $(seq 50); do curl -sf "http://$probe/ping" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 50); do
+  kill -0 "${pids[0]}" 2>/dev/null || break
+  curl -sf -m 1 "http://$probe/ping" >/dev/null && break
+  sleep 0.1
+done
 
 # A trickle of client traffic through the proxy: about 20 requests a second.
 ( while sleep 0.05; do curl -s -o /dev/null -m 2 "http://$proxy/" || true; done ) & pids+=($!)
@@ -77,8 +82,8 @@ for _ in $(seq 50); do curl -sf "http://$probe/ping" >/dev/null && break; sleep 
   done ) & pids+=($!)
 
 # The live table, from the probe's JSON API.
-while true; do
-  table=$(curl -s "http://$probe/probe?limit=20" | jq -r '
+draw() {
+  table=$(curl -s -m 2 "http://$probe/probe?limit=20" | jq -r '
     .IPHistory | to_entries[] | .value as $v |
     [ .key, $v.Port, $v.State, ($v.Failure|tostring),
       ([$v.History[] | .StatusCode] | group_by(.) | map("\(.[0])x\(length)") | join(" ")) ]
@@ -96,5 +101,13 @@ while true; do
   echo
   echo "last decisions:"
   { grep ' decision ' "$demo/logs/ipmanager.log" || true; } | tail -n 5 | cut -c 1-150
-  sleep 1
-done
+}
+( while true; do draw; sleep 1; done ) & pids+=($!)
+
+# Everything runs in the background and this shell only waits: the wait builtin returns at
+# once on Ctrl-C, where a foreground command would let bash drop the SIGINT (when that command
+# had just exited by itself, bash takes the signal as handled by it). An ipmanager that ends
+# on its own (refusing to start, say) ends the demo too.
+wait "${pids[0]}" || true
+echo "ipmanager ended by itself: see $demo/logs/ipmanager.log" >&2
+exit 1

@@ -10,6 +10,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/json.hpp>
 
 #include "tests/support/temp_dir.hpp"
@@ -132,35 +133,43 @@ struct DemoNginxReaper {
   }
 };
 
-TEST(ShippedFilesTest, demo_sh_shows_the_pool_blocks_ips_and_stops_everything_on_ctrl_c) {
-  // The demo has fixed ports and /tmp/ipmanager-demo: one demo test at a time on this host
-  // (test runs of other checkouts included), waiting a bounded time for the lock.
-  const int lock = ::open("/tmp/ipmanager-demo.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0644);
-  ASSERT_GE(lock, 0);
-  ASSERT_TRUE(wait_until([&] { return ::flock(lock, LOCK_EX | LOCK_NB) == 0; }, 150s))
-      << "another demo test holds /tmp/ipmanager-demo.lock";
-  struct Unlock {
-    int fd;
-    ~Unlock() { ::close(fd); }
-  } unlock{lock};
-  // The demo runs on fixed ports (the README's); another ipmanager on them fails it.
-  for (const std::uint16_t port : {9095, 9096, 18080})
-    ASSERT_FALSE(ipm::test::wait_for_tcp_port("127.0.0.1", port, {}))
-        << "port " << port << " is in use: the demo needs it";
-  ipm::test::TempDir work;
-  SpawnOptions o;
-  o.argv = {"bash", kSource + "/deploy/demo.sh"};
-  o.extra_env = {std::string("IPM_DEMO_BINARY=") + IPM_EXECUTABLE, "TERM=dumb"};
-  o.stdout_to = work / "demo.out";
-  o.stderr_to = work / "demo.out";
-  DemoNginxReaper nginx;
+// The demo has fixed ports and /tmp/ipmanager-demo: one demo test at a time on this host
+// (test runs of other checkouts included), waiting a bounded time for the lock.
+class DemoTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    lock_ = ::open("/tmp/ipmanager-demo.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    ASSERT_GE(lock_, 0);
+    ASSERT_TRUE(wait_until([&] { return ::flock(lock_, LOCK_EX | LOCK_NB) == 0; }, 150s))
+        << "another demo test holds /tmp/ipmanager-demo.lock";
+    // The demo runs on fixed ports (the README's); another ipmanager on them fails it.
+    for (const std::uint16_t port : {9095, 9096, 18080})
+      ASSERT_FALSE(ipm::test::wait_for_tcp_port("127.0.0.1", port, {}))
+          << "port " << port << " is in use: the demo needs it";
+    demo_.argv = {"bash", kSource + "/deploy/demo.sh"};
+    demo_.extra_env = {std::string("IPM_DEMO_BINARY=") + IPM_EXECUTABLE, "TERM=dumb"};
+    demo_.stdout_to = work_ / "demo.out";
+    demo_.stderr_to = work_ / "demo.out";
+  }
+  void TearDown() override {
+    if (lock_ >= 0)
+      ::close(lock_);
+  }
+  std::string out() const { return read_file(work_ / "demo.out"); }
+  std::string tail() const {
+    const std::string all = out();
+    return all.substr(all.size() > 3000 ? all.size() - 3000 : 0);
+  }
+
+  int lock_ = -1;
+  ipm::test::TempDir work_;
+  SpawnOptions demo_;
+  DemoNginxReaper nginx_;
+};
+
+TEST_F(DemoTest, demo_sh_shows_the_pool_blocks_ips_and_stops_everything_on_ctrl_c) {
   {
-    ipm::test::ChildProcess demo(o);
-    const auto out = [&] { return read_file(work / "demo.out"); };
-    const auto tail = [&] {
-      const std::string all = out();
-      return all.substr(all.size() > 3000 ? all.size() - 3000 : 0);
-    };
+    ipm::test::ChildProcess demo(demo_);
     // The live table lists the ten IPs; within the first blocking round (10 s in) the
     // target blocks three and they leave rotation.
     ASSERT_TRUE(wait_until([&] { return out().find("127.0.1.10") != std::string::npos; }, 60s))
@@ -168,14 +177,30 @@ TEST(ShippedFilesTest, demo_sh_shows_the_pool_blocks_ips_and_stops_everything_on
     EXPECT_TRUE(wait_until([&] { return out().find("cooling") != std::string::npos; }, 60s))
         << tail();
     // Ctrl-C: SIGINT to the whole foreground process group (the script and its children).
+    // Under load it once reached the script right after a command of its own had exited, and
+    // bash dropped it (that command "handled" it); the demo now only waits in the foreground.
     ASSERT_EQ(::kill(-demo.pid(), SIGINT), 0);
-    ASSERT_TRUE(demo.wait_exit(30s));
+    ASSERT_TRUE(demo.wait_exit(30s)) << tail();
     EXPECT_THAT(out(), HasSubstr("demo stopped"));
   }
   // Everything it started is gone: nginx (a daemon of its own) and ipmanager's ports.
-  EXPECT_TRUE(wait_until([&] { return nginx.gone(); }, 15s)) << "the demo's nginx survived Ctrl-C";
+  EXPECT_TRUE(wait_until([&] { return nginx_.gone(); }, 15s)) << "the demo's nginx survived Ctrl-C";
   EXPECT_TRUE(
       wait_until([&] { return !ipm::test::wait_for_tcp_port("127.0.0.1", 9095, {}); }, 15s));
+}
+
+// An ipmanager that cannot start (its probe port taken) ends the demo with a message that
+// says where to look, instead of an empty table forever; nginx is stopped too.
+TEST_F(DemoTest, demo_sh_ends_when_ipmanager_cannot_start) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor taken(
+      io, {boost::asio::ip::make_address("127.0.0.1"), std::uint16_t{9095}});
+  const int code = ipm::test::run_command(demo_, 60s);
+  EXPECT_EQ(code, 1) << tail();
+  EXPECT_THAT(out(), HasSubstr("ipmanager ended by itself"));
+  EXPECT_THAT(read_file("/tmp/ipmanager-demo/logs/ipmanager.log"),
+              HasSubstr("Address already in use"));
+  EXPECT_TRUE(wait_until([&] { return nginx_.gone(); }, 15s)) << "the demo left its nginx";
 }
 
 }  // namespace
