@@ -124,9 +124,13 @@ grep -q 'ipmanager_proxy_egress_dials_total{front_end="redirect",kind="source",r
 
 # The gateway's own transparent port, asked directly: a loop, refused and counted.
 inns "$C" curl -s --max-time 5 http://10.77.1.1:8888/ >/dev/null && fail "a loop was served"
-inns "$G" curl -sf http://127.0.0.1:9095/metrics |
-  grep -q 'ipmanager_proxy_refusals_total{front_end="redirect",reason="loop"} 1' ||
-  fail "the loop was not counted"
+# Counted before the refusal's FIN, but curl may give up first (--max-time) on a loaded host.
+loop_counted() {
+  inns "$G" curl -sf http://127.0.0.1:9095/metrics |
+    grep -q 'ipmanager_proxy_refusals_total{front_end="redirect",reason="loop"} 1'
+}
+until_ok loop_counted || fail "the loop was not counted: $(inns "$G" curl -s \
+  http://127.0.0.1:9095/metrics | grep 'refusals_total{front_end="redirect"')"
 
 # DNS from the client, to any resolver: the forwarder answers, and the query left from an
 # egress address (UDP, then TCP).

@@ -42,7 +42,6 @@ TEST(NginxPoolTest, test_route_answers_port_and_ip_on_every_egress) {
 // A port taken between the pick and nginx's bind (a test running in parallel) costs a retry on
 // fresh ports, not a failed test.
 TEST(NginxPoolTest, a_port_taken_before_nginx_binds_it_is_retried_on_fresh_ports) {
-  const std::uint16_t taken = free_tcp_port();
   struct Holder {
     int fd;
     ~Holder() { ::close(fd); }
@@ -50,10 +49,13 @@ TEST(NginxPoolTest, a_port_taken_before_nginx_binds_it_is_retried_on_fresh_ports
   ASSERT_GE(holder.fd, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_port = htons(taken);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  // Port 0: the kernel's choice, so no parallel test can hold it before this bind.
   ASSERT_EQ(::bind(holder.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   ASSERT_EQ(::listen(holder.fd, 1), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(holder.fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::uint16_t taken = ntohs(addr.sin_port);
 
   auto options = with_count(2);
   int picks = 0;
