@@ -1,14 +1,35 @@
 #include "app/address_model.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/ip/address.hpp>
 
 namespace ipm::app {
 
-AddressModel::AddressModel(const std::vector<pool::Egress>& egresses) {
+AddressModel::AddressModel(const std::vector<pool::Egress>& egresses)
+    : sources_(sources_of(egresses)) {}
+
+std::vector<AddressModel::Source> AddressModel::sources_of(
+    const std::vector<pool::Egress>& egresses) {
+  std::vector<Source> out;
   for (const auto& e : egresses) {
     if (e.kind == pool::EgressKind::source)
-      sources_.push_back(Source{e.ip, normal(e.ip), e.interface, true});
+      out.push_back(Source{e.ip, normal(e.ip), e.interface, true});
   }
+  return out;
+}
+
+std::vector<std::pair<std::string, bool>> AddressModel::follow(
+    const std::vector<pool::Egress>& egresses) {
+  std::vector<Source> next = sources_of(egresses);
+  for (Source& s : next) {
+    const auto old = std::find_if(sources_.begin(), sources_.end(),
+                                  [&](const Source& o) { return o.id == s.id; });
+    if (old != sources_.end())
+      s.present = old->present;  // what the engine was told last
+  }
+  sources_ = std::move(next);
+  return changes();
 }
 
 std::string AddressModel::normal(const std::string& address) {

@@ -34,6 +34,12 @@ class AddressModel {
   /// One change from rtnetlink; the sources whose presence changed (id, present).
   std::vector<std::pair<std::string, bool>> apply(const NetlinkChange& change);
 
+  /// Follows the source egresses of `egresses` from now on (a reload changed the pool): the
+  /// sources that stay keep their presence, the new ones start present (as the engine adds
+  /// them) and are judged against what the model knows; removed ones are no longer followed.
+  /// Answers the sources whose presence changed: the new ones that are absent now.
+  std::vector<std::pair<std::string, bool>> follow(const std::vector<pool::Egress>& egresses);
+
   /// Whether the source `id` can leave the host now (true for ids the model does not follow).
   bool present(const std::string& id) const;
   /// The ids of the sources followed.
@@ -52,6 +58,7 @@ class AddressModel {
   };
 
   static std::string normal(const std::string& address);
+  static std::vector<Source> sources_of(const std::vector<pool::Egress>& egresses);
   bool computes_present(const Source& s) const;
   bool on_up_link(const std::set<std::uint32_t>& indices, const Source& s) const;
   std::vector<std::pair<std::string, bool>> changes();

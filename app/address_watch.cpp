@@ -46,6 +46,20 @@ void AddressWatch::stop() {
   socket_.close(ignored);
 }
 
+void AddressWatch::follow(const std::vector<pool::Egress>& egresses) {
+  const auto changes = model_.follow(egresses);
+  if (socket_.is_open()) {
+    tell(changes);
+    return;
+  }
+  // Not listening yet (no source before, or no socket at start): the model knows no address,
+  // so its answer means nothing until start() lists the host's.
+  if (stopping_ || model_.followed().empty())
+    return;
+  if (std::string error; !start(error))
+    log_warn() << error << ": source egresses leave only by their failed dials";
+}
+
 void AddressWatch::resync() {
   tell(model_.reset(proxy::interface_addresses(),
                     [](const std::string& name) { return ::if_nametoindex(name.c_str()); }));

@@ -33,6 +33,10 @@ class AddressWatch {
   /// `error` set) when the socket cannot be opened: sources then leave only by failed dials.
   bool start(std::string& error);
   void stop();
+  /// Follows the source egresses of `egresses` from now on (a SIGHUP changed the pool): a new
+  /// source whose address or link is not there is reported absent at once, a removed one is
+  /// no longer followed. Opens the socket when it is the first source to follow.
+  void follow(const std::vector<pool::Egress>& egresses);
 
  private:
   boost::asio::awaitable<void> loop();

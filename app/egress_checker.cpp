@@ -53,19 +53,20 @@ EgressChecker::EgressChecker(asio::any_io_executor executor, std::vector<CheckTa
                              proxy::Resolver& resolver, config::Millis timeout, Report report,
                              pool::TimePoint start)
     : executor_(std::move(executor)),
-      targets_(std::move(targets)),
+      targets_(std::make_shared<const std::vector<CheckTarget>>(std::move(targets))),
       resolver_(resolver),
       timeout_(timeout),
       report_(std::move(report)),
-      schedule_(
-          [this] {
-            std::vector<config::Millis> intervals;
-            for (const auto& t : targets_)
-              intervals.push_back(t.interval);
-            return intervals;
-          }(),
-          start),
+      schedule_(schedule_of(*targets_, start)),
       timer_(executor_) {}
+
+CheckSchedule EgressChecker::schedule_of(const std::vector<CheckTarget>& targets,
+                                         pool::TimePoint start) {
+  std::vector<config::Millis> intervals;
+  for (const auto& t : targets)
+    intervals.push_back(t.interval);
+  return CheckSchedule(std::move(intervals), start);
+}
 
 asio::awaitable<pool::DialOutcome> EgressChecker::check(const CheckTarget& t, pool::TimePoint now) {
   pool::DialOutcome out;
@@ -177,20 +178,23 @@ asio::awaitable<std::size_t> EgressChecker::run_due(pool::TimePoint now) {
   auto done =
       std::make_shared<asio::steady_timer>(executor_, asio::steady_timer::time_point::max());
   auto pending = std::make_shared<std::size_t>(due.size());
+  // Held by each check's handler: the outcome's id points into it, whatever a reload does.
+  const Targets targets = targets_;
   for (const std::size_t i : due) {
-    asio::co_spawn(executor_, check(targets_[i], now),
-                   [this, done, pending, i](std::exception_ptr e, pool::DialOutcome o) {
+    const CheckTarget& t = (*targets)[i];
+    asio::co_spawn(executor_, check(t, now),
+                   [this, done, pending, targets, &t](std::exception_ptr e, pool::DialOutcome o) {
                      if (e) {
                        try {
                          std::rethrow_exception(e);
                        } catch (const std::exception& x) {
-                         log_error() << "check of " << targets_[i].egress.ip << ": " << x.what();
+                         log_error() << "check of " << t.egress.ip << ": " << x.what();
                        }
                      } else {
                        if (o.result != DialResult::ok)
                          log_warn()
-                             << "check " << targets_[i].check.text << " through "
-                             << targets_[i].egress.ip << " failed: " << to_string(o.result)
+                             << "check " << t.check.text << " through " << t.egress.ip
+                             << " failed: " << to_string(o.result)
                              << (o.upstream_code >= 0 ? " (" + std::to_string(o.upstream_code) + ")"
                                                       : std::string());
                        report_(o);
@@ -204,24 +208,41 @@ asio::awaitable<std::size_t> EgressChecker::run_due(pool::TimePoint now) {
 }
 
 asio::awaitable<void> EgressChecker::loop() {
-  while (!stopping_) {
+  while (!stopping_ && !targets_->empty()) {
     co_await run_due(pool::Clock::now());
-    if (stopping_)
+    if (stopping_ || targets_->empty())
       break;
     const auto wait = schedule_.next() - pool::Clock::now();
     timer_.expires_after(std::max<std::chrono::steady_clock::duration>(
         std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait),
         std::chrono::steady_clock::duration::zero()));
-    auto [ec] = co_await timer_.async_wait(kAwait);
-    if (ec)
-      break;
+    // Cancelled by stop(), or by set_targets() with a new schedule: the loop looks again.
+    co_await timer_.async_wait(kAwait);
   }
+  looping_ = false;
+}
+
+void EgressChecker::spawn_loop() {
+  if (looping_ || stopping_ || targets_->empty())
+    return;
+  looping_ = true;
+  asio::co_spawn(executor_, loop(), log_when_stopped("egress checks"));
 }
 
 void EgressChecker::start() {
-  if (targets_.empty())
-    return;
-  asio::co_spawn(executor_, loop(), log_when_stopped("egress checks"));
+  started_ = true;
+  spawn_loop();
+}
+
+bool EgressChecker::set_targets(std::vector<CheckTarget> targets, pool::TimePoint now) {
+  if (targets == *targets_)
+    return false;
+  schedule_ = schedule_of(targets, now);
+  targets_ = std::make_shared<const std::vector<CheckTarget>>(std::move(targets));
+  timer_.cancel();
+  if (started_)
+    spawn_loop();
+  return true;
 }
 
 void EgressChecker::stop() {

@@ -27,6 +27,7 @@ struct CheckTarget {
   pool::Egress egress;
   config::EgressCheck check;
   config::Millis interval{std::chrono::seconds(30)};
+  friend bool operator==(const CheckTarget&, const CheckTarget&) = default;
 };
 
 /// The checks of `config.egresses`, each with its egress: `built` holds those egresses as the
@@ -58,6 +59,11 @@ class EgressChecker {
   /// Runs the checks on their schedule by the system clock until stop().
   void start();
   void stop();
+  /// The checks from now on (a SIGHUP changed the egresses or their checks), spread over their
+  /// intervals from `now` as at start; checks in flight finish and report. False, and nothing
+  /// changes, when `targets` are the running ones.
+  bool set_targets(std::vector<CheckTarget> targets, pool::TimePoint now);
+  std::size_t size() const { return targets_->size(); }
 
  private:
   struct CheckState {
@@ -68,16 +74,22 @@ class EgressChecker {
     bool finished = false;
   };
 
+  using Targets = std::shared_ptr<const std::vector<CheckTarget>>;
+  static CheckSchedule schedule_of(const std::vector<CheckTarget>& targets, pool::TimePoint start);
+  void spawn_loop();
   boost::asio::awaitable<void> loop();
   boost::asio::awaitable<pool::DialOutcome> check(const CheckTarget& t, pool::TimePoint now);
 
   boost::asio::any_io_executor executor_;
-  const std::vector<CheckTarget> targets_;
+  // Shared with the checks in flight: a reload replaces it, their outcomes' ids stay valid.
+  Targets targets_;
   proxy::Resolver& resolver_;
   const config::Millis timeout_;
   const Report report_;
   CheckSchedule schedule_;
   boost::asio::steady_timer timer_;
+  bool started_ = false;
+  bool looping_ = false;
   bool stopping_ = false;
   std::vector<std::weak_ptr<CheckState>> running_;  ///< checks in flight, for stop()
 };

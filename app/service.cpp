@@ -22,6 +22,7 @@
 
 #include "app/action_journal.hpp"
 #include "app/address_watch.hpp"
+#include "app/check_metrics.hpp"
 #include "app/decision_logger.hpp"
 #include "app/descriptor_limit.hpp"
 #include "app/dns_forwarder.hpp"
@@ -310,22 +311,63 @@ int Service::run() {
     return std::nullopt;
   };
 
-  // A new pool config, already read: the engine and the line parser take it.
-  auto apply_pool = [&](scanner::UpstreamConfig next) {
-    std::vector<pool::Egress> next_egresses = all_egresses(config_, next);
+  // Source egresses leave selection the moment their address or link leaves the host, and
+  // come back with it (rtnetlink), before a client's dial has to fail on them. Started before
+  // the proxy (below), so that a source whose address is on no interface is never offered.
+  AddressWatch addresses(io.get_executor(), egresses,
+                         [&engine](const std::string& id, bool present) {
+                           engine.set_present(id, present, pool::Clock::now());
+                         });
+  // Active checks of the source and upstream egresses that have one, counted by result.
+  CheckMetrics check_metrics(*registry);
+  std::optional<proxy::Resolver> check_resolver;
+  std::optional<EgressChecker> checker;
+  // The checks of `config_.egresses` as the pool holds them now: created with the first one,
+  // replaced when a reload or a rescan changes them.
+  auto follow_checks = [&] {
+    // The source and upstream egresses are the last of the pool, in config order.
+    std::vector<CheckTarget> checks = check_targets(
+        config_, std::span(egresses).last(std::min(egresses.size(), config_.egresses.size())));
+    const auto now = pool::Clock::now();
+    if (checker) {
+      if (checker->set_targets(std::move(checks), now))
+        log_info() << checker->size() << " egress checks (changed by the reload)";
+      return;
+    }
+    if (checks.empty())
+      return;
+    log_info() << checks.size() << " egress checks";
+    check_resolver.emplace(1);
+    checker.emplace(
+        io.get_executor(), std::move(checks), *check_resolver, config_.dial_timeout,
+        [&engine, &check_metrics](const pool::DialOutcome& o) {
+          check_metrics.count(o);
+          engine.apply(o);
+        },
+        now);
+    checker->start();
+  };
+
+  // A new pool, already read and built: the engine, the line parser, the address watch and
+  // the checks take it.
+  auto apply_pool = [&](scanner::UpstreamConfig next, std::vector<pool::Egress> next_egresses) {
     const std::string change = pool_change(egresses, next_egresses);
     engine.reload(next_egresses, pool::Clock::now());
     if (logs)
       logs->rebind(next.bindings);
     upstream = std::move(next);
     egresses = std::move(next_egresses);
+    addresses.follow(egresses);
+    follow_checks();
     return change;
   };
   // POST /api/ip/renew runs on the probe's thread, which is this io_context's: the rescan
   // runs there at once and the answer says how it went.
   context.renew = [&]() -> std::optional<std::string> {
     try {
-      log_info() << "rescan: " << apply_pool(read_upstream(config_));
+      scanner::UpstreamConfig next = read_upstream(config_);
+      std::vector<pool::Egress> next_egresses = all_egresses(config_, next);
+      log_info() << "rescan: " << apply_pool(std::move(next), std::move(next_egresses));
       reload_status.succeeded();
       return std::nullopt;
     } catch (const std::exception& e) {
@@ -358,13 +400,6 @@ int Service::run() {
   if (logs)
     logs->start();  // parse mode replays here, before any traffic is taken
   readiness.replay_done();
-  // Source egresses leave selection the moment their address or link leaves the host, and
-  // come back with it (rtnetlink), before a client's dial has to fail on them. Started before
-  // the proxy, so that a source whose address is on no interface is never offered.
-  AddressWatch addresses(io.get_executor(), egresses,
-                         [&engine](const std::string& id, bool present) {
-                           engine.set_present(id, present, pool::Clock::now());
-                         });
   if (std::string error; !addresses.start(error))
     log_warn() << error << ": source egresses leave only by their failed dials";
   proxy.start();
@@ -483,20 +518,7 @@ int Service::run() {
   if (config_.stats_interval.count() > 0)
     schedule_stats();
 
-  // Active checks of the source and upstream egresses that have one (the last of the pool).
-  const std::span<const pool::Egress> dispatch_egresses =
-      std::span(egresses).last(std::min(egresses.size(), config_.egresses.size()));
-  std::vector<CheckTarget> checks = check_targets(config_, dispatch_egresses);
-  std::optional<proxy::Resolver> check_resolver;
-  std::optional<EgressChecker> checker;
-  if (!checks.empty()) {
-    log_info() << checks.size() << " egress checks";
-    check_resolver.emplace(1);
-    checker.emplace(
-        io.get_executor(), std::move(checks), *check_resolver, config_.dial_timeout,
-        [&engine](const pool::DialOutcome& o) { engine.apply(o); }, pool::Clock::now());
-    checker->start();
-  }
+  follow_checks();
 
   // Waits out the proxy's drain off the io thread, so a second signal is still heard.
   std::jthread drain_waiter;
@@ -544,6 +566,8 @@ int Service::run() {
       try {
         const config::Config next = reload_();
         scanner::UpstreamConfig next_upstream = read_upstream(next);
+        // Built from the new config before any key is applied: a bad egress changes nothing.
+        std::vector<pool::Egress> next_egresses = all_egresses(next, next_upstream);
         auto next_rules = load_source_ip_rules(next.source_ip_rules);
         const std::string keys = apply_live_changes(config_, next);
         set_debug(config_.debug);
@@ -552,7 +576,7 @@ int Service::run() {
         if (selector.policy() != config_.selection)
           selector.set_policy(config_.selection);
         engine.update([&](strategy::Engine& e) { e.reconfigure(config_); });
-        const std::string pool = apply_pool(std::move(next_upstream));
+        const std::string pool = apply_pool(std::move(next_upstream), std::move(next_egresses));
         egress_source.set_rules(next_rules);
         log_info() << "SIGHUP: configuration reloaded: " << keys << "; pool config: " << pool
                    << "; " << describe_rules(config_.source_ip_rules, next_rules.get(), egresses);

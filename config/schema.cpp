@@ -806,7 +806,8 @@ std::vector<KeySpec> build_schema() {
                                       "metrics_max_series",
                                       "max_sites_per_ip",
                                       "failing_sites_to_eject",
-                                      "source_ip_rules"}) {
+                                      "source_ip_rules",
+                                      "egresses"}) {
     const auto it =
         std::find_if(keys.begin(), keys.end(), [live](const KeySpec& k) { return k.name == live; });
     if (it == keys.end())

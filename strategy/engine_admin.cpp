@@ -206,7 +206,7 @@ std::size_t Engine::reload(std::vector<pool::Egress> egresses, TimePoint now) {
     record(DecisionRecord{.time = now,
                           .ip = ip,
                           .kind = DecisionKind::ip_added,
-                          .reason = "new in the upstream config",
+                          .reason = "new in the config",
                           .cause = cause});
   }
   for (std::size_t i = 0; i < old.size(); ++i) {
@@ -217,7 +217,7 @@ std::size_t Engine::reload(std::vector<pool::Egress> egresses, TimePoint now) {
                           .kind = DecisionKind::ip_removed,
                           .from = old[i].state,
                           .to = old[i].state,
-                          .reason = "no longer in the upstream config",
+                          .reason = "no longer in the config",
                           .cause = cause});
   }
   recount();

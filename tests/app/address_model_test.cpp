@@ -96,4 +96,19 @@ TEST(AddressModelTest, any_loopback_address_is_there_while_the_loopback_holds_on
   EXPECT_EQ(m.apply({Kind::address_removed, 1, "", "127.0.0.1"}), (Changes{{"127.0.1.5", false}}));
 }
 
+TEST(AddressModelTest, a_reload_follows_added_sources_and_forgets_removed_ones) {
+  AddressModel m = started({source("10.0.0.1"), source("10.0.1.1")});
+  EXPECT_EQ(m.apply({Kind::address_removed, 3, "", "10.0.1.1"}), (Changes{{"10.0.1.1", false}}));
+  // Added: one whose address is there (it starts present, as the engine adds it: nothing to
+  // say) and one whose address is on no interface (out at once); 10.0.1.1 stays absent
+  // without being said again; 10.0.0.1 is no longer followed.
+  EXPECT_EQ(m.follow({source("10.0.1.1"), source("fd31::1"), source("192.0.2.7")}),
+            (Changes{{"192.0.2.7", false}}));
+  EXPECT_FALSE(m.present("10.0.1.1"));
+  EXPECT_EQ(m.followed(), (std::vector<std::string>{"10.0.1.1", "fd31::1", "192.0.2.7"}));
+  EXPECT_EQ(m.apply({Kind::address_removed, 2, "", "10.0.0.1"}), Changes{}) << "forgotten";
+  EXPECT_EQ(m.apply({Kind::address_removed, 2, "", "fd31::1"}), (Changes{{"fd31::1", false}}));
+  EXPECT_EQ(m.apply({Kind::address_added, 3, "", "10.0.1.1"}), (Changes{{"10.0.1.1", true}}));
+}
+
 }  // namespace

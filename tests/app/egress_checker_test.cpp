@@ -8,11 +8,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <map>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <prometheus/registry.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "app/check_metrics.hpp"
 #include "app/check_schedule.hpp"
 #include "app/egresses.hpp"
 #include "config/load.hpp"
@@ -76,9 +80,14 @@ class Checked {
         pool(build(config)),
         engine(config, selector, pool, start),
         resolver(1),
+        metrics(registry),
         checker(
             io.get_executor(), targets(), resolver, 500ms,
-            [this](const ipm::pool::DialOutcome& o) { engine.apply(o); }, start) {}
+            [this](const ipm::pool::DialOutcome& o) {
+              metrics.count(o);
+              engine.apply(o);
+            },
+            start) {}
 
   /// Runs what is due at start + `at`; returns how many checks ran.
   std::size_t run(std::chrono::seconds at) {
@@ -106,6 +115,22 @@ class Checked {
     });
   }
 
+  /// ipmanager_egress_checks_total{kind,result}; -1 when the series is missing.
+  double checks(const std::string& kind, const std::string& result) {
+    for (const auto& family : registry.Collect()) {
+      if (family.name != "ipmanager_egress_checks_total")
+        continue;
+      for (const auto& m : family.metric) {
+        std::map<std::string, std::string> labels;
+        for (const auto& l : m.label)
+          labels[l.name] = l.value;
+        if (labels["kind"] == kind && labels["result"] == result)
+          return m.counter.value;
+      }
+    }
+    return -1;
+  }
+
   const ipm::pool::TimePoint start = ipm::pool::Clock::now();
   asio::io_context io;
   ipm::config::Config config;
@@ -113,18 +138,21 @@ class Checked {
   std::vector<ipm::pool::Egress> pool;
   ipm::strategy::SharedEngine engine;
   ipm::proxy::Resolver resolver;
+  prometheus::Registry registry;
+  ipm::app::CheckMetrics metrics;
   ipm::app::EgressChecker checker;
 
- private:
-  static std::vector<ipm::pool::Egress> build(const ipm::config::Config& c) {
-    std::vector<std::string> warnings;
-    return ipm::app::build_egresses(c, ipm::proxy::interface_addresses(), warnings);
-  }
   std::vector<ipm::app::CheckTarget> targets() const {
     std::vector<ipm::app::CheckTarget> out;
     for (std::size_t i = 0; i < config.egresses.size(); ++i)
       out.push_back({pool[i], *config.egresses[i].check, config.egresses[i].check_interval});
     return out;
+  }
+
+ private:
+  static std::vector<ipm::pool::Egress> build(const ipm::config::Config& c) {
+    std::vector<std::string> warnings;
+    return ipm::app::build_egresses(c, ipm::proxy::interface_addresses(), warnings);
   }
 };
 
@@ -162,6 +190,9 @@ TEST(EgressCheckerTest, failed_checks_cool_an_idle_egress_and_a_passed_one_ends_
   EXPECT_THAT(target.peers(), testing::ElementsAre("127.0.1.41", "127.0.1.41"));
   EXPECT_EQ(c.state("127.0.1.41"), IpState::available);
   EXPECT_EQ(c.state("127.0.1.42"), IpState::cooling);
+  EXPECT_EQ(c.checks("source", "ok"), 2);
+  EXPECT_EQ(c.checks("source", "refused"), 2);
+  EXPECT_EQ(c.checks("upstream", "refused"), 0) << "every series there from the start";
 
   // Its target comes back; after the cooldown (1 min) the next check passes the probation.
   flaky.open(flaky_port);
@@ -203,6 +234,56 @@ TEST(EgressCheckerTest, a_check_without_an_answer_times_out_and_fails) {
   c.run(45s);
   EXPECT_EQ(c.state("127.0.1.44"), IpState::cooling) << "no status line within the timeout";
   EXPECT_EQ(c.state("192.0.2.1"), IpState::cooling) << "its bind fails: on no interface";
+  EXPECT_EQ(c.checks("source", "timeout"), 2);
+  EXPECT_EQ(c.checks("source", "bind_failed"), 2);
+}
+
+TEST(EgressCheckerTest, new_targets_replace_the_running_ones_on_a_schedule_of_their_own) {
+  ipm::test::WhoAmIServer target;
+  Listener closed;
+  const std::uint16_t closed_port = closed.port();
+  closed.close();
+  // http: a check ends once the target has answered, so it has recorded the peer by then.
+  const std::string http = "http://127.0.0.1:" + std::to_string(target.port()) + "/";
+  Checked c("[{kind: source, address: 127.0.1.45, check_interval: 10s, check: \"" + http +
+            "\"}, {kind: source, address: 127.0.1.46, check_interval: 10s, check: \"" + http +
+            "\"}]");
+  EXPECT_EQ(c.run(0s), 1U);
+  EXPECT_FALSE(c.checker.set_targets(c.targets(), c.start + 1s)) << "the same: nothing changes";
+  EXPECT_EQ(c.run(5s), 1U) << "the running schedule kept";
+
+  // A reload: 127.0.1.45's check now goes to a closed port every 4 s, 127.0.1.46 has none.
+  auto next = c.targets();
+  next.pop_back();
+  next[0].check.port = closed_port;
+  next[0].check.text = "http://127.0.0.1:" + std::to_string(closed_port) + "/";
+  next[0].interval = 4s;
+  EXPECT_TRUE(c.checker.set_targets(next, c.start + 6s));
+  EXPECT_EQ(c.checker.size(), 1U);
+  EXPECT_EQ(c.run(6s), 1U) << "the first of the new set runs at once";
+  EXPECT_EQ(c.run(9s), 0U);
+  EXPECT_EQ(c.run(10s), 1U);
+  EXPECT_EQ(c.checks("source", "refused"), 2);
+  EXPECT_EQ(c.state("127.0.1.45"), IpState::cooling);
+  EXPECT_THAT(target.peers(), testing::ElementsAre("127.0.1.45", "127.0.1.46"))
+      << "127.0.1.46 no longer checked";
+}
+
+TEST(CheckResultTest, an_http_check_answered_without_a_good_status_is_bad_status) {
+  using ipm::pool::DialResult;
+  const auto result = [](DialResult r, int code) {
+    ipm::pool::DialOutcome o;
+    o.result = r;
+    o.upstream_code = code;
+    o.check = true;
+    return std::string(ipm::app::check_result(o));
+  };
+  EXPECT_EQ(result(DialResult::ok, 204), "ok");
+  EXPECT_EQ(result(DialResult::other_error, 503), "bad_status");
+  EXPECT_EQ(result(DialResult::other_error, 0), "bad_status") << "no status line";
+  EXPECT_EQ(result(DialResult::other_error, -1), "error") << "the dial's own error";
+  EXPECT_EQ(result(DialResult::upstream_refused, 5), "upstream_refused");
+  EXPECT_EQ(result(DialResult::timeout, -1), "timeout");
 }
 
 }  // namespace

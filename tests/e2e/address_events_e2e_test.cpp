@@ -3,6 +3,7 @@
 // addresses, curl clients running all along, and the test deleting an address (and setting a
 // link down) under them.
 #include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <mutex>
 #include <string>
@@ -86,10 +87,33 @@ class AddressEventsTest : public ::testing::Test {
     std::vector<std::string> argv = {IPM_EXECUTABLE,         "dispatch", "-lport",
                                      std::to_string(proxy_), "-web",     std::to_string(probe_)};
     argv.insert(argv.end(), sources.begin(), sources.end());
-    ipm_ = std::make_unique<ChildProcess>(SpawnOptions{argv,
-                                                       {"IPM_ALLOW_DESTINATIONS=[10.231.0.0/16]"},
-                                                       dir_.path() / "ipm.out",
-                                                       dir_.path() / "ipm.err"});
+    launch(argv, {"IPM_ALLOW_DESTINATIONS=[10.231.0.0/16]"});
+  }
+
+  /// Starts `ipmanager --config` with a socks front end and the source egresses `sources`.
+  void start_yaml(const std::vector<std::string>& sources) {
+    const std::uint16_t base = free_tcp_port_run(2);
+    proxy_ = base;
+    probe_ = base + 1;
+    write_config(sources);
+    launch({IPM_EXECUTABLE, "--config", config_path().string()}, {});
+  }
+  /// Writes the config of start_yaml with `sources` (read again on SIGHUP).
+  void write_config(const std::vector<std::string>& sources) const {
+    std::string egresses;
+    for (const auto& s : sources)
+      egresses +=
+          (egresses.empty() ? "" : ", ") + std::string("{kind: source, address: ") + s + "}";
+    write_file(config_path(), "listen: [{type: socks, port: " + std::to_string(proxy_) +
+                                  "}]\nprobe_port: " + std::to_string(probe_) +
+                                  "\nallow_destinations: [10.231.0.0/16]\negresses: [" + egresses +
+                                  "]\n");
+  }
+  std::filesystem::path config_path() const { return dir_.path() / "config.yaml"; }
+
+  void launch(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+    ipm_ = std::make_unique<ChildProcess>(
+        SpawnOptions{argv, env, dir_.path() / "ipm.out", dir_.path() / "ipm.err"});
     ASSERT_TRUE(wait_for_tcp_port("127.0.0.1", probe_, 10s)) << log();
     ASSERT_TRUE(wait_for_tcp_port("127.0.0.1", proxy_, 10s)) << log();
   }
@@ -167,6 +191,48 @@ TEST_F(AddressEventsTest, a_link_set_down_takes_its_sources_out_and_up_brings_th
   EXPECT_THAT(since(clients.results(), up), testing::Contains("10.231.7.1"));
   const auto all = clients.results();
   EXPECT_LE(std::count(all.begin(), all.end(), "failed"), 1) << log();
+}
+
+TEST_F(AddressEventsTest, sources_added_by_a_reload_are_followed_and_removed_ones_are_not) {
+  ASSERT_EQ(ip_in(ns_, {"addr", "add", "10.231.0.11/24", "dev", "gw0"}), 0);
+  ASSERT_EQ(ip_in(ns_, {"addr", "add", "10.231.0.12/24", "dev", "gw0"}), 0);
+  in_.emplace(ns_.gateway());
+  target_ = std::make_unique<WhoAmIServer>("10.231.0.1");
+  start_yaml({"10.231.0.11"});
+  {
+    Clients clients(dir_, proxy_, url());
+    ASSERT_TRUE(clients.wait_for(0, 2));
+
+    // Added by SIGHUP: 10.231.0.12 (its address is there) takes traffic; 10.231.0.13 (on no
+    // interface) is out at once.
+    write_config({"10.231.0.11", "10.231.0.12", "10.231.0.13"});
+    ASSERT_TRUE(ipm_->signal(SIGHUP));
+    ASSERT_TRUE(logged("SIGHUP: configuration reloaded: applied egresses")) << log();
+    ASSERT_TRUE(logged("source 10.231.0.13: its address or link is gone")) << log();
+    const std::size_t added = clients.count();
+    ASSERT_TRUE(clients.wait_for(added, 6));
+    EXPECT_THAT(since(clients.results(), added), testing::Contains("10.231.0.12"));
+    EXPECT_THAT(since(clients.results(), added), testing::Not(testing::Contains("failed")));
+
+    // The added source's address goes: the watch follows it, as a source of the start.
+    ASSERT_EQ(ip_in(ns_, {"addr", "del", "10.231.0.12/24", "dev", "gw0"}), 0);
+    ASSERT_TRUE(logged("source 10.231.0.12: its address or link is gone")) << log();
+    const std::size_t gone = clients.count();
+    ASSERT_TRUE(clients.wait_for(gone, 6));
+    EXPECT_THAT(since(clients.results(), gone), testing::Each(testing::Eq("10.231.0.11")));
+    EXPECT_THAT(probe(), HasSubstr("\"AvailableIP\":[\"10.231.0.11\"]"));
+  }
+
+  // Removed by SIGHUP: 10.231.0.11 is no longer followed. The kernel's events come in order,
+  // so once 10.231.0.13's return is logged, a line for 10.231.0.11's deletion would be too.
+  write_config({"10.231.0.12", "10.231.0.13"});
+  ASSERT_TRUE(ipm_->signal(SIGHUP));
+  ASSERT_TRUE(logged("0 added, 1 removed (10.231.0.11)")) << log();
+  ASSERT_EQ(ip_in(ns_, {"addr", "del", "10.231.0.11/24", "dev", "gw0"}), 0);
+  ASSERT_EQ(ip_in(ns_, {"addr", "add", "10.231.0.13/24", "dev", "gw0"}), 0);
+  ASSERT_TRUE(logged("source 10.231.0.13: its address is back")) << log();
+  EXPECT_THAT(log(), testing::Not(HasSubstr("source 10.231.0.11: its address or link is gone")));
+  EXPECT_THAT(probe(), HasSubstr("\"AvailableIP\":[\"10.231.0.13\"]"));
 }
 
 }  // namespace

@@ -752,6 +752,51 @@ TEST_F(DispatchTest, an_idle_egress_whose_check_fails_is_taken_out_before_a_clie
     EXPECT_EQ(curl({"--socks5", proxy()}).first, "127.0.1.12");
 }
 
+TEST_F(DispatchTest, a_reload_applies_changed_checks_and_each_check_is_counted) {
+  const std::uint16_t closed = free_tcp_port();
+  const auto config = [&](const std::string& egresses) {
+    return "listen: [{type: mixed, port: PORT}]\nconsecutive_failure: 2\negresses:\n" + egresses;
+  };
+  const std::string good = "tcp://127.0.0.1:" + std::to_string(target_.port());
+  const std::string bad = "tcp://127.0.0.1:" + std::to_string(closed);
+  start_yaml(config("  - {kind: source, address: 127.0.1.14, check_interval: 1s, check: \"" + good +
+                    "\"}\n  - {kind: source, address: 127.0.1.15}\n"));
+  // ipmanager_egress_checks_total{kind="source",result=RESULT}, 0 while absent.
+  const auto checks = [&](const std::string& result) {
+    const std::string series =
+        "ipmanager_egress_checks_total{kind=\"source\",result=\"" + result + "\"} ";
+    const std::string text = metrics();
+    const auto at = text.find(series);
+    return at == std::string::npos ? 0.0 : std::stod(text.substr(at + series.size()));
+  };
+  ASSERT_TRUE(wait_until([&] { return checks("ok") >= 1; }, 10s)) << metrics();
+  EXPECT_THAT(target_.peers(), testing::Each(testing::Eq("127.0.1.14")));
+
+  // SIGHUP: 127.0.1.14's check now fails (a closed port), 127.0.1.15 gets one. Applied at
+  // once: two refused checks take 127.0.1.14 out, 127.0.1.15's checks reach the target.
+  std::string next =
+      config("  - {kind: source, address: 127.0.1.14, check_interval: 1s, check: \"" + bad +
+             "\"}\n  - {kind: source, address: 127.0.1.15, "
+             "check_interval: 1s, check: \"" +
+             good + "\"}\n");
+  next.replace(next.find("PORT"), 4, std::to_string(proxy_port_));
+  write_file(dir_ / "config.yaml", next + "probe_port: " + std::to_string(probe_port_) +
+                                       "\nallow_destinations: [127.0.0.0/8]\n");
+  ASSERT_TRUE(ipm_->signal(SIGHUP));
+  EXPECT_TRUE(wait_until(
+      [&] { return probe().find("\"AvailableIP\":[\"127.0.1.15\"]") != std::string::npos; }, 10s))
+      << probe() << read_file(dir_ / "ipm.err");
+  EXPECT_THAT(read_file(dir_ / "ipm.err"),
+              HasSubstr("SIGHUP: configuration reloaded: applied egresses"));
+  EXPECT_GE(checks("refused"), 2);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        const auto peers = target_.peers();
+        return std::count(peers.begin(), peers.end(), "127.0.1.15") >= 1;
+      },
+      10s));
+}
+
 TEST_F(DispatchTest, bad_input_is_answered_or_closed_and_hurts_no_one) {
   start({"127.0.1.10"}, {"IPM_HANDSHAKE_TIMEOUT=1s"});
   const pid_t pid = ipm_->pid();
