@@ -1,4 +1,5 @@
-// A SOCKS5 load generator and its backend in one program, for tests/bench/socks_vs_peers.sh.
+// A SOCKS5 and HTTP CONNECT load generator and its backend in one program, for
+// tests/bench/socks_vs_peers.sh.
 //
 //   socks_bench_client --proxy-port P --mode handshake --seconds S --concurrency C
 //       C client threads, each in a loop for S seconds: connect to the proxy, greeting (read
@@ -9,6 +10,8 @@
 //       Prints MB/s (all connections together, first request to last byte).
 //   socks_bench_client --mode idle --proxy-port P --concurrency C --seconds S
 //       Opens C SOCKS connections through the proxy to the backend, holds them S seconds.
+//   --protocol http (any mode): the proxy is asked by `CONNECT 127.0.0.1:PORT HTTP/1.1`
+//       instead of the SOCKS5 greeting and CONNECT (default --protocol socks5).
 //
 // The backend (127.0.0.1, a free port) is an epoll loop on its own thread that echoes a
 // request and closes; a bulk request ("B <bytes>\n") gets a thread that writes the bytes.
@@ -160,21 +163,26 @@ class Backend {
   std::thread thread_;
 };
 
-// Connects to the proxy and asks it for the backend; -1 on failure.
-int socks_connect(std::uint16_t proxy_port, std::uint16_t backend_port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  const int on = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-  const timeval limit{10, 0};  // a stuck proxy fails the connection, not the run
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(proxy_port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
+// Asks an HTTP proxy for the backend (CONNECT) and reads its answer's head, which must be a
+// 2xx; nothing follows the head before the client speaks.
+bool http_connect(int fd, std::uint16_t backend_port) {
+  const std::string target = "127.0.0.1:" + std::to_string(backend_port);
+  const std::string request = "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n\r\n";
+  if (!write_all(fd, request.data(), request.size()))
+    return false;
+  std::string head;
+  char buf[512];
+  while (head.find("\r\n\r\n") == std::string::npos) {
+    const ssize_t r = ::recv(fd, buf, sizeof buf, 0);
+    if (r <= 0 || head.size() > 4096)
+      return false;
+    head.append(buf, static_cast<std::size_t>(r));
   }
+  return head.size() > 12 && head.starts_with("HTTP/1.") && head[9] == '2';
+}
+
+// Asks a SOCKS5 proxy for the backend (no authentication).
+bool socks5_connect(int fd, std::uint16_t backend_port) {
   // Greeting, then CONNECT: not pipelined, since microsocks reads the greeting with one recv
   // and drops what came with it.
   const char greeting[] = {5, 1, 0};
@@ -190,9 +198,24 @@ int socks_connect(std::uint16_t proxy_port, std::uint16_t backend_port) {
                           static_cast<char>(backend_port & 0xFF)};
   char method[2];
   char answer[10];
-  if (!write_all(fd, greeting, sizeof greeting) || !read_exactly(fd, method, sizeof method) ||
-      method[0] != 5 || method[1] != 0 || !write_all(fd, request, sizeof request) ||
-      !read_exactly(fd, answer, sizeof answer) || answer[0] != 5 || answer[1] != 0) {
+  return write_all(fd, greeting, sizeof greeting) && read_exactly(fd, method, sizeof method) &&
+         method[0] == 5 && method[1] == 0 && write_all(fd, request, sizeof request) &&
+         read_exactly(fd, answer, sizeof answer) && answer[0] == 5 && answer[1] == 0;
+}
+
+// Connects to the proxy and asks it for the backend (HTTP CONNECT or SOCKS5); -1 on failure.
+int proxy_connect(std::uint16_t proxy_port, std::uint16_t backend_port, bool http) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int on = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  const timeval limit{10, 0};  // a stuck proxy fails the connection, not the run
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(proxy_port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      !(http ? http_connect(fd, backend_port) : socks5_connect(fd, backend_port))) {
     ::close(fd);
     return -1;
   }
@@ -205,6 +228,7 @@ struct Options {
   double seconds = 3;
   int concurrency = 16;
   long long bytes = 256LL << 20;
+  bool http = false;  ///< --protocol http: HTTP CONNECT instead of SOCKS5
 };
 
 Options parse(int argc, char** argv) {
@@ -222,6 +246,9 @@ Options parse(int argc, char** argv) {
       o.concurrency = std::atoi(v);
     else if (k == "--bytes")
       o.bytes = std::atoll(v);
+    else if (k == "--protocol" &&
+             (std::string_view(v) == "socks5" || std::string_view(v) == "http"))
+      o.http = std::string_view(v) == "http";
     else {
       std::fprintf(stderr, "unknown option %s\n", argv[i]);
       std::exit(2);
@@ -251,7 +278,7 @@ int main(int argc, char** argv) {
         std::memset(request, 'q', sizeof request);
         char answer[32];
         while (Clock::now() < until) {
-          const int fd = socks_connect(o.proxy_port, backend.port());
+          const int fd = proxy_connect(o.proxy_port, backend.port(), o.http);
           const bool ok = fd >= 0 && write_all(fd, request, sizeof request) &&
                           read_exactly(fd, answer, sizeof answer);
           if (fd >= 0)
@@ -263,7 +290,7 @@ int main(int argc, char** argv) {
   } else if (o.mode == "bulk") {
     for (int t = 0; t < o.concurrency; ++t) {
       threads.emplace_back([&] {
-        const int fd = socks_connect(o.proxy_port, backend.port());
+        const int fd = proxy_connect(o.proxy_port, backend.port(), o.http);
         const std::string ask = "B " + std::to_string(o.bytes) + "\n";
         long long got = 0;
         if (fd >= 0 && write_all(fd, ask.data(), ask.size())) {
@@ -285,7 +312,7 @@ int main(int argc, char** argv) {
   } else if (o.mode == "idle") {
     std::vector<int> fds;
     for (int i = 0; i < o.concurrency; ++i) {
-      const int fd = socks_connect(o.proxy_port, backend.port());
+      const int fd = proxy_connect(o.proxy_port, backend.port(), o.http);
       if (fd < 0 || !write_all(fd, "I", 1)) {
         failed.fetch_add(1);
         continue;
