@@ -43,6 +43,7 @@ test_packages=(
 )
 bench_packages=(haproxy iperf3 wrk libnginx-mod-stream jq time
   microsocks dante-server  # the SOCKS5 peers of tests/bench/socks_vs_peers.sh
+  tinyproxy-bin  # its HTTP CONNECT peer (the binary alone: the tinyproxy package starts a service)
   linux-perf)  # perf record/report: the profiles behind tests/bench/replay_vs_mtail.sh's figures
 
 mode=deploy
