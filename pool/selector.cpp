@@ -1,5 +1,7 @@
 #include "pool/selector.hpp"
 
+#include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 namespace ipm::pool {
@@ -125,9 +127,25 @@ void Selector::set_policy(config::Selection policy) {
   swap_in(*snapshot());  // same IPs and counters, the schedule rebuilt for the new policy
 }
 
+Schedule build_schedule(const Snapshot& s, config::Selection policy, const Snapshot* before) {
+  const bool use_weight =
+      policy == config::Selection::weighted || policy == config::Selection::least_conn;
+  return before == nullptr ? Schedule::build(s.ips, use_weight)
+                           : Schedule::build(s.ips, use_weight, &before->ips, &before->schedule);
+}
+
 void Selector::swap_in(Snapshot next) {
   next.policy = policy_.load(std::memory_order_relaxed);
-  next.schedule = build_schedule(next, next.policy);
+  // Built beside the current snapshot: only the chunks that changed get a new piece.
+  const std::shared_ptr<const Snapshot> before = snapshot();
+  next.schedule = build_schedule(next, next.policy, before.get());
+#ifndef NDEBUG
+  // Debug builds (every test) check the spliced schedule against one built from scratch.
+  if (next.schedule.to_vector() != build_schedule(next, next.policy).to_vector()) {
+    std::fprintf(stderr, "Selector::publish: the spliced schedule differs from a fresh one\n");
+    std::abort();
+  }
+#endif
   auto published = std::make_shared<const Snapshot>(std::move(next));
   {
     std::lock_guard current_lock(current_mutex_);
@@ -220,7 +238,7 @@ std::uint32_t Selector::draw(const Snapshot& s) {
       return load_b * weight_a < load_a * weight_b ? b : a;  // load/weight, ties to a
     }
   }
-  return schedule.front();
+  return schedule[0];
 }
 
 }  // namespace ipm::pool

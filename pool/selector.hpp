@@ -116,9 +116,10 @@ class Selector {
   std::unordered_map<std::string, std::shared_ptr<ActiveCount>> counters_;
 };
 
-/// Builds the smooth schedule for `s` under `policy` (exposed for tests and benchmarks):
-/// IP i gets slots proportional to weight_i x share_i (weight 1 unless the policy is weighted
-/// or least_conn), at most ~65,536 slots in all, each selectable IP at least one.
-std::vector<std::uint32_t> build_schedule(const Snapshot& s, config::Selection policy);
+/// Builds the smooth schedule for `s` under `policy` (exposed for tests and benchmarks): IP i
+/// gets positions proportional to weight_i x share_i (weight 1 unless the policy is weighted
+/// or least_conn). With `before`, the pieces of the chunks `s` shares with it are kept.
+Schedule build_schedule(const Snapshot& s, config::Selection policy,
+                        const Snapshot* before = nullptr);
 
 }  // namespace ipm::pool

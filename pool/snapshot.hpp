@@ -11,6 +11,7 @@
 #include "config/config.hpp"
 #include "pool/egress.hpp"
 #include "pool/ip_state.hpp"
+#include "pool/schedule.hpp"
 #include "pool/site_name.hpp"
 #include "pool/snapshot_entries.hpp"
 
@@ -55,9 +56,9 @@ struct Snapshot {
   std::uint64_t version = 0;                                  ///< strictly increasing per engine
 
   /// Filled by Selector::publish: indices into `ips`, each selectable IP appearing in
-  /// proportion to weight x share, interleaved smoothly (stride scheduling, the
-  /// smoothness nginx's smooth weighted round robin gives). Empty when nothing is selectable.
-  std::vector<std::uint32_t> schedule;
+  /// proportion to weight x share, interleaved smoothly (see Schedule), sharing the pieces of
+  /// unchanged chunks with the snapshot published before. Empty when nothing is selectable.
+  Schedule schedule;
   /// Filled by Selector::publish: the policy `schedule` was built for (they change together).
   config::Selection policy = config::Selection::least_conn;
 

@@ -6,9 +6,9 @@
 //   - Connection: the proxy's per-connection path through PoolEgressSource: pick, dial
 //     outcome reported to the engine, opened, closed;
 //   - StateChange: a ban and an unban through SharedEngine; each publishes a new snapshot
-//     for selection (the snapshot swap). Only the changed IP's chunk of entries is built
-//     again, but the selection schedule still is over every IP, so this one still grows
-//     with the pool; it is printed to show by how much.
+//     for selection (the snapshot swap). Only the changed IP's chunk of entries and its
+//     piece of the selection schedule are built again; what is left per swap is a pointer
+//     per chunk (64 IPs).
 // Every IP holds 100 history entries before the timing starts.
 //
 //   build/release/tests/bench/large_pool_bench --benchmark_min_time=0.3

@@ -184,7 +184,7 @@ TEST(SelectorTest, weighted_spreads_smoothly_not_in_blocks) {
   s.ips.push_back(entry(1, IpState::available, 1.0, 5));
   s.ips.push_back(entry(2, IpState::available, 1.0, 1));
   s.ips.push_back(entry(3, IpState::available, 1.0, 1));
-  const auto schedule = ipm::pool::build_schedule(s, Selection::weighted);
+  const auto schedule = ipm::pool::build_schedule(s, Selection::weighted).to_vector();
   ASSERT_EQ(schedule.size(), 7U);
   // nginx's smooth WRR gives a a b a c a a for 5:1:1; never more than 3 a's in a row here.
   int run = 0;
