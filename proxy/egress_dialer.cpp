@@ -4,6 +4,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <memory>
 
@@ -14,6 +17,7 @@
 
 #include "proxy/dialer.hpp"
 #include "proxy/io_errors.hpp"
+#include "proxy/native_socket.hpp"
 #include "proxy/protocol/upstream_client.hpp"
 
 namespace ipm::proxy {
@@ -81,35 +85,70 @@ asio::awaitable<EgressAttempt> dial_source(tcp::socket& socket, const pool::Egre
     a.error = boost::system::errc::make_error_code(errc_t::address_family_not_supported);
     co_return a;
   }
-  socket.open(to.protocol(), ec);
-  if (ec) {
+  // Non-blocking from birth and connected by hand, as the tcp front end's dialer does: Asio's
+  // open() and async_connect would add an ioctl(FIONBIO) and a poll(2) to every session.
+  const int fd = open_nonblocking(to.protocol(), ec);
+  if (fd < 0) {
     a.result = pool::DialResult::other_error;
     a.error = ec;
     a.local = out_of_resources(ec);
     co_return a;
   }
-  const int fd = socket.native_handle();
+  const auto fail = [&](pool::DialResult result, boost::system::error_code error) {
+    ::close(fd);
+    a.result = result;
+    a.error = error;
+    a.took = since(started);
+  };
   const int on = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
   if (!egress.interface.empty() &&
       ::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, egress.interface.c_str(),
                    static_cast<socklen_t>(egress.interface.size())) != 0) {
-    a.result = pool::DialResult::bind_failed;
-    a.error = errno_code();
-    socket.close(ec);
+    fail(pool::DialResult::bind_failed, errno_code());
     co_return a;
   }
   // The port is picked at connect(2), per destination: binding does not use up ports.
   ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof on);
-  socket.bind(tcp::endpoint(local, 0), ec);
+  const tcp::endpoint from(local, 0);
+  if (::bind(fd, from.data(), from.size()) != 0) {
+    fail(pool::DialResult::bind_failed, errno_code());
+    co_return a;
+  }
+  if (::connect(fd, to.data(), to.size()) != 0 && errno != EINPROGRESS && errno != EINTR) {
+    const auto connect_ec = errno_code();
+    fail(dial_result(connect_ec, false), connect_ec);
+    a.local = out_of_resources(connect_ec);
+    co_return a;
+  }
+  // Registered with the reactor only now that it is connecting (see open_nonblocking()).
+  adopt(socket, to.protocol(), fd, ec);
   if (ec) {
-    a.result = pool::DialResult::bind_failed;
+    a.result = pool::DialResult::other_error;
     a.error = ec;
-    socket.close(ec);
+    a.local = out_of_resources(ec);
     a.took = since(started);
     co_return a;
   }
-  auto [connect_ec] = co_await socket.async_connect(to, kAwait);
+  // A connect over loopback (or to a near host) is often done by now: asking again saves the
+  // wait for writability and the getsockopt after it.
+  boost::system::error_code connect_ec;
+  bool waited = false;
+  if (::connect(fd, to.data(), to.size()) == 0 || errno == EISCONN) {
+  } else if (errno != EALREADY && errno != EINPROGRESS && errno != EINTR) {
+    connect_ec = errno_code();
+  } else {
+    waited = true;
+    auto [wait_ec] = co_await socket.async_wait(tcp::socket::wait_write, kAwait);
+    int error = 0;
+    socklen_t length = sizeof(error);
+    if (wait_ec)
+      connect_ec = wait_ec;
+    else if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0)
+      connect_ec = errno_code();
+    else if (error != 0)
+      connect_ec = errno_code(error);
+  }
   a.took = since(started);
   if (connect_ec || expired) {
     a.result = dial_result(connect_ec, expired);
@@ -118,6 +157,8 @@ asio::awaitable<EgressAttempt> dial_source(tcp::socket& socket, const pool::Egre
     socket.close(ec);
     co_return a;
   }
+  if (!waited)
+    expect_no_data(socket);  // registered since the reactor last waited
   a.bound = to_destination(socket.local_endpoint(ec));
   co_return a;
 }
