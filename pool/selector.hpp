@@ -96,7 +96,8 @@ class Selector {
 
  private:
   std::optional<std::uint32_t> choose(const Snapshot& s, const Request& request,
-                                      std::span<const std::string> exclude, const SiteRules* rules);
+                                      std::span<const std::string> exclude, const SiteRules* rules,
+                                      std::uint32_t first);  // `first`: pick()'s first draw
   std::uint32_t draw(const Snapshot& s);
 
   const std::shared_ptr<const Snapshot>& current_for_this_thread();

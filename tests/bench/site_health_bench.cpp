@@ -6,6 +6,7 @@
 //   - Pick/0 and Pick/1: one selection from the published snapshot without a site and with
 //     one drawn from the same Zipf law, while 5% of the (IP, site) pairs of the 1,000 most
 //     failing sites are out for their site (the snapshot's per-site rules); no engine lock;
+//   - PickRatio: the two picks above alternating in batches, their median batches and ratio;
 //   - SourcePick/0 and SourcePick/1: the tcp front end's pick through PoolEgressSource
 //     without a target and with one ("www.sN.example", grouped to its site by libpsl).
 //
@@ -152,6 +153,50 @@ void BM_Pick(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// Pick/0 and Pick/1 run seconds apart, and on a shared VM the machine's speed moves more
+// between them than the site costs. PickRatio alternates batches of 4,096 picks without and
+// with a site in the same loop and reports each one's median batch: the ratio of the two is
+// the figure the issue asks for (with a site within 1.2x of without).
+void BM_PickRatio(benchmark::State& state) {
+  World w(true);
+  publish_with_site_rules(w);
+  std::vector<std::string> texts;
+  for (std::size_t k = 0; k < 4096; ++k)
+    texts.push_back(w.sites[w.draws[k]]);
+  const std::vector<ipm::pool::SiteName> ring(texts.begin(), texts.end());
+  ipm::pool::Request plain = ipm::pool::kNginxRequest;
+  ipm::pool::Request for_site = ipm::pool::kNginxRequest;
+  std::vector<double> plain_ns;
+  std::vector<double> site_ns;
+  const auto batch = [&](bool with_site) {
+    const auto start = std::chrono::steady_clock::now();
+    for (std::size_t n = 0; n < 4096; ++n) {
+      ipm::pool::Request& request = with_site ? for_site : plain;
+      if (with_site)
+        request.site = ring[n];
+      auto p = w.selector.pick(request);
+      benchmark::DoNotOptimize(p);
+    }
+    return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start)
+               .count() /
+           4096;
+  };
+  for (auto _ : state) {
+    plain_ns.push_back(batch(false));
+    site_ns.push_back(batch(true));
+  }
+  const auto median = [](std::vector<double>& v) {
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+  };
+  const double without = median(plain_ns);
+  const double with = median(site_ns);
+  state.counters["pick_ns"] = without;
+  state.counters["pick_for_site_ns"] = with;
+  state.counters["ratio"] = with / without;
+  state.SetItemsProcessed(state.iterations() * 2 * 4096);
+}
+
 void BM_SourcePick(benchmark::State& state) {
   World w(true);
   publish_with_site_rules(w);
@@ -174,6 +219,7 @@ void BM_SourcePick(benchmark::State& state) {
 
 BENCHMARK(BM_Apply)->Arg(0)->Arg(1);
 BENCHMARK(BM_Pick)->Arg(0)->Arg(1);
+BENCHMARK(BM_PickRatio);
 BENCHMARK(BM_SourcePick)->Arg(0)->Arg(1);
 
 }  // namespace
