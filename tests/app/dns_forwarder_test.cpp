@@ -16,6 +16,7 @@
 
 #include "proxy/protocol/dns_message.hpp"
 #include "proxy/round_robin_source.hpp"
+#include "tests/support/counter_value.hpp"
 
 namespace {
 
@@ -75,18 +76,8 @@ struct Forwarder {
   }
   udp::endpoint endpoint() const { return forwarder->local_endpoint(); }
   double count(const std::string& transport, const std::string& result) {
-    for (const auto& family : registry.Collect()) {
-      if (family.name != "ipmanager_dns_queries_total")
-        continue;
-      for (const auto& m : family.metric) {
-        std::map<std::string, std::string> labels;
-        for (const auto& l : m.label)
-          labels[l.name] = l.value;
-        if (labels["transport"] == transport && labels["result"] == result)
-          return m.counter.value;
-      }
-    }
-    return -1;
+    return ipm::test::counter_value(registry, "ipmanager_dns_queries_total",
+                                    {{"transport", transport}, {"result", result}});
   }
 
   asio::io_context io;

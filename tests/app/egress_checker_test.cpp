@@ -8,8 +8,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <map>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
@@ -24,6 +22,7 @@
 #include "proxy/resolver.hpp"
 #include "strategy/shared_engine.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/counter_value.hpp"
 #include "tests/support/whoami_server.hpp"
 
 namespace {
@@ -117,18 +116,8 @@ class Checked {
 
   /// ipmanager_egress_checks_total{kind,result}; -1 when the series is missing.
   double checks(const std::string& kind, const std::string& result) {
-    for (const auto& family : registry.Collect()) {
-      if (family.name != "ipmanager_egress_checks_total")
-        continue;
-      for (const auto& m : family.metric) {
-        std::map<std::string, std::string> labels;
-        for (const auto& l : m.label)
-          labels[l.name] = l.value;
-        if (labels["kind"] == kind && labels["result"] == result)
-          return m.counter.value;
-      }
-    }
-    return -1;
+    return ipm::test::counter_value(registry, "ipmanager_egress_checks_total",
+                                    {{"kind", kind}, {"result", result}});
   }
 
   const ipm::pool::TimePoint start = ipm::pool::Clock::now();

@@ -26,6 +26,7 @@
 #include "proxy/resolver.hpp"
 #include "strategy/shared_engine.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/counter_value.hpp"
 #include "tests/support/whoami_server.hpp"
 
 namespace {
@@ -108,18 +109,8 @@ class Pool {
   }
 
   double dials(const std::string& kind, const std::string& result) {
-    for (const auto& family : registry.Collect()) {
-      if (family.name != "ipmanager_proxy_egress_dials_total")
-        continue;
-      for (const auto& m : family.metric) {
-        std::map<std::string, std::string> labels;
-        for (const auto& l : m.label)
-          labels[l.name] = l.value;
-        if (labels["front_end"] == "socks" && labels["kind"] == kind && labels["result"] == result)
-          return m.counter.value;
-      }
-    }
-    return -1;
+    return ipm::test::counter_value(registry, "ipmanager_proxy_egress_dials_total",
+                                    {{"front_end", "socks"}, {"kind", kind}, {"result", result}});
   }
 
   asio::io_context io;
