@@ -9,11 +9,15 @@ std::string to_string(const Egress& e) {
 }
 
 bool can_serve(const Egress& e, const Request& r) {
-  if ((r.kinds & Request::kind_bit(e.kind)) == 0)
+  return can_serve(e.kind, e.family, r);
+}
+
+bool can_serve(EgressKind kind, Family family, const Request& r) {
+  if ((r.kinds & Request::kind_bit(kind)) == 0)
     return false;
   // A destination reachable over either family can take any egress; one of a single
   // family needs an egress of that family (or one that takes both).
-  return e.family == Family::any || r.family == Family::any || e.family == r.family;
+  return family == Family::any || r.family == Family::any || family == r.family;
 }
 
 }  // namespace ipm::pool

@@ -69,5 +69,7 @@ inline const Request kNginxRequest{};
 
 /// Whether `e` can serve `r`: its kind is wanted and it reaches the destination's family.
 bool can_serve(const Egress& e, const Request& r);
+/// The same for an egress of `kind` reaching `family`.
+bool can_serve(EgressKind kind, Family family, const Request& r);
 
 }  // namespace ipm::pool

@@ -67,6 +67,16 @@ std::shared_ptr<const Schedule::Piece> Schedule::make_piece(const SnapshotEntrie
   if (scales.rounds > 1)
     std::sort(keys.begin(), keys.end());  // with one round the keys are in index order
   auto piece = std::make_shared<Piece>();
+  piece->candidates.reserve(chunk.size());
+  for (const auto& e : chunk) {
+    piece->candidates.push_back(Candidate{.active = e.active.get(),
+                                          .weight = std::max<std::uint32_t>(e.egress.weight, 1),
+                                          .share = static_cast<float>(e.share),
+                                          .kind = e.egress.kind,
+                                          .family = e.egress.family,
+                                          .state = e.state,
+                                          .target = e.target});
+  }
   piece->slots.reserve(keys.size());
   for (std::size_t i = 0; i < keys.size(); ++i) {
     const auto round = static_cast<std::uint32_t>(keys[i] >> 32);
@@ -125,6 +135,9 @@ Schedule Schedule::build(const SnapshotEntries& ips, bool use_weight,
 }
 
 void Schedule::index_runs() {
+  candidates_.reserve(pieces_.size());
+  for (const auto& piece : pieces_)
+    candidates_.push_back(piece->candidates.data());
   // (round, chunk, run): the schedule's order. One round: the chunks' order, no sort.
   std::vector<std::tuple<std::uint32_t, std::uint32_t, std::uint32_t>> runs;
   for (std::size_t c = 0; c < pieces_.size(); ++c) {

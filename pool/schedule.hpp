@@ -9,6 +9,19 @@
 
 namespace ipm::pool {
 
+/// What a draw reads of one IP, packed per chunk beside the schedule: a pick reads a small
+/// contiguous array for its candidates instead of an entry (a few cache lines each,
+/// scattered over the pool) per candidate. The fields a draw compares come first.
+struct Candidate {
+  ActiveCount* active = nullptr;  ///< the entry's counter (the entry keeps it alive)
+  std::uint32_t weight = 1;       ///< the egress's weight, at least 1
+  float share = 0.0F;             ///< the entry's share
+  EgressKind kind = EgressKind::nginx;
+  Family family = Family::any;
+  IpState state = IpState::available;
+  std::shared_ptr<const PickTarget> target;  ///< what a Pick of the IP holds
+};
+
 /// The selection schedule of a snapshot: indices into its entries, each selectable IP
 /// appearing in proportion to weight x share (weight 1 unless the policy uses weights), at
 /// most ~65,536 positions in all, each selectable IP at least once.
@@ -37,6 +50,10 @@ class Schedule {
   bool empty() const { return size_ == 0; }
   /// The IP index at position p (< size()): a binary search over the runs, one read.
   std::uint32_t operator[](std::size_t p) const;
+  /// What a draw reads of IP i (an index into the entries the schedule was built from).
+  const Candidate& candidate(std::uint32_t i) const {
+    return candidates_[i / SnapshotEntries::kChunk][i % SnapshotEntries::kChunk];
+  }
   /// Every position in order (tests, and the rare full scans).
   std::vector<std::uint32_t> to_vector() const;
   /// Pieces this build made rather than shared with `before` (what a change cost).
@@ -62,6 +79,7 @@ class Schedule {
     std::vector<std::uint32_t> slots;  // IP indices into the snapshot's entries
     std::vector<std::uint32_t> run_rounds;
     std::vector<std::uint32_t> run_begins;  // into slots; a run ends where the next begins
+    std::vector<Candidate> candidates;      // one per entry of the chunk
   };
 
   static ChunkStats stats_of(const SnapshotEntries::Chunk& chunk, bool use_weight);
@@ -77,6 +95,7 @@ class Schedule {
   // them from starts_[k] (into a piece held by pieces_).
   std::vector<std::uint32_t> ends_;
   std::vector<const std::uint32_t*> starts_;
+  std::vector<const Candidate*> candidates_;  // per chunk: its piece's candidates
   std::size_t size_ = 0;
   std::size_t pieces_built_ = 0;
 };

@@ -26,7 +26,8 @@ std::uint32_t random_below(std::size_t n) {
 
 bool is_excluded(const Snapshot& s, std::uint32_t i, const Request& request,
                  std::span<const std::string> exclude) {
-  if (!can_serve(s.ips[i].egress, request))
+  const Candidate& c = s.schedule.candidate(i);
+  if (!can_serve(c.kind, c.family, request))
     return true;
   for (const auto& ip : exclude) {
     if (s.ips[i].egress.ip == ip)
@@ -53,6 +54,11 @@ std::atomic<std::uint64_t> next_selector_id{1};
 Pick::Pick(const SnapshotEntry& entry, std::uint32_t index, bool fallback)
     : target_(entry.target), index_(index), state_(entry.state), fallback_(fallback) {
   target_->active->value.fetch_add(1, std::memory_order_relaxed);
+}
+
+Pick::Pick(const Candidate& candidate, std::uint32_t index, bool fallback)
+    : target_(candidate.target), index_(index), state_(candidate.state), fallback_(fallback) {
+  candidate.active->value.fetch_add(1, std::memory_order_relaxed);
 }
 
 Pick& Pick::operator=(Pick&& other) noexcept {
@@ -191,7 +197,7 @@ std::optional<Pick> Selector::pick(const Request& request, std::span<const std::
     index = choose(snap, request, exclude, nullptr, draw(snap));  // all out for the site
   if (!index)
     return std::nullopt;
-  return Pick(snap.ips[*index], *index, snap.least_bad_fallback);
+  return Pick(snap.schedule.candidate(*index), *index, snap.least_bad_fallback);
 }
 
 bool Selector::has_site_rules() {
@@ -230,15 +236,17 @@ std::uint32_t Selector::draw(const Snapshot& s) {
       // Power of two choices over the weighted schedule. An IP on probation wins its draw
       // outright: balancing it by connection count would hand it more than its share.
       const std::uint32_t a = schedule[random_below(schedule.size())];
-      if (s.ips[a].share < 1.0)
+      const Candidate& ca = schedule.candidate(a);
+      if (ca.share < 1.0F)
         return a;
       const std::uint32_t b = schedule[random_below(schedule.size())];
-      if (b == a || s.ips[b].share < 1.0)
+      const Candidate& cb = schedule.candidate(b);
+      if (b == a || cb.share < 1.0F)
         return a;
-      const std::uint64_t load_a = s.ips[a].active->value.load(std::memory_order_relaxed);
-      const std::uint64_t load_b = s.ips[b].active->value.load(std::memory_order_relaxed);
-      const std::uint64_t weight_a = std::max<std::uint32_t>(s.ips[a].egress.weight, 1);
-      const std::uint64_t weight_b = std::max<std::uint32_t>(s.ips[b].egress.weight, 1);
+      const std::uint64_t load_a = ca.active->value.load(std::memory_order_relaxed);
+      const std::uint64_t load_b = cb.active->value.load(std::memory_order_relaxed);
+      const std::uint64_t weight_a = ca.weight;
+      const std::uint64_t weight_b = cb.weight;
       return load_b * weight_a < load_a * weight_b ? b : a;  // load/weight, ties to a
     }
   }

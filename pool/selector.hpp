@@ -21,6 +21,7 @@ namespace ipm::pool {
 class Pick {
  public:
   Pick(const SnapshotEntry& entry, std::uint32_t index, bool fallback);
+  Pick(const Candidate& candidate, std::uint32_t index, bool fallback);
   Pick(Pick&& other) noexcept = default;
   Pick& operator=(Pick&& other) noexcept;
   Pick(const Pick&) = delete;
