@@ -88,7 +88,7 @@ PoolEgressSource::Offer PoolEgressSource::offer(const clients::SourceIpRules* ru
 
 pool::Pick PoolEgressSource::pick_at(const Offer& o, std::size_t k) {
   const std::uint32_t i = o.indices[k];
-  return pool::Pick(o.snap->ips[i], i, o.snap->least_bad_fallback);
+  return pool::Pick(o.snap->schedule.candidate(i), i, o.snap->least_bad_fallback);
 }
 
 void PoolEgressSource::set_rules(std::shared_ptr<const clients::SourceIpRules> rules) {

@@ -51,11 +51,6 @@ std::atomic<std::uint64_t> next_selector_id{1};
 
 }  // namespace
 
-Pick::Pick(const SnapshotEntry& entry, std::uint32_t index, bool fallback)
-    : target_(entry.target), index_(index), state_(entry.state), fallback_(fallback) {
-  target_->active->value.fetch_add(1, std::memory_order_relaxed);
-}
-
 Pick::Pick(const Candidate& candidate, std::uint32_t index, bool fallback)
     : target_(candidate.target), index_(index), state_(candidate.state), fallback_(fallback) {
   candidate.active->value.fetch_add(1, std::memory_order_relaxed);

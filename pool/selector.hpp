@@ -20,7 +20,6 @@ namespace ipm::pool {
 /// the Pick's lifetime whatever is published meanwhile.
 class Pick {
  public:
-  Pick(const SnapshotEntry& entry, std::uint32_t index, bool fallback);
   Pick(const Candidate& candidate, std::uint32_t index, bool fallback);
   Pick(Pick&& other) noexcept = default;
   Pick& operator=(Pick&& other) noexcept;

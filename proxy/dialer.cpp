@@ -11,6 +11,7 @@
 
 #include "clients/sticky_key.hpp"
 #include "pool/time.hpp"
+#include "proxy/connect_by_hand.hpp"
 #include "proxy/io_errors.hpp"
 #include "proxy/native_socket.hpp"
 
@@ -48,21 +49,6 @@ FirstSend send_first_bytes(Connection& c) {
   } else if (sent < 0 && !try_again(errno)) {
     result.error = errno_code();
   }
-  return result;
-}
-
-// Without first bytes to send, a second connect(2) asks the same question: 0 (or EISCONN) once
-// the handshake is done, the error once it failed, EALREADY while it goes on. One syscall
-// instead of a readiness wait, its epoll_ctl and getsockopt(SO_ERROR).
-FirstSend connect_again(Connection& c, const tcp::endpoint& endpoint) {
-  FirstSend result;
-  if (c.first_size != 0)
-    return result;  // send_first_bytes() answered EAGAIN: still connecting
-  if (::connect(c.egress.native_handle(), endpoint.data(), endpoint.size()) == 0 ||
-      errno == EISCONN)
-    result.connected = true;
-  else if (errno != EALREADY && errno != EINPROGRESS && errno != EINTR)
-    result.error = errno_code();
   return result;
 }
 
@@ -182,11 +168,8 @@ asio::awaitable<Dialer::Attempt> Dialer::dial_once(Connection& c, DialWatch& wat
   const int on = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 
-  // connect(2) by hand: Asio's async_connect adds a poll(2) before its getsockopt(SO_ERROR).
   const auto started = SteadyClock::now();
-  if (::connect(fd, endpoint.data(), endpoint.size()) != 0 && errno != EINPROGRESS &&
-      errno != EINTR) {
-    a.error = errno_code();
+  if ((a.error = start_connect(fd, endpoint))) {
     ::close(fd);
     a.took = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started);
     co_return a;
@@ -195,26 +178,19 @@ asio::awaitable<Dialer::Attempt> Dialer::dial_once(Connection& c, DialWatch& wat
   adopt(c.egress, endpoint.protocol(), fd, a.error);
   if (a.error)
     co_return a;
-  bool waited = false;
-  if (const FirstSend first = send_first_bytes(c); first.connected || first.error) {
-    a.error = first.error;
-  } else if (const FirstSend again = connect_again(c, endpoint); again.connected || again.error) {
-    a.error = again.error;
+  std::optional<boost::system::error_code> done;
+  if (const FirstSend first = send_first_bytes(c); first.connected || first.error)
+    done = first.error;
+  else if (c.first_size == 0)  // with first bytes, their EAGAIN said it is still connecting
+    done = connect_again(fd, endpoint);
+  const bool waited = !done;
+  if (done) {
+    a.error = *done;
   } else {
-    waited = true;
     watch.watch(c, started);
-    auto [ec] = co_await c.egress.async_wait(tcp::socket::wait_write, kAwait);
+    const boost::system::error_code ec = co_await wait_connected(c.egress);
     watch.unwatch(c);
-    int error = 0;
-    socklen_t length = sizeof(error);
-    if (c.dial_expired)
-      a.error = boost::system::errc::make_error_code(errc_t::timed_out);
-    else if (ec)
-      a.error = ec;
-    else if (::getsockopt(c.egress.native_handle(), SOL_SOCKET, SO_ERROR, &error, &length) != 0)
-      a.error = errno_code();
-    else if (error != 0)
-      a.error = errno_code(error);
+    a.error = c.dial_expired ? boost::system::errc::make_error_code(errc_t::timed_out) : ec;
   }
   a.took = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started);
   if (a.error)

@@ -6,8 +6,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
-
 #include <memory>
 
 #include <boost/asio/as_tuple.hpp>
@@ -15,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "proxy/connect_by_hand.hpp"
 #include "proxy/dialer.hpp"
 #include "proxy/io_errors.hpp"
 #include "proxy/native_socket.hpp"
@@ -115,8 +114,7 @@ asio::awaitable<EgressAttempt> dial_source(tcp::socket& socket, const pool::Egre
     fail(pool::DialResult::bind_failed, errno_code());
     co_return a;
   }
-  if (::connect(fd, to.data(), to.size()) != 0 && errno != EINPROGRESS && errno != EINTR) {
-    const auto connect_ec = errno_code();
+  if (const auto connect_ec = start_connect(fd, to)) {
     fail(dial_result(connect_ec, false), connect_ec);
     a.local = out_of_resources(connect_ec);
     co_return a;
@@ -130,25 +128,10 @@ asio::awaitable<EgressAttempt> dial_source(tcp::socket& socket, const pool::Egre
     a.took = since(started);
     co_return a;
   }
-  // A connect over loopback (or to a near host) is often done by now: asking again saves the
-  // wait for writability and the getsockopt after it.
-  boost::system::error_code connect_ec;
-  bool waited = false;
-  if (::connect(fd, to.data(), to.size()) == 0 || errno == EISCONN) {
-  } else if (errno != EALREADY && errno != EINPROGRESS && errno != EINTR) {
-    connect_ec = errno_code();
-  } else {
-    waited = true;
-    auto [wait_ec] = co_await socket.async_wait(tcp::socket::wait_write, kAwait);
-    int error = 0;
-    socklen_t length = sizeof(error);
-    if (wait_ec)
-      connect_ec = wait_ec;
-    else if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0)
-      connect_ec = errno_code();
-    else if (error != 0)
-      connect_ec = errno_code(error);
-  }
+  // A connect over loopback (or to a near host) is often done by now.
+  const std::optional<boost::system::error_code> done = connect_again(fd, to);
+  const bool waited = !done;
+  const boost::system::error_code connect_ec = done ? *done : co_await wait_connected(socket);
   a.took = since(started);
   if (connect_ec || expired) {
     a.result = dial_result(connect_ec, expired);
