@@ -25,6 +25,8 @@ class HistoryRing {
   /// The i-th oldest entry held (0 = oldest, size()-1 = newest).
   HistoryEntry operator[](std::size_t i) const { return ring_[i].unpack(); }
   HistoryEntry newest() const { return ring_.newest().unpack(); }
+  /// (*this)[0], without the block list once full (the entry the next push replaces).
+  HistoryEntry oldest() const { return ring_.oldest().unpack(); }
 
   /// Calls f(entry) oldest first.
   template <class F>

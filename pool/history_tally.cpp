@@ -14,7 +14,7 @@ std::size_t hash(std::uint16_t status, Interner::Id target) {
 void HistoryTally::push(HistoryRing& ring, const HistoryEntry& e) {
   const bool keeps = ring.capacity() > 0;  // a ring of capacity 0 only counts pushes
   if (keeps && ring.size() == ring.capacity()) {
-    const HistoryEntry& evicted = ring[0];  // the oldest, about to be overwritten
+    const HistoryEntry evicted = ring.oldest();  // about to be overwritten
     if (evicted.status == e.status && counted_target(evicted) == counted_target(e)) {
       ring.push(e);  // the same pair leaves and enters: the counts stay
       return;

@@ -22,9 +22,7 @@ Cause manual_cause(TimePoint now) {
 
 pool::StringIndex::Id Engine::position(const pool::StringIndex& index,
                                        const std::vector<IpRecord>& records, std::string_view ip) {
-  return index.find(ip, [&records](pool::StringIndex::Id i) -> const std::string& {
-    return records[i].egress.ip;
-  });
+  return index.find(ip, [&records](pool::StringIndex::Id i) { return records[i].ip(); });
 }
 
 void Engine::add_ip(pool::Egress e) {
@@ -42,7 +40,12 @@ void Engine::recount() {
 }
 
 IpRecord* Engine::find_mutable(std::string_view ip) {
-  const auto i = position(index_, ips_, ip);
+  // The candidate's lines are asked for before its key is compared: with a large pool the
+  // record is a miss, and its event fields are wanted anyway when the key matches.
+  const auto i = index_.find(ip, [this](pool::StringIndex::Id k) {
+    ips_[k].prefetch_event_lines();
+    return ips_[k].ip();
+  });
   return i == pool::StringIndex::kNone ? nullptr : &ips_[i];
 }
 

@@ -52,6 +52,7 @@ TEST(BoundedRingTest, a_ring_across_blocks_keeps_order_through_wraps_and_resizes
       expected.erase(expected.begin());
     ASSERT_EQ(r.newest(), i);
     ASSERT_EQ(r[0], expected.front());
+    ASSERT_EQ(r.oldest(), expected.front());
   }
   EXPECT_EQ(contents(r), expected);
   const BoundedRing<int> copy = r;
@@ -60,6 +61,35 @@ TEST(BoundedRingTest, a_ring_across_blocks_keeps_order_through_wraps_and_resizes
   expected.erase(expected.begin(), expected.end() - (BoundedRing<int>::kBlock + 1));
   EXPECT_EQ(contents(r), expected);
   EXPECT_EQ(contents(copy).size(), kCapacity);  // the copy is its own
+}
+
+TEST(BoundedRingTest, a_moved_or_copied_ring_goes_on_where_the_original_stopped) {
+  // The ring writes through a pointer to its current block: a copy must point into its own
+  // blocks, a move keeps the blocks, and the moved-from ring is empty and usable.
+  constexpr std::size_t kCapacity = BoundedRing<int>::kBlock + 10;
+  BoundedRing<int> r(kCapacity);
+  std::vector<int> expected;
+  for (int i = 0; i < 150; ++i) {
+    r.push(i);
+    expected.push_back(i);
+  }
+  expected.erase(expected.begin(), expected.end() - kCapacity);
+  BoundedRing<int> copy = r;
+  BoundedRing<int> moved = std::move(r);
+  for (int i = 150; i < 300; ++i) {
+    copy.push(i);
+    moved.push(-i);
+  }
+  ASSERT_EQ(copy.size(), kCapacity);
+  EXPECT_EQ(copy.oldest(), 300 - static_cast<int>(kCapacity));
+  EXPECT_EQ(copy.newest(), 299);
+  EXPECT_EQ(moved.oldest(), -(300 - static_cast<int>(kCapacity)));
+  EXPECT_EQ(moved.newest(), -299);
+  EXPECT_TRUE(r.empty());  // NOLINT(bugprone-use-after-move): moved-from is documented empty
+  r.push(7);
+  EXPECT_EQ(contents(r), (std::vector<int>{7}));
+  r = copy;
+  EXPECT_EQ(contents(r), contents(copy));
 }
 
 TEST(BoundedRingTest, storage_grows_by_blocks_up_to_the_capacity_not_past_it) {

@@ -214,6 +214,28 @@ TEST(EnginePoolTest, reload_keeps_staying_ips_adds_new_and_drops_removed) {
   EXPECT_EQ(e.counters().unknown_ip_events, 1U);
 }
 
+TEST(EnginePoolTest, events_find_their_ip_by_its_whole_text_short_or_long) {
+  // A record keeps short IP texts inline for the lookup and compares long ones (past 23
+  // characters: long IPv6 forms) through its egress; two long ones share their first 32.
+  std::vector<ipm::pool::Egress> pool = egresses(1);
+  for (const char* ip :
+       {"2001:db8:aaaa:bbbb:cccc:dddd:eeee:1", "2001:db8:aaaa:bbbb:cccc:dddd:eeee:2"})
+    pool.push_back({.ip = ip, .port = 19100, .server_name = {}, .weight = 1});
+  Engine e(test_config(), pool, kBase);
+  e.apply(log_event("127.0.1.1", at_s(1), 200));
+  e.apply(log_event("2001:db8:aaaa:bbbb:cccc:dddd:eeee:2", at_s(2), 200));
+  e.apply(log_event("2001:db8:aaaa:bbbb:cccc:dddd:eeee:2", at_s(3), 200));
+  e.apply(log_event("2001:db8:aaaa:bbbb:cccc:dddd:eeee:3", at_s(4), 200));
+  e.apply(log_event("127.0.1.1 ", at_s(5), 200));
+  ASSERT_NE(e.find("2001:db8:aaaa:bbbb:cccc:dddd:eeee:1"), nullptr);
+  EXPECT_EQ(e.find("127.0.1.1")->counters.events, 1U);
+  EXPECT_EQ(e.find("2001:db8:aaaa:bbbb:cccc:dddd:eeee:1")->counters.events, 0U);
+  EXPECT_EQ(e.find("2001:db8:aaaa:bbbb:cccc:dddd:eeee:2")->counters.events, 2U);
+  EXPECT_EQ(e.find("2001:db8:aaaa:bbbb:cccc:dddd:eeee:2")->ip(),
+            "2001:db8:aaaa:bbbb:cccc:dddd:eeee:2");
+  EXPECT_EQ(e.counters().unknown_ip_events, 2U);
+}
+
 TEST(EnginePoolTest, reconfigure_applies_to_what_happens_next) {
   Engine e(test_config(), egresses(3), kBase);
   trip(e, "127.0.1.1", 0);  // ejected at 2 s for 10 min
