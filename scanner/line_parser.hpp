@@ -95,6 +95,13 @@ class LineParser {
   /// Per slot of the format, per byte: kAccepted if the field may hold it, kStops if the
   /// field's scan must look at it (not accepted, or the first byte of the next literal).
   std::vector<std::array<std::uint8_t, 256>> byte_class_;
+  /// Per slot: its stop bytes (above) broadcast to words, when there are at most three of
+  /// them (count 0: the slot is scanned with its table alone).
+  struct StopWords {
+    std::array<std::uint64_t, 3> words{};
+    std::size_t count = 0;
+  };
+  std::vector<StopWords> stop_words_;
   std::size_t max_line_bytes_;
   std::vector<std::string> ips_;           ///< owned copies the events point to
   std::vector<std::int32_t> ip_of_port_;   ///< 65536 entries, index into ips_ or -1

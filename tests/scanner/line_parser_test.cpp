@@ -232,5 +232,36 @@ TEST(LineParserTest, fast_path_and_regex_agree_on_generated_lines) {
   EXPECT_GT(parser.fast_path_hits(), 300u);
 }
 
+// The fields that stop at a few bytes only are scanned eight bytes at a time: a stop byte
+// (or a byte that only looks like the next literal's start) at every offset of a word, and
+// fields shorter, as long as and longer than a word, must give what the regex gives.
+TEST(LineParserTest, word_scan_finds_each_field_end_at_every_offset) {
+  LineParser parser = default_parser();
+  int lines = 0;
+  for (std::size_t size = 0; size <= 20; ++size) {
+    for (std::size_t at = 0; at <= size; ++at) {
+      test::LineSpec s;
+      s.time = design_time();
+      // A space inside the key and a quote inside the request and the user agent: each is
+      // the first byte of the literal after its field, but not followed by the rest of it.
+      s.key = std::string(size, 'k');
+      s.request = std::string(size, 'r');
+      s.user_agent = std::string(size, 'a');
+      s.remote = std::string(size + 1, '1');
+      if (at < size) {
+        s.key[at] = ' ';
+        s.request[at] = '"';
+        s.user_agent[at] = '"';
+      }
+      const ParsedLine p = parse_checked(parser, test::default_format_line(s));
+      ++lines;
+      ASSERT_TRUE(p.ok()) << test::default_format_line(s);
+      EXPECT_EQ(p.event.key, s.key == "-" ? "" : s.key);
+      EXPECT_EQ(p.event.ip, "127.0.1.2");
+    }
+  }
+  EXPECT_EQ(parser.fast_path_hits(), static_cast<std::uint64_t>(lines));
+}
+
 }  // namespace
 }  // namespace ipm::scanner
