@@ -8,7 +8,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <mutex>
 #include <string>
+#include <string_view>
 
 namespace ipm::app {
 namespace {
@@ -69,7 +71,73 @@ const char* name(Level level) {
   return "info";
 }
 
+// Writes all of `text` to stderr: one write(2) unless the kernel takes less.
+void write_stderr(std::string_view text) {
+  while (!text.empty()) {
+    const ssize_t n = ::write(STDERR_FILENO, text.data(), text.size());
+    if (n <= 0)
+      return;  // nowhere to report a failed log write
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+/// The lines LogBatch gathers. Leaked on purpose: lines may be logged during static
+/// destruction.
+struct Gathered {
+  static constexpr std::size_t kBlock = 64 * 1024;
+  std::mutex mutex;
+  int batches = 0;  ///< LogBatch objects alive
+  std::string text;
+};
+Gathered& gathered() {
+  static auto* g = new Gathered;
+  return *g;
+}
+std::atomic<int> g_batches{0};  ///< the same count, read without the lock
+
+// Appends `line` to the gathered lines when a batch lives; false when none does.
+bool gather(std::string_view line, Level level) {
+  Gathered& g = gathered();
+  std::lock_guard lock(g.mutex);
+  if (g.batches == 0)
+    return false;
+  g.text += line;
+  if (level == Level::warn || level == Level::error || g.text.size() >= Gathered::kBlock) {
+    write_stderr(g.text);
+    g.text.clear();
+  }
+  return true;
+}
+
 }  // namespace
+
+LogBatch::LogBatch() {
+  Gathered& g = gathered();
+  std::lock_guard lock(g.mutex);
+  if (g.batches++ == 0)
+    g.text.reserve(Gathered::kBlock + 1024);
+  g_batches.store(g.batches, std::memory_order_relaxed);
+}
+
+LogBatch::~LogBatch() {
+  Gathered& g = gathered();
+  std::lock_guard lock(g.mutex);
+  if (--g.batches == 0) {
+    write_stderr(g.text);
+    std::string().swap(g.text);
+  }
+  // After the write: a line that still sees a batch waits for the lock, then goes direct.
+  g_batches.store(g.batches, std::memory_order_relaxed);
+}
+
+void LogBatch::flush() {
+  if (g_batches.load(std::memory_order_relaxed) == 0)
+    return;
+  Gathered& g = gathered();
+  std::lock_guard lock(g.mutex);
+  write_stderr(g.text);
+  g.text.clear();
+}
 
 void set_debug(bool on) {
   g_debug = on;
@@ -132,6 +200,8 @@ LogLine::~LogLine() {
     line += out_.str();
     line += '\n';
   }
+  if (g_batches.load(std::memory_order_relaxed) > 0 && gather(line, level_))
+    return;
   // One write(2) per line so lines from different threads never interleave.
   [[maybe_unused]] const auto n = ::write(STDERR_FILENO, line.data(), line.size());
 }

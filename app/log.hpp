@@ -49,6 +49,24 @@ class LogLine {
   std::ostringstream out_;
 };
 
+/// While one lives, lines are gathered and written together, in blocks of up to 64 KB,
+/// instead of one write(2) each: a replay of old logs makes thousands of decisions a second,
+/// each a line, and their writes cost more than the decisions. A warning or an error writes
+/// what was gathered and itself at once; flush() writes what was gathered; the last batch to
+/// end writes the rest. Lines keep their order and are never split. Thread-safe; batches
+/// may overlap (from any threads), gathering lasts until the last one ends.
+class LogBatch {
+ public:
+  LogBatch();
+  ~LogBatch();
+  LogBatch(const LogBatch&) = delete;
+  LogBatch& operator=(const LogBatch&) = delete;
+
+  /// Writes the lines gathered so far (the owner calls it now and then, so that a line is
+  /// never held long while the batch lives).
+  static void flush();
+};
+
 inline LogLine log_info() {
   return LogLine(Level::info);
 }

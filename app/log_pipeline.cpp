@@ -43,6 +43,7 @@ void LogPipeline::start() {
   if (parse_mode) {
     // Selection keeps the start's snapshot until the replay is over (SharedEngine).
     engine_.hold_snapshots();
+    log_batch_.emplace();
     const scanner::ReplayPlan plan = scanner::plan_replay(config_.access_log_path, bindings_);
     auto progress = scanner::ReplayProgress::for_stderr();
     report = scanner::replay(plan, *parser_, [this](const pool::LogEvent& e) { engine_.apply(e); },
@@ -60,6 +61,7 @@ void LogPipeline::start() {
   if (parse_mode) {
     options.on_caught_up = [this, started, rotated = report] {
       engine_.release_snapshots();
+      log_batch_.reset();
       flush_counts();
       replay_done_.mark_parsed({.lines = rotated.lines + tailed_lines_,
                                 .events = rotated.events + tailed_events_,
@@ -134,6 +136,9 @@ void LogPipeline::on_lines(std::span<const std::string_view> lines) {
   if (!batch_.empty())
     engine_.apply(std::span<const pool::LogEvent>(batch_));
   flush_counts();
+  // A line gathered by the log batch waits at most 16 reads (1 MB of log) for its write.
+  if (log_batch_ && ++batches_ % 16 == 0)
+    LogBatch::flush();
 }
 
 }  // namespace ipm::app

@@ -2,10 +2,12 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include "app/log.hpp"
 #include "app/replay_done.hpp"
 #include "config/config.hpp"
 #include "pool/egress.hpp"
@@ -72,6 +74,9 @@ class LogPipeline {
   std::unique_ptr<scanner::Tailer> tailer_;
   std::atomic<const scanner::Tailer*> tailer_published_{nullptr};  ///< for files() on any thread
   std::vector<pool::LogEvent> batch_;  ///< the events of one batch of lines (reused)
+  /// Parse mode, until the replay is done: the decisions it makes are logged in blocks.
+  std::optional<LogBatch> log_batch_;
+  std::uint64_t batches_ = 0;  ///< batches of lines seen, to flush the log every few
 };
 
 }  // namespace ipm::app
