@@ -21,10 +21,8 @@ std::size_t slot_of(std::uint32_t ip, std::size_t mask) {
 
 }  // namespace
 
-float SiteRules::share_of(std::uint32_t ip) const {
+float SiteRules::share_of_listed(std::uint32_t ip) const {
   if (!by_ip.empty()) {
-    if (((may_have[(ip >> 6) & 3] >> (ip & 63)) & 1U) == 0)
-      return 1.0F;
     const std::size_t mask = by_ip.size() - 1;
     for (std::size_t slot = slot_of(ip, mask);; slot = (slot + 1) & mask) {
       if (by_ip[slot].ip == ip)
@@ -41,15 +39,19 @@ float SiteRules::share_of(std::uint32_t ip) const {
 void SiteRules::index() {
   by_ip.clear();
   may_have.fill(0);
+  bits_are_outs = false;
   if (rules.empty())
     return;
+  bits_are_outs = std::all_of(rules.begin(), rules.end(), [](const SiteRule& r) {
+    return r.share <= 0.0F && r.ip < kFilterBits;
+  });
   std::size_t size = 4;
   while (size < rules.size() * 2)
     size *= 2;
   by_ip.assign(size, SiteRule{.ip = kFreeSlot, .share = 1.0F});
   const std::size_t mask = size - 1;
   for (const SiteRule& r : rules) {
-    may_have[(r.ip >> 6) & 3] |= std::uint64_t{1} << (r.ip & 63);
+    may_have[(r.ip / 64) % may_have.size()] |= std::uint64_t{1} << (r.ip % 64);
     std::size_t slot = slot_of(r.ip, mask);
     while (by_ip[slot].ip != kFreeSlot && by_ip[slot].ip != r.ip)
       slot = (slot + 1) & mask;
@@ -75,21 +77,6 @@ void Snapshot::set_sites(std::vector<SiteRules> rules) {
       slot = (slot + 1) & mask;
     site_slots_[slot] =
         SiteSlot{static_cast<std::uint32_t>(h >> 32), static_cast<std::uint32_t>(i + 1)};
-  }
-}
-
-const SiteRules* Snapshot::rules_for(const SiteName& site) const {
-  if (site_slots_.empty() || site.empty())
-    return nullptr;
-  const std::uint64_t h = site.hash();
-  const auto tag = static_cast<std::uint32_t>(h >> 32);
-  const std::size_t mask = site_slots_.size() - 1;
-  for (std::size_t slot = h & mask;; slot = (slot + 1) & mask) {
-    const SiteSlot& s = site_slots_[slot];
-    if (s.at == 0)
-      return nullptr;
-    if (s.tag == tag && sites[s.at - 1].site == site.view())  // the tag spares most compares
-      return &sites[s.at - 1];
   }
 }
 

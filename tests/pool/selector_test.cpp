@@ -370,23 +370,28 @@ TEST(SelectorSiteTest, site_rules_are_found_among_many_sites) {
 }
 
 // The indexed lookup (filter and open addressing) answers as the sorted rules do, for IPs
-// whose filter bits and table slots collide (256 apart) and for a site with many rules.
+// whose filter bits and table slots collide (1,024 apart), for a site with many rules, and
+// for sites whose rules are all outs (their filter bits answer alone below 1,024).
 TEST(SelectorSiteTest, indexed_shares_agree_with_the_sorted_rules) {
   for (const std::vector<std::uint32_t>& ips :
-       {std::vector<std::uint32_t>{0, 3, 256, 512, 768, 1000, 1024}, [] {
+       {std::vector<std::uint32_t>{0, 3, 256, 512, 768, 1000, 1024, 2048, 2051},
+        std::vector<std::uint32_t>{0, 3, 256, 1000, 1023}, [] {
           std::vector<std::uint32_t> v;
           for (std::uint32_t i = 0; i < 3000; i += 7)
             v.push_back(i);
           return v;
         }()}) {
-    ipm::pool::SiteRules plain{.site = "a.example", .rules = {}};
-    for (std::size_t k = 0; k < ips.size(); ++k)
-      plain.rules.push_back({.ip = ips[k], .share = k % 2 == 0 ? 0.0F : 0.25F});
-    ipm::pool::SiteRules indexed = plain;
-    indexed.index();
-    ASSERT_FALSE(indexed.by_ip.empty());
-    for (std::uint32_t ip = 0; ip < 4000; ++ip)
-      ASSERT_EQ(indexed.share_of(ip), plain.share_of(ip)) << ip;
+    for (const bool all_out : {false, true}) {
+      ipm::pool::SiteRules plain{.site = "a.example", .rules = {}};
+      for (std::size_t k = 0; k < ips.size(); ++k)
+        plain.rules.push_back({.ip = ips[k], .share = all_out || k % 2 == 0 ? 0.0F : 0.25F});
+      ipm::pool::SiteRules indexed = plain;
+      indexed.index();
+      ASSERT_FALSE(indexed.by_ip.empty());
+      EXPECT_EQ(indexed.bits_are_outs, all_out && ips.back() < 1024);
+      for (std::uint32_t ip = 0; ip < 4000; ++ip)
+        ASSERT_EQ(indexed.share_of(ip), plain.share_of(ip)) << ip << " all_out " << all_out;
+    }
   }
 }
 

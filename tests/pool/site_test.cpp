@@ -89,3 +89,29 @@ TEST(SiteGrouperTest, the_per_thread_cache_never_mixes_groupers) {
     ASSERT_EQ(by_site.site_of(host), "s" + std::to_string(i % 7) + ".example") << host;
   }
 }
+
+namespace {
+
+// SiteName::is compares in words for 8 to 16 bytes: every length around those bounds, equal
+// and differing at the first, a middle and the last byte.
+TEST(SiteNameTest, is_compares_every_byte_at_every_length) {
+  for (std::size_t n = 0; n <= 24; ++n) {
+    std::string text;
+    for (std::size_t k = 0; k < n; ++k)
+      text.push_back(static_cast<char>('a' + k));
+    const ipm::pool::SiteName name(text);
+    const std::string same = text;  // another buffer, as a snapshot's copy is
+    EXPECT_TRUE(name.is(same)) << n;
+    EXPECT_FALSE(name.is(same + "x")) << n;
+    if (n == 0)
+      continue;
+    EXPECT_FALSE(name.is(same.substr(0, n - 1))) << n;
+    for (const std::size_t at : {std::size_t{0}, n / 2, n - 1}) {
+      std::string other = same;
+      other[at] = 'Z';
+      EXPECT_FALSE(name.is(other)) << n << " at " << at;
+    }
+  }
+}
+
+}  // namespace
