@@ -205,6 +205,18 @@ void ActionJournal::rewrite(const std::vector<OperatorAction>& actions) {
   fsync_dir(dir_);
 }
 
+void ActionJournal::compact(const Loaded& loaded, const std::vector<OperatorAction>& kept) {
+  if (!loaded.problems.empty() || kept != loaded.actions) {
+    rewrite(kept);
+    return;
+  }
+  std::lock_guard lock(mutex_);
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0)
+    throw failure(path_, "cannot append");
+  ::close(fd);
+}
+
 void ActionJournal::append(const OperatorAction& action) {
   std::lock_guard lock(mutex_);
   const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);

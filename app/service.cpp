@@ -199,7 +199,7 @@ std::string describe(const pool::OperatorAction& a) {
   return text;
 }
 
-// Loads the journal, keeps what is still in force, writes that back (compacted) and
+// Loads the journal, keeps what is still in force, writes that back when it changed and
 // applies it to the engine before any traffic. Returns why operator actions cannot be
 // journaled, when they cannot: reported, never fatal.
 std::optional<std::string> replay_journal(ActionJournal& journal, strategy::SharedEngine& engine,
@@ -215,7 +215,7 @@ std::optional<std::string> replay_journal(ActionJournal& journal, strategy::Shar
           log_warn() << "journal: " << describe(a) << ": not in the pool; kept for its return";
       }
     });
-    journal.rewrite(kept);
+    journal.compact(loaded, kept);
     log_info() << "journal " << journal.path().string() << ": " << kept.size()
                << " operator actions in force (of " << loaded.actions.size() << " read)";
     return std::nullopt;

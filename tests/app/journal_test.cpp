@@ -4,6 +4,8 @@
 
 #include <fstream>
 
+#include <sys/stat.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -105,6 +107,29 @@ TEST(ActionJournalTest, rewrite_replaces_the_journal_whole) {
   j.rewrite({ban("10.0.0.9", 5)});
   EXPECT_EQ(j.load().actions, std::vector<OperatorAction>{ban("10.0.0.9", 5)});
   EXPECT_FALSE(fs::exists(dir / "actions.journal.tmp"));
+}
+
+// A start with every action still in force leaves the journal file as it is (same inode: no
+// rename of a rewritten copy); one with an action gone writes the journal anew.
+TEST(ActionJournalTest, compact_rewrites_only_a_journal_that_changed) {
+  ipm::test::TempDir dir;
+  const auto inode = [&] {
+    struct stat st {};
+    return ::stat((dir / "actions.journal").c_str(), &st) == 0 ? st.st_ino : 0;
+  };
+  ActionJournal j(dir.path());
+  j.compact(j.load(), {});
+  EXPECT_TRUE(fs::exists(dir / "actions.journal")) << "opened for appending, so created";
+  j.append(ban("10.0.0.1", 0));
+  j.append(ban("10.0.0.2", 0));
+  const auto before = inode();
+  const ActionJournal::Loaded all = j.load();
+  j.compact(all, all.actions);
+  EXPECT_EQ(inode(), before);
+  EXPECT_EQ(j.load().actions, all.actions);
+  j.compact(all, {ban("10.0.0.2", 0)});
+  EXPECT_NE(inode(), before);
+  EXPECT_EQ(j.load().actions, std::vector<OperatorAction>{ban("10.0.0.2", 0)});
 }
 
 TEST(ActionJournalTest, an_unwritable_state_dir_is_an_error_naming_it) {
