@@ -43,6 +43,24 @@ class StringIndex {
     return find(s, hash(s), key_of);
   }
 
+  /// Asks for the slot where a lookup of hash `h` starts (for a caller that will look it up
+  /// after other work).
+  void prefetch(std::uint32_t h) const {
+    if (!slots_.empty())
+      __builtin_prefetch(&slots_[h & (slots_.size() - 1)]);
+  }
+  /// The id of the first slot of hash `h` on the probe run, without comparing strings: the
+  /// likely answer of find(), kNone when there is none. For prefetching only.
+  Id likely(std::uint32_t h) const {
+    if (slots_.empty())
+      return kNone;
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+      if (slots_[i].id == kNone || slots_[i].hash == h)
+        return slots_[i].id;
+    }
+  }
+
   /// Adds `id` for a string of hash `h` that is not in the index.
   void insert(std::uint32_t h, Id id);
 

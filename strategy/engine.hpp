@@ -147,6 +147,9 @@ class Engine {
 
   /// A log line attributed to an IP. Copies/interns what it keeps from the views.
   void apply(const pool::LogEvent& e);
+  /// The lines in order, as apply(e) each; the IP of the line after next is looked up while
+  /// this one is applied, so that with a large pool their cache misses overlap.
+  void apply(std::span<const pool::LogEvent> batch);
   /// A proxy dial outcome.
   void apply(const pool::DialOutcome& d);
   /// Lets time pass without events: ends cooldowns and bans whose deadline is <= now.
@@ -248,6 +251,8 @@ class Engine {
   };
 
   IpRecord* find_mutable(std::string_view ip);
+  IpRecord* find_mutable(std::string_view ip, std::uint32_t hash);
+  void apply(const pool::LogEvent& e, std::uint32_t ip_hash);
   void advance(Scope s, pool::TimePoint t);
   void advance_all(IpRecord& r, pool::TimePoint t);
   IpRecord* prepare_manual_release(std::string_view ip, pool::TimePoint now);

@@ -40,9 +40,13 @@ void Engine::recount() {
 }
 
 IpRecord* Engine::find_mutable(std::string_view ip) {
+  return find_mutable(ip, pool::StringIndex::hash(ip));
+}
+
+IpRecord* Engine::find_mutable(std::string_view ip, std::uint32_t hash) {
   // The candidate's lines are asked for before its key is compared: with a large pool the
   // record is a miss, and its event fields are wanted anyway when the key matches.
-  const auto i = index_.find(ip, [this](pool::StringIndex::Id k) {
+  const auto i = index_.find(ip, hash, [this](pool::StringIndex::Id k) {
     ips_[k].prefetch_event_lines();
     return ips_[k].ip();
   });

@@ -19,10 +19,7 @@ void SharedEngine::apply(const pool::LogEvent& e) {
 }
 
 void SharedEngine::apply(std::span<const pool::LogEvent> batch) {
-  update([&](Engine& engine) {
-    for (const auto& e : batch)
-      engine.apply(e);
-  });
+  update([&](Engine& engine) { engine.apply(batch); });
 }
 
 void SharedEngine::apply(const pool::DialOutcome& d) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <random>
+#include <span>
 #include <tuple>
 
 #include <gtest/gtest.h>
@@ -213,6 +214,44 @@ TEST(EngineReplayTest, live_and_replay_give_the_same_state) {
     EXPECT_GT(ignored, 0U);
     expect_same_state(live, replay);
   }
+}
+
+TEST(EngineReplayTest, a_batch_of_lines_gives_the_state_of_the_lines_one_by_one) {
+  // Engine::apply(batch) looks ahead two lines to overlap their cache misses: it must apply
+  // exactly the lines, in order, whatever the batch size (0, 1, 2, 3 and longer), lines of
+  // IPs not in the pool among them.
+  auto events = generate(4);
+  for (std::size_t i = 0; i < events.size(); i += 11)
+    events[i].ip = "127.0.9." + std::to_string(i % 5);  // not in the pool
+  const auto cfg = replay_config();
+  Engine single(cfg, egresses(20), kBase);
+  Engine batched(cfg, egresses(20), kBase);
+  for (const auto& e : events)
+    feed(single, e);
+  std::vector<ipm::pool::LogEvent> batch;
+  const std::size_t sizes[] = {1, 2, 3, 7, 64};
+  std::size_t turn = 0;
+  const auto flush = [&] {
+    batched.apply(std::span<const ipm::pool::LogEvent>(batch));
+    batch.clear();
+    ++turn;
+  };
+  flush();  // an empty batch changes nothing
+  for (const auto& e : events) {
+    if (e.is_dial) {
+      flush();
+      feed(batched, e);
+      continue;
+    }
+    batch.push_back(log_event(e.ip, e.time, e.status, e.upstream, e.key, "target.example"));
+    if (batch.size() == sizes[turn % std::size(sizes)])
+      flush();
+  }
+  flush();
+  EXPECT_GT(single.counters().unknown_ip_events, 1000U);
+  EXPECT_EQ(batched.counters().unknown_ip_events, single.counters().unknown_ip_events);
+  EXPECT_EQ(batched.counters().events, single.counters().events);
+  expect_same_state(single, batched);
 }
 
 TEST(EngineReplayTest, live_and_replay_give_the_same_per_site_state) {
