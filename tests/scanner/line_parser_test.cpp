@@ -253,9 +253,10 @@ TEST(LineParserTest, word_scan_finds_each_field_end_at_every_offset) {
         s.request[at] = '"';
         s.user_agent[at] = '"';
       }
-      const ParsedLine p = parse_checked(parser, test::default_format_line(s));
+      const std::string line = test::default_format_line(s);  // the event's views point here
+      const ParsedLine p = parse_checked(parser, line);
       ++lines;
-      ASSERT_TRUE(p.ok()) << test::default_format_line(s);
+      ASSERT_TRUE(p.ok()) << line;
       EXPECT_EQ(p.event.key, s.key == "-" ? "" : s.key);
       EXPECT_EQ(p.event.ip, "127.0.1.2");
     }
