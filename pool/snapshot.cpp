@@ -51,7 +51,7 @@ void SiteRules::index() {
   by_ip.assign(size, SiteRule{.ip = kFreeSlot, .share = 1.0F});
   const std::size_t mask = size - 1;
   for (const SiteRule& r : rules) {
-    may_have[(r.ip / 64) % may_have.size()] |= std::uint64_t{1} << (r.ip % 64);
+    may_have[filter_word(r.ip)] |= filter_bit(r.ip);
     std::size_t slot = slot_of(r.ip, mask);
     while (by_ip[slot].ip != kFreeSlot && by_ip[slot].ip != r.ip)
       slot = (slot + 1) & mask;

@@ -48,7 +48,7 @@ struct alignas(64) SiteRules {
   float share_of(std::uint32_t ip) const {
     if (by_ip.empty())
       return share_of_listed(ip);
-    if (((may_have[(ip / 64) % may_have.size()] >> (ip % 64)) & 1U) == 0)
+    if ((may_have[filter_word(ip)] & filter_bit(ip)) == 0)
       return 1.0F;
     if (bits_are_outs && ip < kFilterBits)
       return 0.0F;
@@ -58,6 +58,9 @@ struct alignas(64) SiteRules {
   void index();
 
  private:
+  // Where IP `ip` lies in `may_have`: its word, and its bit in that word.
+  static std::size_t filter_word(std::uint32_t ip) { return (ip / 64) % (kFilterBits / 64); }
+  static std::uint64_t filter_bit(std::uint32_t ip) { return std::uint64_t{1} << (ip % 64); }
   float share_of_listed(std::uint32_t ip) const;  // past the filter: the table or the list
 };
 

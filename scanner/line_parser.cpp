@@ -4,8 +4,8 @@
 
 #include <bit>
 #include <charconv>
-#include <cstring>
 
+#include "pool/bytes.hpp"
 #include "scanner/nginx_time.hpp"
 
 namespace ipm::scanner {
@@ -47,33 +47,8 @@ int last_upstream_status(std::string_view v) {
 constexpr std::uint8_t kAccepted = 1;
 constexpr std::uint8_t kStops = 2;
 
-template <class Word>
-Word load(const char* p) {
-  Word w;
-  std::memcpy(&w, p, sizeof w);
-  return w;
-}
-
-// a[0, n) == b[0, n) for the short literals of a log_format, inline: a call to memcmp per
-// literal costs more than the comparison. Reads only inside both ranges.
-bool same_bytes(const char* a, const char* b, std::size_t n) {
-  if (n >= 8) {
-    for (; n > 8; a += 8, b += 8, n -= 8) {
-      if (load<std::uint64_t>(a) != load<std::uint64_t>(b))
-        return false;
-    }
-    return load<std::uint64_t>(a + n - 8) == load<std::uint64_t>(b + n - 8);
-  }
-  if (n >= 4) {
-    return load<std::uint32_t>(a) == load<std::uint32_t>(b) &&
-           load<std::uint32_t>(a + n - 4) == load<std::uint32_t>(b + n - 4);
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    if (a[i] != b[i])
-      return false;
-  }
-  return true;
-}
+using pool::load_word;
+using pool::same_bytes;
 
 // Flags the zero bytes of `w`: the lowest flag is exactly the first zero byte (higher ones may
 // be false, from a borrow), which is all a forward scan needs.
@@ -89,7 +64,7 @@ std::uint64_t zero_bytes(std::uint64_t w) {
 std::size_t skip_accepted_words(const unsigned char* data, std::size_t i, std::size_t n,
                                 const std::array<std::uint64_t, 3>& stops, std::size_t count) {
   for (; n - i >= 8; i += 8) {
-    const auto w = load<std::uint64_t>(reinterpret_cast<const char*>(data) + i);
+    const auto w = load_word<std::uint64_t>(reinterpret_cast<const char*>(data) + i);
     std::uint64_t hit = 0;
     for (std::size_t k = 0; k < count; ++k)
       hit |= zero_bytes(w ^ stops[k]);
